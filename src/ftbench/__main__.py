@@ -1,0 +1,3 @@
+from ftbench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Cache paths of a step: resolve them safely, clear them before cold samples, measure them.
+
+Safety rule: a cache path must resolve (symlinks followed) to somewhere strictly inside the
+repository root. Anything else, including a symlink that points out of the tree, is refused
+before a single sample runs. Removal never follows symlinks found inside a cache directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ftbench.errors import UnsafePathError
+
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    bytes: int
+    files: int
+
+
+def resolve_cache_paths(patterns: tuple[str, ...] | list[str], repo_root: Path) -> list[Path]:
+    """Expand ``patterns`` (paths or globs, relative to the root) and check each is safe."""
+    root = repo_root.resolve()
+    found: list[Path] = []
+    for pattern in patterns:
+        if any(c in pattern for c in _GLOB_CHARS):
+            if Path(pattern).is_absolute():
+                raise UnsafePathError(f"cache glob must be relative to the repository: {pattern}")
+            candidates = sorted(root.glob(pattern))
+        else:
+            candidates = [root / pattern]
+        for path in candidates:
+            _check_inside(path, root, pattern)
+            found.append(path)
+    return found
+
+
+def _check_inside(path: Path, root: Path, shown: str) -> None:
+    # Resolve the parent strictly-ish and the leaf with symlinks followed: a link that points
+    # outside the tree is refused even though unlinking it would be harmless, because a clear
+    # command or a later tool could follow it.
+    absolute = Path(os.path.abspath(path))
+    real = Path(os.path.realpath(absolute))
+    for candidate in (absolute, real):
+        if candidate == root or root not in candidate.parents:
+            raise UnsafePathError(
+                f"refusing cache path outside the repository root: {shown}"
+                + (" (symlink leads out of the tree)" if candidate is real and
+                   absolute != real else ""))
+
+
+def clear(paths: list[Path], repo_root: Path) -> None:
+    """Remove every cache path (checked again right before removal)."""
+    root = repo_root.resolve()
+    for path in paths:
+        _check_inside(path, root, str(path))
+        if path.is_symlink() or path.is_file():
+            path.unlink(missing_ok=True)
+        elif path.is_dir():
+            shutil.rmtree(path)
+
+
+def usage(paths: list[Path]) -> CacheUsage:
+    """Total bytes and file count under ``paths`` (symlinks not followed)."""
+    total = files = 0
+    seen: set[Path] = set()
+    for path in paths:
+        if path in seen or not path.exists():
+            continue
+        seen.add(path)
+        if path.is_file() and not path.is_symlink():
+            total += path.stat().st_size
+            files += 1
+            continue
+        for dirpath, _dirs, names in os.walk(path):
+            for name in names:
+                try:
+                    st = os.lstat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                total += st.st_size
+                files += 1
+    return CacheUsage(total, files)

@@ -1,0 +1,44 @@
+"""Errors that map to ftbench's exit codes; the CLI prints them as one line, never a traceback."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_COMMAND_FAILED = 3
+EXIT_REGRESSION = 4
+EXIT_SETUP = 5
+
+EXIT_MEANINGS = {
+    EXIT_OK: "success",
+    EXIT_USAGE: "usage error",
+    EXIT_COMMAND_FAILED: "a benchmarked command failed or timed out",
+    EXIT_REGRESSION: "performance regression detected",
+    EXIT_SETUP: "setup error (configuration, tier or command not found)",
+}
+
+
+class FtbenchError(Exception):
+    """An expected failure with a one-line message and an exit code."""
+
+    exit_code = EXIT_SETUP
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(FtbenchError):
+    exit_code = EXIT_USAGE
+
+
+class SetupError(FtbenchError):
+    exit_code = EXIT_SETUP
+
+
+class ConfigError(SetupError):
+    """Bad ``[tool.ftbench]`` / ``ftbench.toml`` content."""
+
+
+class UnsafePathError(SetupError):
+    """A cache path that would clear something outside the repository root."""
