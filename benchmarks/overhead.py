@@ -1,0 +1,83 @@
+"""Per-sample overhead of ftbench against hyperfine (Debian package `hyperfine`).
+
+Targets (issue 2): timing /bin/true 300 times, ftbench's warm median is within 0.5 ms of
+`hyperfine -N`'s, and ftbench's per-sample cost - (whole-process time of a 300-sample run
+minus that of a 1-sample run) / 299 - is at most 1.5x hyperfine's, measured the same way.
+Each whole-process time is the median of REPEAT launches. Prints both side by side.
+
+Run: `.venv/bin/python benchmarks/overhead.py` (REPEAT=5 by default).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = "/bin/true"
+N = 300
+REPEAT = int(os.environ.get("REPEAT", "5"))
+
+
+def wall(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def median_wall(argv: list[str]) -> float:
+    return statistics.median(wall(argv) for _ in range(REPEAT))
+
+
+def ftbench_argv(runs: int, out: Path) -> list[str]:
+    return [sys.executable, "-m", "ftbench", "run", "--cmd", TARGET, "--skip-cold",
+            "--runs", str(runs), "--warmup", "3" if runs > 1 else "0", "--quiet",
+            "--progress", "never", "--out-dir", str(out), "--archive-dir",
+            str(out / "archive"), "--baseline", "none", "--repo", str(out)]
+
+
+def hyperfine_argv(runs: int, export: Path | None = None) -> list[str]:
+    argv = ["hyperfine", "-N", "--runs", str(runs), "--warmup", "3" if runs > 1 else "0",
+            "--style", "none"]
+    if export is not None:
+        argv += ["--export-json", str(export)]
+    return [*argv, TARGET]
+
+
+def main() -> None:
+    if shutil.which("hyperfine") is None:
+        print("hyperfine not found: `apt-get install hyperfine` (Debian) to run this benchmark")
+        raise SystemExit(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        subprocess.run(hyperfine_argv(N, out / "h.json"), check=True,
+                       stdout=subprocess.DEVNULL)
+        hf_median = json.loads((out / "h.json").read_text())["results"][0]["median"]
+        subprocess.run(ftbench_argv(N, out), check=True, stdout=subprocess.DEVNULL)
+        report = json.loads((out / "bench_proof.json").read_text())
+        ft_median = report["runs"]["warm"]["elapsed_s"]
+        probe = report["measurement"]["probe"]
+
+        hf_cost = (median_wall(hyperfine_argv(N)) - median_wall(hyperfine_argv(1))) / (N - 1)
+        ft_cost = (median_wall(ftbench_argv(N, out)) - median_wall(ftbench_argv(1, out))) / (N - 1)
+
+    print(f"timing {TARGET}, {N} samples; ftbench probe: {probe}")
+    print(f"{'':<28}{'hyperfine -N':>14}{'ftbench':>12}{'target':>26}")
+    diff_ms = (ft_median - hf_median) * 1000
+    print(f"{'warm median':<28}{hf_median * 1000:>11.3f} ms{ft_median * 1000:>9.3f} ms"
+          f"{'|diff| <= 0.5 ms':>26}")
+    print(f"{'per-sample cost':<28}{hf_cost * 1000:>11.3f} ms{ft_cost * 1000:>9.3f} ms"
+          f"{'ftbench <= 1.5x hyperfine':>26}")
+    ratio = ft_cost / hf_cost if hf_cost > 0 else float("inf")
+    print(f"median difference: {diff_ms:+.3f} ms ({'ok' if abs(diff_ms) <= 0.5 else 'MISSED'});"
+          f" cost ratio: {ratio:.2f}x ({'ok' if ratio <= 1.5 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Start-up time of `ft-bench --help` and `ft-bench --version` (target: median < 150 ms).
+
+Prints the median and spread of N process launches of the installed console script (and of
+`python -m ftbench`) measured with ftbench's own probe. Run: `.venv/bin/python benchmarks/startup.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+from ftbench import probe
+
+RUNS = int(os.environ.get("RUNS", "30"))
+
+
+def measure(argv: list[str]) -> list[float]:
+    times = []
+    with open(os.devnull, "wb") as sink:
+        for _ in range(RUNS):
+            result = probe.run_measured(argv, cwd=Path.cwd(), env=dict(os.environ),
+                                        log_fd=sink.fileno())
+            assert result.ok, argv
+            times.append(result.wall_s)
+    return times
+
+
+def main() -> None:
+    script = shutil.which("ft-bench", path=str(Path(sys.executable).parent)) or "ft-bench"
+    cases = {
+        "ft-bench --help": [script, "--help"],
+        "ft-bench --version": [script, "--version"],
+        "python -m ftbench --help": [sys.executable, "-m", "ftbench", "--help"],
+        "python -c pass (floor)": [sys.executable, "-c", "pass"],
+    }
+    print(f"start-up, {RUNS} runs each (target: median < 150 ms)")
+    print(f"{'command':<28} {'median':>9} {'min':>9} {'max':>9}")
+    for name, argv in cases.items():
+        times = measure(argv)
+        print(f"{name:<28} {statistics.median(times) * 1000:8.1f}ms "
+              f"{min(times) * 1000:8.1f}ms {max(times) * 1000:8.1f}ms")
+
+
+if __name__ == "__main__":
+    main()
