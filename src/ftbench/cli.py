@@ -48,8 +48,8 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ftbench.archive import cli as archive_cli
     from ftbench import compare, judge
+    from ftbench.archive import cli as archive_cli
 
     parser = _Parser(prog=PROG, description="FirstTry benchmark harness: cold and warm timings "
                      "with statistical regression verdicts and archived reports.")

@@ -45,7 +45,7 @@ class Step:
     def argv(self, tier: str, mode: str) -> list[str]:
         """The command line with placeholders filled in."""
         if isinstance(self.cmd, str):
-            text = _fill(self.cmd, tier, mode, quote=self.shell)
+            text = _fill(self.cmd, tier, mode, quote=True)  # parsed by sh or shlex
             return ["/bin/sh", "-c", text] if self.shell else shlex.split(text)
         return [_fill(part, tier, mode) for part in self.cmd]
 
@@ -53,7 +53,7 @@ class Step:
         if self.clear is None:
             return None
         if isinstance(self.clear, str):
-            text = _fill(self.clear, tier, mode, quote=self.shell)
+            text = _fill(self.clear, tier, mode, quote=True)
             return ["/bin/sh", "-c", text] if self.shell else shlex.split(text)
         return [_fill(part, tier, mode) for part in self.clear]
 
@@ -104,7 +104,10 @@ def load_config(repo_root: Path) -> tuple[dict[str, Any], str] | None:
         return _read_toml(standalone), str(standalone.name)
     pyproject = repo_root / "pyproject.toml"
     if pyproject.is_file():
-        table = _read_toml(pyproject).get("tool", {}).get("ftbench")
+        tool = _read_toml(pyproject).get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError("pyproject.toml: 'tool' must be a table")
+        table = tool.get("ftbench")
         if table is not None:
             if not isinstance(table, dict):
                 raise ConfigError("pyproject.toml: [tool.ftbench] must be a table")

@@ -83,7 +83,7 @@ def _physical_cores() -> int | None:
     try:
         pairs = set()
         current: dict[str, str] = {}
-        for line in Path("/proc/cpuinfo").read_text().splitlines() + [""]:
+        for line in [*Path("/proc/cpuinfo").read_text().splitlines(), ""]:
             if not line.strip():
                 if "core id" in current:
                     pairs.add((current.get("physical id"), current["core id"]))

@@ -45,9 +45,13 @@ def _walk_files(root: Path) -> list[str]:
 
 
 def _dirty_digest(root: Path, tree: str) -> str:
-    status = git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--",
-                 *_NOT_OURS) or ""
-    changed = sorted({entry[3:] for entry in status.split("\0") if len(entry) > 3})
+    # Plain path lists, not ``status --porcelain``: ``git()`` strips its output, which ate the
+    # leading blank of the first " M path" entry and so hashed the wrong path.
+    tracked = git(root, "diff", "--name-only", "-z", "--no-renames", "HEAD", "--",
+                  *_NOT_OURS) or ""
+    untracked = git(root, "ls-files", "-z", "--others", "--exclude-standard", "--",
+                    *_NOT_OURS) or ""
+    changed = sorted({p for p in (tracked + "\0" + untracked).split("\0") if p})
     digest = hashlib.sha256(tree.encode())
     present = [p for p in changed if (root / p).is_file()]
     blobs = {}
@@ -65,11 +69,9 @@ def _content_digest(root: Path, files: list[str]) -> str:
         path = root / rel
         if path.is_symlink() or not path.is_file():
             continue
-        file_hash = hashlib.sha256()
         try:
             with path.open("rb") as fh:
-                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                    file_hash.update(chunk)
+                file_hash = hashlib.file_digest(fh, "sha256")
         except OSError:
             continue
         digest.update(f"{rel}\0{file_hash.hexdigest()}\0".encode())

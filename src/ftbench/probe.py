@@ -5,9 +5,10 @@ it was forked (or vforked/posix_spawned) from, so a Python harness that spawns `
 would read its own 15-200 MiB. The target is therefore forked from a tiny helper that reports
 its child's rusage. Three backends, best first:
 
-* ``native``: ``ftbench-probe`` compiled once from ``native/ftbench_probe.c`` with the system C
-  compiler into the user cache; it also times the target with CLOCK_MONOTONIC around
-  fork/wait, so helper start-up is not counted in the wall time;
+* ``native``: ``ftbench-probe``, compiled once from ``native/ftbench_probe.c`` with the system
+  C compiler into the user cache, runs for the whole benchmark and forks every command from
+  itself (a "zygote"); it times the target with CLOCK_MONOTONIC around fork/wait, so the
+  per-sample cost is one fork+exec, as with hyperfine;
 * ``gnu-time``: ``/usr/bin/time`` (GNU time) reports the target's rusage; wall time is taken
   by the harness around the helper, so it includes the helper's own start (~0.5 ms);
 * ``direct``: the target is spawned from the harness; its peak RSS is exact only when above
@@ -18,6 +19,7 @@ its child's rusage. Three backends, best first:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
@@ -25,14 +27,18 @@ import resource
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+
+from ftbench.errors import SetupError
 
 GNU_TIME = "/usr/bin/time"
 _GNU_TIME_FORMAT = "ftbench %U %S %M %x"
@@ -79,8 +85,14 @@ def native_probe() -> str | None:
             src = Path(tmp) / "ftbench_probe.c"
             src.write_bytes(source)
             out = Path(tmp) / "probe"
-            subprocess.run([compiler, "-O2", "-o", str(out), str(src)], check=True,
-                           capture_output=True, timeout=60)
+            # Static when the C library allows it: a static helper starts faster.
+            for flags in (["-O2", "-static"], ["-O2"]):
+                done = subprocess.run([compiler, *flags, "-o", str(out), str(src)],
+                                      capture_output=True, timeout=60, check=False)
+                if done.returncode == 0:
+                    break
+            else:
+                return None
             os.replace(out, target)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -146,32 +158,167 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], log_fd: int,
-                 timeout_s: float | None = None) -> ProcessResult:
-    """Run ``argv`` in its own session with stdout/stderr on ``log_fd``, and measure it.
+class ProbeError(SetupError):
+    """The measuring helper misbehaved (died, or answered nonsense)."""
 
-    On timeout the whole process group is killed, so no grandchild survives into the next
-    sample. Output goes straight to the log file descriptor, never through this process.
+
+class _Zygote:
+    """A running ``ftbench-probe``: one request per command, two reply lines (see the C file)."""
+
+    def __init__(self, path: str) -> None:
+        self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     close_fds=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.in_fd = self.proc.stdin.fileno()
+        self.out_fd = self.proc.stdout.fileno()
+        self.buffer = b""
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def send(self, fields: list[bytes]) -> None:
+        payload = b"\0".join(fields) + b"\0"
+        try:
+            os.write(self.in_fd, struct.pack("=I", len(payload)) + payload)
+        except OSError as exc:
+            raise ProbeError(f"the measuring helper is gone ({exc.strerror})") from None
+
+    def line(self, deadline: float | None) -> str | None:
+        """The next reply line; None when ``deadline`` passed first."""
+        while b"\n" not in self.buffer:
+            if deadline is not None:
+                ready, _, _ = select.select([self.out_fd], [], [],
+                                            max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    return None
+            chunk = os.read(self.out_fd, 4096)
+            if not chunk:
+                raise ProbeError("the measuring helper exited unexpectedly")
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode()
+
+
+_zygote: _Zygote | None = None
+_zygote_lock = threading.Lock()
+
+
+def _get_zygote() -> _Zygote:
+    global _zygote
+    if _zygote is None or _zygote.proc.poll() is not None:
+        path = native_probe()
+        assert path is not None
+        _zygote = _Zygote(path)
+        atexit.register(_zygote.close)
+    return _zygote
+
+
+def _resolve_program(program: str, cwd: Path, env: dict[str, str]) -> str:
+    if "/" in program:
+        return program if os.path.isabs(program) else os.path.join(cwd, program)
+    return shutil.which(program, path=env.get("PATH", os.defpath)) or program
+
+
+def _run_native(argv: list[str], cwd: Path, env: dict[str, str], log_path: Path,
+                timeout_s: float | None) -> ProcessResult:
+    program = _resolve_program(argv[0], cwd, env)
+    fields = [os.fsencode(str(cwd)), os.fsencode(str(log_path)), os.fsencode(program),
+              str(len(argv)).encode(), *map(os.fsencode, argv), str(len(env)).encode(),
+              *(os.fsencode(f"{k}={v}") for k, v in env.items())]
+    with _zygote_lock:
+        zygote = _get_zygote()
+        started = time.monotonic()
+        zygote.send(fields)
+        first = zygote.line(None)
+        assert first is not None
+        if not first.startswith("P "):
+            raise ProbeError(f"the measuring helper failed: {first[2:]}")
+        pid = int(first[2:])
+        deadline = started + timeout_s if timeout_s else None
+        timed_out = False
+        try:
+            reply = zygote.line(deadline)
+            if reply is None:
+                timed_out = True
+                _kill_group(pid)
+                reply = zygote.line(None)
+        except BaseException:  # Ctrl-C: take the target's whole group down with us
+            _kill_group(pid)
+            with contextlib.suppress(ProbeError):
+                zygote.line(time.monotonic() + 5)
+            raise
+        outer_wall = time.monotonic() - started
+    assert reply is not None
+    if not reply.startswith("R "):
+        raise ProbeError(f"the measuring helper answered {reply!r}")
+    wall_ns, ut, st, rss, status = (int(x) for x in reply[2:].split())
+    if timed_out:
+        return ProcessResult(outer_wall, ut / 1e6, st / 1e6, None, False, 0, -1, True)
+    return ProcessResult(wall_ns / 1e9, ut / 1e6, st / 1e6, rss, True, 0, _exit_code(status),
+                         False)
+
+
+def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], log_path: Path,
+                 timeout_s: float | None = None, header: str | None = "") -> ProcessResult:
+    """Run ``argv`` in its own session with stdout/stderr appended to ``log_path``.
+
+    The log is truncated and starts with ``header``; ``header=None`` means the caller has
+    already created it (see ``runner.LogFiles``). On timeout the whole process group is
+    killed, so no grandchild survives into the next sample. Output goes straight to the log
+    file, never through this process.
     """
     kind = backend()
-    floor = _own_maxrss_kb() if kind == "direct" else 0
-    read_fd, write_fd = os.pipe() if kind != "direct" else (-1, -1)
+    if header is not None:
+        prepare_log(log_path, header)
+    if kind == "native":
+        return _run_native(argv, cwd, env, log_path, timeout_s)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
-        if kind == "native":
-            probe = native_probe()
-            assert probe is not None
-            full = [probe, str(write_fd), str(cwd), *argv]
-        elif kind == "gnu-time":
+        return _run_spawned(kind, argv, cwd, env, fd, timeout_s)
+    finally:
+        os.close(fd)
+
+
+def prepare_log(log_path: Path, header: str) -> None:
+    """Create (or truncate) a log file holding ``header``."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, header.encode(errors="replace"))
+    finally:
+        os.close(fd)
+
+
+def _run_spawned(kind: str, argv: list[str], cwd: Path, env: dict[str, str], log_fd: int,
+                 timeout_s: float | None) -> ProcessResult:
+    """GNU time or a direct child of this process (the fallbacks)."""
+    floor = _own_maxrss_kb() if kind == "direct" else 0
+    read_fd, write_fd = os.pipe() if kind == "gnu-time" else (-1, -1)
+    try:
+        if kind == "gnu-time":
             full = [GNU_TIME, "-f", _GNU_TIME_FORMAT, "-o", f"/dev/fd/{write_fd}", "--", *argv]
         else:
             full = list(argv)
         started = time.monotonic()
         deadline = started + timeout_s if timeout_s else None
-        pid = _spawn(kind, full, cwd=cwd, env=env, log_fd=log_fd, pass_fd=write_fd)
+        pid = _spawn(full, cwd=cwd, env=env, log_fd=log_fd, pass_fd=write_fd)
         if write_fd >= 0:
             os.close(write_fd)
             write_fd = -1
-        waited = _wait(pid, deadline)
+        try:
+            waited = _wait(pid, deadline)
+        except BaseException:
+            _kill_group(pid)
+            _wait(pid, None)
+            raise
         timed_out = waited is None
         if waited is None:
             _kill_group(pid)
@@ -187,16 +334,12 @@ def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], log_fd: int
     if timed_out:
         return ProcessResult(outer_wall, usage.ru_utime, usage.ru_stime, None, False, floor, -1,
                              True)
-    if kind == "native" and line.strip():
-        wall_ns, ut, st, rss, child_status = (int(x) for x in line.split())
-        return ProcessResult(wall_ns / 1e9, ut / 1e6, st / 1e6, rss, True, 0,
-                             _exit_code(child_status), False)
     if kind == "gnu-time" and "ftbench " in line:
         last = line[line.rindex("ftbench "):].split()
         return ProcessResult(outer_wall, float(last[1]), float(last[2]), int(last[3]), True, 0,
                              _exit_code(status), False)
-    # direct backend (or a helper that died before reporting): the rusage read here starts at
-    # the harness's own high-water mark, so it is only meaningful above that floor.
+    # direct backend (or GNU time that died before reporting): the rusage read here starts
+    # at the harness's own high-water mark, so it is only meaningful above that floor.
     rss = int(usage.ru_maxrss)
     floor = floor or _own_maxrss_kb()
     exact = rss > floor
@@ -211,25 +354,13 @@ def _read_all(fd: int) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-def _spawn(kind: str, argv: list[str], *, cwd: Path, env: dict[str, str], log_fd: int,
-           pass_fd: int) -> int:
-    actions: list[tuple[int, ...] | tuple[int, str, int, int]] = [
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_DUP2, log_fd, 1),
-        (os.POSIX_SPAWN_DUP2, log_fd, 2),
-    ]
-    if pass_fd >= 0:
-        os.set_inheritable(pass_fd, True)
-    if kind == "native":  # the helper changes directory itself: the fast path
-        return os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True)
-    # GNU time and direct runs need a working directory: Popen sets it (posix_spawn cannot
-    # on Python 3.11). The pid is reaped with os.wait4 by the caller, not by Popen.
+def _spawn(argv: list[str], *, cwd: Path, env: dict[str, str], log_fd: int, pass_fd: int) -> int:
+    # The pid is reaped with os.wait4 by the caller (for the rusage), not by Popen.
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log_fd,
                             stderr=log_fd, start_new_session=True,
                             pass_fds=(pass_fd,) if pass_fd >= 0 else ())
-    pid = proc.pid
-    proc.returncode = 0  # the caller reaps it; stop Popen.__del__ from waiting again
-    return pid
+    proc.returncode = 0  # stop Popen.__del__ from reaping it behind the caller's back
+    return proc.pid
 
 
 def describe_backend() -> str:
