@@ -35,11 +35,11 @@ def median_wall(argv: list[str]) -> float:
     return statistics.median(wall(argv) for _ in range(REPEAT))
 
 
-def ftbench_argv(runs: int, out: Path) -> list[str]:
+def ftbench_argv(runs: int, repo: Path) -> list[str]:
+    # An empty repository with its reports in .firsttry/, like a real run.
     return [sys.executable, "-m", "ftbench", "run", "--cmd", TARGET, "--skip-cold",
             "--runs", str(runs), "--warmup", "3" if runs > 1 else "0", "--quiet",
-            "--progress", "never", "--out-dir", str(out), "--archive-dir",
-            str(out / "archive"), "--baseline", "none", "--repo", str(out)]
+            "--progress", "never", "--baseline", "none", "--repo", str(repo)]
 
 
 def hyperfine_argv(runs: int, export: Path | None = None) -> list[str]:
@@ -59,13 +59,16 @@ def main() -> None:
         subprocess.run(hyperfine_argv(N, out / "h.json"), check=True,
                        stdout=subprocess.DEVNULL)
         hf_median = json.loads((out / "h.json").read_text())["results"][0]["median"]
-        subprocess.run(ftbench_argv(N, out), check=True, stdout=subprocess.DEVNULL)
-        report = json.loads((out / "bench_proof.json").read_text())
+        repo = out / "repo"
+        repo.mkdir()
+        subprocess.run(ftbench_argv(N, repo), check=True, stdout=subprocess.DEVNULL)
+        report = json.loads((repo / ".firsttry" / "bench_proof.json").read_text())
         ft_median = report["runs"]["warm"]["elapsed_s"]
         probe = report["measurement"]["probe"]
 
         hf_cost = (median_wall(hyperfine_argv(N)) - median_wall(hyperfine_argv(1))) / (N - 1)
-        ft_cost = (median_wall(ftbench_argv(N, out)) - median_wall(ftbench_argv(1, out))) / (N - 1)
+        ft_cost = (median_wall(ftbench_argv(N, repo)) - median_wall(ftbench_argv(1, repo))) / (
+            N - 1)
 
     print(f"timing {TARGET}, {N} samples; ftbench probe: {probe}")
     print(f"{'':<28}{'hyperfine -N':>14}{'ftbench':>12}{'target':>26}")

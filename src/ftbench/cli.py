@@ -162,7 +162,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = runner.run()
 
     report = build_report(result, root, repo_id=repo_id(root, args.repo_id))
-    write_reports(report, out_dir, render(report))  # measured data is safe from here on
+    # Measured data is safe from here on, whatever the judge or the archive do next.
+    write_reports(report, out_dir, render(report), pretty=False)
 
     exit_code = EXIT_OK
     verdict = None

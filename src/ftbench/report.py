@@ -149,8 +149,11 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def to_json(report: Mapping[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+def to_json(report: Mapping[str, Any], *, pretty: bool = True) -> str:
+    """JSON text of a report; ``pretty=False`` is ~10x faster (json's C encoder)."""
+    if pretty:
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(report, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -184,10 +187,15 @@ def dotenv_lines(report: Mapping[str, Any], report_path: str) -> list[str]:
     return lines
 
 
-def write_reports(report: Mapping[str, Any], out_dir: Path, markdown: str) -> dict[str, Path]:
-    """Write the JSON, Markdown and dotenv reports; returns their paths."""
+def write_reports(report: Mapping[str, Any], out_dir: Path, markdown: str, *,
+                  pretty: bool = True) -> dict[str, Path]:
+    """Write the JSON, Markdown and dotenv reports; returns their paths.
+
+    ``pretty=False`` is for the early safety write right after measuring; the final write
+    indents the JSON for people.
+    """
     paths = {"json": out_dir / JSON_NAME, "md": out_dir / MD_NAME, "env": out_dir / ENV_NAME}
-    atomic_write(paths["json"], to_json(report))
+    atomic_write(paths["json"], to_json(report, pretty=pretty))
     atomic_write(paths["md"], markdown)
     shown = os.path.join(out_dir.name, JSON_NAME)
     atomic_write(paths["env"], "\n".join(dotenv_lines(report, shown)) + "\n")
