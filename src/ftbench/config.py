@@ -250,6 +250,18 @@ def resolve_target(repo_root: Path, *, tier: str | None, cmd: str | None,
     return tiers[name]
 
 
+def target_path(environ: Mapping[str, str]) -> str:
+    """PATH for the benchmarked commands: when ftbench runs from a virtual environment, its
+    ``bin`` directory comes first (as if activated), so ``python``, ``ruff`` or ``pytest`` mean
+    the ones installed beside ftbench."""
+    path = environ.get("PATH", os.defpath)
+    if sys.prefix == sys.base_prefix:
+        return path
+    venv_bin = os.path.dirname(sys.executable)
+    parts = path.split(os.pathsep)
+    return path if venv_bin in parts else os.pathsep.join([venv_bin, *parts])
+
+
 def check_commands(target: Target, mode: str, repo_root: Path) -> None:
     """Fail early, as a setup error, when a step's program cannot be found."""
     for step in target.steps:
@@ -264,6 +276,6 @@ def check_commands(target: Target, mode: str, repo_root: Path) -> None:
             path = Path(program) if Path(program).is_absolute() else repo_root / program
             found = path.is_file() and os.access(path, os.X_OK)
         else:
-            found = shutil.which(program) is not None
+            found = shutil.which(program, path=target_path(os.environ)) is not None
         if not found:
             raise SetupError(f"step '{step.name}': command not found: {program}")

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ftbench import cache, probe
-from ftbench.config import MODES, Step, Target
+from ftbench.config import MODES, Step, Target, target_path
 from ftbench.errors import EXIT_COMMAND_FAILED, FtbenchError, SetupError
 from ftbench.redact import scrub
 
@@ -164,6 +164,7 @@ class Runner:
         self._envs: dict[tuple[str, str], dict[str, str]] = {}
         self._artifacts_shown: str | None = None
         self.base_env = dict(os.environ)
+        self.base_env["PATH"] = target_path(os.environ)
         if settings.max_procs is not None:
             self.base_env["FT_MAX_PROCS"] = str(settings.max_procs)
 
