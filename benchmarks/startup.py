@@ -1,7 +1,7 @@
 """Start-up time of `ft-bench --help` and `ft-bench --version` (target: median < 150 ms).
 
-Prints the median and spread of N process launches of the installed console script (and of
-`python -m ftbench`) measured with ftbench's own probe. Run: `.venv/bin/python benchmarks/startup.py`.
+Prints the median and spread of N launches of the console script (and of `python -m ftbench`)
+measured with ftbench's own probe. Run: `.venv/bin/python benchmarks/startup.py`.
 """
 
 from __future__ import annotations

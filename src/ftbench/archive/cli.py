@@ -1,0 +1,322 @@
+"""``ft-bench archive list|show|sync`` and ``ft-bench doctor``, plus the archive options of
+``ft-bench run`` (``--upload-s3``, ``--archive-dir``, ``--repo-id``).
+
+Every command returns an exit code from :mod:`ftbench.errors`; expected failures are printed
+as one line on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ftbench.archive.base import load_report
+from ftbench.archive.local import ARCHIVE_DIR_ENV, LocalArchive
+from ftbench.archive.repo_id import REPO_ID_ENV, git_remote_url, normalise_remote, repo_id
+from ftbench.archive.s3 import ENV_VARS, S3Config, S3Error, S3Store, boto3_available
+from ftbench.archive.sync import (
+    DEFAULT_WORKERS,
+    SKIP_BOTO3,
+    SKIP_UNCONFIGURED,
+    WARN_FAILED,
+    open_local,
+    sync_pending,
+)
+from ftbench.errors import EXIT_OK, EXIT_SETUP, FtbenchError, SetupError, UsageError
+
+HINTS = {
+    "connection": "check that S3_ENDPOINT_URL is right and reachable from here "
+                  "(test: aws s3 ls --endpoint-url YOUR_URL)",
+    "timeout": "the endpoint did not answer in time: check S3_ENDPOINT_URL, the network, "
+               "or raise S3_CONNECT_TIMEOUT / S3_READ_TIMEOUT",
+    "access_denied": "verify S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY and that the key may "
+                     "PutObject, GetObject (and DeleteObject for this probe) on the bucket",
+    "no_bucket": "ensure the bucket S3_BUCKET_NAME exists (create it, or fix the name)",
+    "credentials": "set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or AWS credentials / "
+                   "an IAM role)",
+    "integrity": "the store changed the bytes or its checksums disagree: try "
+                 "S3_CHECKSUM=when_required",
+    "boto3": "pip install boto3 (or pip install 'ftbench[s3]')",
+    "other": "for R2, MinIO, rclone and other S3-compatible stores try "
+             "S3_CHECKSUM=when_required and S3_ADDRESSING_STYLE=path",
+}
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _guard(fn: Handler) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except FtbenchError as exc:
+            print(f"ft-bench: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except OSError as exc:
+            print(f"ft-bench: error: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_SETUP
+
+    run.__name__ = fn.__name__
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def _repo_root(args: argparse.Namespace) -> Path:
+    """``--repo``, else the git top level of the current directory, else the directory."""
+    for attr in ("repo", "repo_root", "root"):
+        value = getattr(args, attr, None)
+        if value:
+            path = Path(value)
+            if not path.is_dir():
+                raise UsageError(f"--repo: not a directory: {path}")
+            return path.resolve()
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
+                              text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return Path.cwd().resolve()
+    top = proc.stdout.strip() if proc.returncode == 0 else ""
+    return Path(top).resolve() if top else Path.cwd().resolve()
+
+
+def _archive_dir(args: argparse.Namespace) -> Path | None:
+    value = getattr(args, "archive_dir", None)
+    return Path(value) if value else None
+
+
+def add_archive_arguments(parser: argparse.ArgumentParser) -> None:
+    """The archive options of ``ft-bench run``."""
+    group = parser.add_argument_group("archive")
+    group.add_argument("--upload-s3", action="store_true",
+                       help="also upload the report to S3 (S3_* variables; see docs/archive.md)")
+    group.add_argument("--archive-dir", metavar="DIR", default=None,
+                       help=f"local archive directory (default: ${ARCHIVE_DIR_ENV} or "
+                            ".firsttry/archive)")
+    group.add_argument("--repo-id", metavar="ID", default=None,
+                       help=f"repository id used in archive keys (default: ${REPO_ID_ENV}, "
+                            "else derived from the git remote or the path)")
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``archive list|show|sync`` and ``doctor``."""
+    archive = subparsers.add_parser(
+        "archive", help="list, show and sync archived reports",
+        description="The local report archive and its S3 replica.")
+    sub = archive.add_subparsers(dest="archive_command", metavar="{list,show,sync}")
+    sub.required = True
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--repo", metavar="DIR", default=None,
+                       help="repository root (default: the git top level of the current "
+                            "directory)")
+        p.add_argument("--archive-dir", metavar="DIR", default=None,
+                       help="local archive directory (default: .firsttry/archive)")
+
+    p_list = sub.add_parser("list", help="list a repository's reports, newest first")
+    common(p_list)
+    p_list.add_argument("--repo-id", metavar="ID", default=None)
+    p_list.add_argument("--limit", type=int, default=20, help="at most N keys (default 20)")
+    p_list.add_argument("--s3", action="store_true", help="list the S3 bucket instead")
+    p_list.set_defaults(func=cmd_list)
+
+    p_show = sub.add_parser("show", help="print one archived report")
+    common(p_show)
+    p_show.add_argument("key", help="archive key (as printed by 'archive list')")
+    p_show.add_argument("--s3", action="store_true", help="read it from S3")
+    p_show.set_defaults(func=cmd_show)
+
+    p_sync = sub.add_parser("sync", help="upload the reports still pending to S3")
+    common(p_sync)
+    p_sync.add_argument("--all", action="store_true", dest="include_all",
+                        help="also upload every local report missing from the bucket")
+    p_sync.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help=f"parallel uploads (default {DEFAULT_WORKERS})")
+    p_sync.set_defaults(func=cmd_sync)
+
+    p_doc = subparsers.add_parser(
+        "doctor", help="show the archive/S3 configuration and probe the bucket",
+        description="Shows the effective S3 configuration (secrets masked) and probes "
+                    "write, read and delete on the bucket.")
+    common(p_doc)
+    p_doc.add_argument("--no-probe", action="store_true", help="do not contact the bucket")
+    p_doc.set_defaults(func=cmd_doctor)
+
+
+@_guard
+def cmd_list(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    rid = repo_id(root, args.repo_id)
+    config = S3Config.from_env()
+    if args.limit < 0:
+        raise SetupError("--limit must be >= 0")
+    if args.s3:
+        store = _s3_store(config)
+        keys = store.list_keys(rid, limit=args.limit)
+        for key in keys:
+            print(key)
+        if not keys:
+            print(f"No reports for repository {rid} in s3://{config.bucket_name}",
+                  file=sys.stderr)
+        return EXIT_OK
+    local = open_local(root, _archive_dir(args), config)
+    keys = local.list_keys(rid, limit=args.limit)
+    pending = set(local.pending_keys())
+    for key in keys:
+        print(f"{key}  (pending upload)" if key in pending else key)
+    if not keys:
+        print(f"No reports for repository {rid} in {local.root}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _s3_store(config: S3Config) -> S3Store:
+    if not config.is_usable:
+        reason = "; ".join(config.problems) or (
+            "S3_ENABLED is false" if not config.enabled else "S3_BUCKET_NAME is not set")
+        raise S3Error(f"S3 not configured or unavailable ({reason})", kind="config")
+    if not boto3_available():
+        raise S3Error("boto3 not installed (pip install 'ftbench[s3]')", kind="boto3")
+    return S3Store(config)
+
+
+@_guard
+def cmd_show(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    config = S3Config.from_env()
+    key = str(args.key).strip()
+    report: dict[str, Any] | None
+    if args.s3:
+        report = load_report(_s3_store(config), key)
+        where = f"s3://{config.bucket_name}"
+    else:
+        local = open_local(root, _archive_dir(args), config)
+        report = load_report(local, key)
+        where = str(local.root)
+    if report is None:
+        raise SetupError(f"no report {key!r} in {where}")
+    print(json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False))
+    return EXIT_OK
+
+
+@_guard
+def cmd_sync(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    config = S3Config.from_env()
+    if not config.is_usable:
+        for problem in config.problems:
+            print(f"[WARN] {problem}", file=sys.stderr)
+        print(SKIP_UNCONFIGURED)
+        return EXIT_SETUP
+    if not boto3_available():
+        print(SKIP_BOTO3)
+        return EXIT_SETUP
+    result = sync_pending(root, archive_dir=_archive_dir(args), config=config,
+                          workers=args.workers, include_all=args.include_all)
+    total = len(result.uploaded) + len(result.already) + result.remaining
+    if total == 0:
+        print("Nothing to upload: no pending reports")
+        return EXIT_OK
+    rate = total / result.elapsed_s if result.elapsed_s > 0 else 0.0
+    print(f"Uploaded {len(result.uploaded)} report(s) to S3, {len(result.already)} already "
+          f"there, in {result.elapsed_s:.2f}s ({rate:.0f}/s, {result.workers} workers)")
+    if result.remaining:
+        reason = result.error or next(iter(result.failed.values()), "unknown error")
+        print(WARN_FAILED.format(reason=reason))
+        print(f"{result.remaining} report(s) still pending; run 'ft-bench archive sync' again")
+        return EXIT_SETUP
+    return EXIT_OK
+
+
+def _repo_id_source(root: Path, args: argparse.Namespace) -> str:
+    if getattr(args, "repo_id", None):
+        return "--repo-id"
+    if os.environ.get(REPO_ID_ENV, "").strip():
+        return REPO_ID_ENV
+    remote = git_remote_url(root)
+    if remote:
+        return f"git remote {normalise_remote(remote)}"
+    return f"path {root.resolve()}"
+
+
+@_guard
+def cmd_doctor(args: argparse.Namespace) -> int:
+    root = _repo_root(args)
+    config = S3Config.from_env()
+    rid = repo_id(root, getattr(args, "repo_id", None))
+    local: LocalArchive = open_local(root, _archive_dir(args), config)
+    print(f"Repository id: {rid} (from {_repo_id_source(root, args)})")
+    print(f"Local archive: {local.root} ({len(local.list_keys(rid))} report(s) of this "
+          f"repository, {len(local.pending_keys())} pending upload)")
+    print("S3 configuration (secrets masked):")
+    shown = config.to_dict()
+    for name, value in shown.items():
+        if name == "problems":
+            continue
+        var = ENV_VARS.get(name, "")
+        print(f"  {name:<18} {value!s:<40} {var}".rstrip())
+    status = EXIT_OK
+    for problem in config.problems:
+        print(f"[WARN] {problem}")
+        status = EXIT_SETUP
+    if not config.enabled:
+        print("S3: disabled (S3_ENABLED); local archive only")
+        return status
+    if not config.bucket_name:
+        print("S3: not configured (local archive only). Set S3_BUCKET_NAME, "
+              "S3_ENDPOINT_URL, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY to upload.")
+        return status
+    if config.problems:
+        return status
+    if not boto3_available():
+        print(SKIP_BOTO3)
+        print(f"  hint: {HINTS['boto3']}")
+        return EXIT_SETUP
+    import boto3
+
+    print(f"boto3: {boto3.__version__}")
+    if args.no_probe:
+        return status
+    return _probe(S3Store(config), config)
+
+
+def _probe(store: S3Store, config: S3Config) -> int:
+    key = "/".join(p for p in (config.prefix, ".ftbench-doctor", f"{uuid.uuid4().hex}.json")
+                   if p)
+    data = json.dumps({"probe": "ftbench doctor"}).encode()
+    print(f"Probing s3://{config.bucket_name}/{key}")
+
+    def step(name: str, action: Callable[[], object]) -> bool:
+        try:
+            value = action()
+        except S3Error as exc:
+            print(f"  {name:<7} FAILED: {exc}")
+            print(f"          hint: {HINTS.get(exc.kind, HINTS['other'])}")
+            return False
+        if value is False:
+            print(f"  {name:<7} FAILED")
+            return False
+        print(f"  {name:<7} ok")
+        return True
+
+    if not step("write", lambda: store.put(key, data, {"probe": "1"}, check_exists=False)):
+        return EXIT_SETUP
+    ok = step("read", lambda: store.get(key) == data)
+    listed = True
+    try:
+        store.list_prefix(key)
+    except S3Error as exc:
+        listed = False
+        print(f"  list    not allowed ({exc.kind}): optional; 'archive sync' then checks "
+              "each report with HEAD")
+    if listed:
+        print("  list    ok")
+    ok = step("delete", lambda: store.delete(key)) and ok
+    if ok:
+        print("S3 archive ready: uploads will work")
+        return EXIT_OK
+    return EXIT_SETUP

@@ -1,0 +1,174 @@
+"""The local archive: a directory holding reports under their archive keys.
+
+* Writes are atomic: the bytes go to a temporary file in the destination directory, then are
+  hard-linked into place (``os.link`` fails when the name exists, so a key is never
+  overwritten, even by a concurrent process); where hard links are unsupported the fallback is
+  ``os.replace``, which is still atomic and, since a key embeds its content digest, can only
+  replace a file with identical bytes.
+* Pending uploads are empty marker files in ``<root>/.pending/``, named by the URL-quoted key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, unquote
+
+from ftbench.errors import SetupError
+
+ARCHIVE_DIR_ENV = "FTBENCH_ARCHIVE_DIR"
+DEFAULT_ARCHIVE_DIR = Path(".firsttry") / "archive"
+DEFAULT_PREFIX = "benchmarks"
+PENDING_DIR = ".pending"
+
+
+def default_archive_dir(repo_root: Path, archive_dir: Path | str | None = None) -> Path:
+    """``archive_dir`` (``--archive-dir``), else ``$FTBENCH_ARCHIVE_DIR``, else
+    ``<repo_root>/.firsttry/archive``; relative paths are taken from ``repo_root``."""
+    chosen: Path | str | None = archive_dir
+    if not chosen:
+        chosen = os.environ.get(ARCHIVE_DIR_ENV, "").strip() or None
+    path = Path(chosen).expanduser() if chosen else DEFAULT_ARCHIVE_DIR
+    if not path.is_absolute():
+        path = Path(repo_root) / path
+    return path
+
+
+def check_key(key: str) -> str:
+    """A key is a relative POSIX path without empty, ``.`` or ``..`` parts."""
+    parts = PurePosixPath(key).parts
+    if (not key or key.startswith("/") or "\\" in key or "\x00" in key
+            or any(p in ("", ".", "..") for p in key.split("/")) or not parts
+            or parts[0] == PENDING_DIR):
+        raise SetupError(f"invalid archive key: {key!r}")
+    return key
+
+
+class LocalArchive:
+    """An :class:`~ftbench.archive.base.ArchiveStore` on the local file system."""
+
+    name = "local"
+
+    def __init__(self, root: Path, prefix: str = DEFAULT_PREFIX) -> None:
+        self.root = Path(root)
+        self.prefix = prefix.strip("/")
+
+    def __repr__(self) -> str:
+        return f"LocalArchive(root={str(self.root)!r}, prefix={self.prefix!r})"
+
+    def path_of(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    # -- ArchiveStore ---------------------------------------------------------------------
+
+    def put(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None) -> bool:
+        """Write ``data`` under ``key`` once; False when the key already exists."""
+        dest = self.path_of(key)
+        if dest.exists():
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=dest.parent)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            try:
+                os.link(tmp, dest)
+            except FileExistsError:
+                return False
+            except OSError:  # no hard links here (some network/overlay file systems)
+                if dest.exists():
+                    return False
+                os.replace(tmp, dest)
+            return True
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def list_keys(self, repo_id: str, limit: int | None = None) -> list[str]:
+        """Keys of ``repo_id``'s reports, newest first (keys start with the timestamp)."""
+        base = "/".join(p for p in (self.prefix, repo_id) if p)
+        directory = self.root.joinpath(*base.split("/"))
+        try:
+            with os.scandir(directory) as it:
+                names = [e.name for e in it
+                         if e.name.endswith(".json") and not e.name.startswith(".")
+                         and e.is_file()]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        names.sort(reverse=True)
+        if limit is not None:
+            names = names[: max(limit, 0)]
+        return [f"{base}/{n}" for n in names]
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self.path_of(key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def exists(self, key: str) -> bool:
+        return self.path_of(key).is_file()
+
+    # -- other helpers ----------------------------------------------------------------------
+
+    def repo_ids(self) -> list[str]:
+        """Repository ids with at least one directory under the prefix."""
+        directory = self.root.joinpath(*self.prefix.split("/")) if self.prefix else self.root
+        try:
+            with os.scandir(directory) as it:
+                return sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def all_keys(self) -> list[str]:
+        """Every report key under the prefix, oldest first within each repository."""
+        keys: list[str] = []
+        for rid in self.repo_ids():
+            keys.extend(reversed(self.list_keys(rid)))
+        return keys
+
+    # -- pending uploads --------------------------------------------------------------------
+
+    @property
+    def pending_dir(self) -> Path:
+        return self.root / PENDING_DIR
+
+    def mark_pending(self, key: str) -> None:
+        """Remember that ``key`` still has to be uploaded (idempotent)."""
+        check_key(key)
+        self.pending_dir.mkdir(parents=True, exist_ok=True)
+        marker = self.pending_dir / quote(key, safe="")
+        with contextlib.suppress(FileExistsError):
+            marker.touch(exist_ok=False)
+
+    def pending_keys(self) -> list[str]:
+        """Keys waiting for upload, oldest first (by key, i.e. by report time)."""
+        try:
+            with os.scandir(self.pending_dir) as it:
+                names = [e.name for e in it if not e.name.startswith(".")]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        keys = []
+        for name in names:
+            key = unquote(name)
+            try:
+                check_key(key)
+            except SetupError:
+                continue
+            keys.append(key)
+        keys.sort(key=lambda k: (k.rsplit("/", 1)[-1], k))
+        return keys
+
+    def clear_pending(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.pending_dir / quote(key, safe="")).unlink()
+
+    def is_pending(self, key: str) -> bool:
+        return (self.pending_dir / quote(key, safe="")).exists()

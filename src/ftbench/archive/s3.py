@@ -1,0 +1,897 @@
+"""The S3 archive: any S3-compatible store (AWS S3, Cloudflare R2, MinIO, SeaweedFS, rclone).
+
+boto3 is optional and imported lazily: ``import ftbench`` and ``ft-bench --help`` never load it,
+and without it everything but the upload works (the CLI prints the guide's ``[SKIP]`` line).
+
+The public API is the one of the user guide (``tools.ft_bench_s3`` re-exports it):
+:class:`S3Config`, :class:`S3ArchiveManager`, :class:`UploadResult`. Secrets (secret key,
+session token) never appear in a repr, ``to_dict()``, a log line, an error or a report.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+from ftbench.archive.base import canonical_report_bytes, report_key
+from ftbench.archive.repo_id import check_repo_id, repo_id
+from ftbench.errors import FtbenchError, SetupError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger("ftbench.archive")
+
+T = TypeVar("T")
+
+MASK = "****"
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on", "enable", "enabled"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off", "disable", "disabled"})
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+CHECKSUM_MODES = ("when_supported", "when_required")
+MAX_PRESIGN_S = 7 * 24 * 3600
+CONTENT_TYPE = "application/json"
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_RUN_TYPE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
+_AWS_HOST = re.compile(r"(^|\.)amazonaws\.com(\.cn)?$")
+_AWS_REGION_IN_HOST = re.compile(r"(?:^|\.)s3[.-](?:dualstack\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.")
+
+# Environment variables: the guide's, then ftbench's extras.
+ENV_VARS = {
+    "access_key_id": "S3_ACCESS_KEY_ID",
+    "secret_access_key": "S3_SECRET_ACCESS_KEY",
+    "endpoint_url": "S3_ENDPOINT_URL",
+    "bucket_name": "S3_BUCKET_NAME",
+    "region": "S3_REGION",
+    "prefix": "S3_PREFIX",
+    "enabled": "S3_ENABLED",
+    "session_token": "S3_SESSION_TOKEN",
+    "addressing_style": "S3_ADDRESSING_STYLE",
+    "checksum": "S3_CHECKSUM",
+    "connect_timeout": "S3_CONNECT_TIMEOUT",
+    "read_timeout": "S3_READ_TIMEOUT",
+    "max_attempts": "S3_MAX_ATTEMPTS",
+    "total_timeout": "S3_TOTAL_TIMEOUT",
+    "public_url_base": "S3_PUBLIC_URL_BASE",
+    "presign_expiry_s": "S3_PRESIGN_EXPIRY",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing helpers
+
+
+def parse_bool(value: str | None, default: bool = True) -> bool | None:
+    """``true``/``false`` in the usual spellings; ``default`` when unset or blank; None when
+    the value is not recognised."""
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
+def endpoint_problem(url: str, var: str = "S3_ENDPOINT_URL") -> str | None:
+    """Why ``url`` is not usable as an endpoint (never echoing it), or None."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # raises on a bad port
+    except ValueError:
+        return f"{var} is not a valid URL"
+    del port
+    if parts.scheme not in ("http", "https"):
+        return f"{var} must start with https:// or http://"
+    if not parts.hostname:
+        return f"{var} has no host name"
+    if parts.username is not None or parts.password is not None:
+        return f"{var} must not contain credentials (user:password@)"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return f"{var} must be scheme://host[:port] without a path or query"
+    if any(c.isspace() for c in url.strip()):
+        return f"{var} contains white space"
+    return None
+
+
+def normalise_endpoint(url: str | None) -> str | None:
+    """``' HTTPS://Host:9000/ '`` -> ``'https://host:9000'``; None when unset."""
+    if url is None or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def prefix_problem(prefix: str, var: str = "S3_PREFIX") -> str | None:
+    if "\\" in prefix or any(ord(c) < 32 or ord(c) == 127 for c in prefix):
+        return f"{var} contains a backslash or a control character"
+    parts = [p for p in prefix.strip("/").split("/")]
+    if any(p in (".", "..") for p in parts):
+        return f"{var} must not contain '.' or '..' path segments"
+    if prefix.strip("/") and any(p == "" for p in parts):
+        return f"{var} must not contain empty path segments ('//')"
+    return None
+
+
+def normalise_prefix(prefix: str) -> str:
+    return prefix.strip().strip("/")
+
+
+def is_aws_endpoint(endpoint: str | None) -> bool:
+    if not endpoint:
+        return True
+    host = urlsplit(endpoint).hostname or ""
+    return bool(_AWS_HOST.search(host))
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration
+
+
+@dataclass(repr=False)
+class S3Config:
+    """Where and how to archive; see ``docs/archive.md`` for every variable.
+
+    ``access_key_id``/``secret_access_key`` None: the standard AWS credential chain.
+    ``endpoint_url`` None: AWS S3.
+    """
+
+    access_key_id: str | None
+    secret_access_key: str | None
+    endpoint_url: str | None
+    bucket_name: str | None
+    region: str = "auto"
+    prefix: str = "benchmarks"
+    enabled: bool = True
+    addressing_style: str = "auto"
+    checksum: str = "when_supported"
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    max_attempts: int = 3
+    total_timeout: float = 120.0
+    public_url_base: str | None = None
+    presign_expiry_s: int = 0
+    session_token: str | None = None
+    problems: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        found = list(self.problems)
+        self.access_key_id = (self.access_key_id or "").strip() or None
+        self.secret_access_key = (self.secret_access_key or "").strip() or None
+        self.session_token = (self.session_token or "").strip() or None
+        self.bucket_name = (self.bucket_name or "").strip() or None
+        self.region = (self.region or "").strip() or "auto"
+        if self.endpoint_url is not None and self.endpoint_url.strip():
+            problem = endpoint_problem(self.endpoint_url)
+            if problem:
+                found.append(problem)
+            else:
+                self.endpoint_url = normalise_endpoint(self.endpoint_url)
+        else:
+            self.endpoint_url = None
+        problem = prefix_problem(self.prefix or "")
+        if problem:
+            found.append(problem)
+        self.prefix = normalise_prefix(self.prefix or "")
+        if self.bucket_name and not _BUCKET.match(self.bucket_name):
+            found.append("S3_BUCKET_NAME is not a valid bucket name")
+        if bool(self.access_key_id) != bool(self.secret_access_key):
+            have, missing = (("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY") if self.access_key_id
+                             else ("S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID"))
+            found.append(f"{missing} is not set ({have} is)")
+        if self.addressing_style not in ADDRESSING_STYLES:
+            found.append("S3_ADDRESSING_STYLE must be one of " + ", ".join(ADDRESSING_STYLES))
+        if self.checksum not in CHECKSUM_MODES:
+            found.append("S3_CHECKSUM must be one of " + ", ".join(CHECKSUM_MODES))
+        for name in ("connect_timeout", "read_timeout", "total_timeout"):
+            if not float(getattr(self, name)) > 0:
+                found.append(f"{ENV_VARS[name]} must be a positive number of seconds")
+        if not 1 <= int(self.max_attempts) <= 20:
+            found.append("S3_MAX_ATTEMPTS must be an integer from 1 to 20")
+        if not 0 <= int(self.presign_expiry_s) <= MAX_PRESIGN_S:
+            found.append(f"S3_PRESIGN_EXPIRY must be from 0 to {MAX_PRESIGN_S} seconds")
+        if self.public_url_base is not None and self.public_url_base.strip():
+            base = self.public_url_base.strip()
+            p = urlsplit(base)
+            if p.scheme not in ("http", "https") or not p.netloc or p.query or p.fragment:
+                found.append("S3_PUBLIC_URL_BASE must be an http(s) URL")
+            self.public_url_base = base.rstrip("/")
+        else:
+            self.public_url_base = None
+        self.problems = tuple(dict.fromkeys(found))
+
+    # -- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> S3Config:
+        """Read the ``S3_*`` variables (see :data:`ENV_VARS`). Bad values do not raise: they
+        become :attr:`problems` (one line each, naming the variable) and disable S3."""
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        def text(name: str) -> str | None:
+            value = env.get(ENV_VARS[name])
+            return value if value is not None and value.strip() else None
+
+        enabled = parse_bool(env.get("S3_ENABLED"), default=True)
+        if enabled is None:
+            problems.append("S3_ENABLED must be true or false (1/0, yes/no, on/off); "
+                            "S3 upload disabled")
+            enabled = False
+
+        def number(name: str, default: float, kind: type[float] | type[int]) -> Any:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                value = kind(raw.strip())
+            except ValueError:
+                problems.append(f"{ENV_VARS[name]} must be a number")
+                return default
+            if value != value or value in (float("inf"), float("-inf")):  # NaN / inf
+                problems.append(f"{ENV_VARS[name]} must be a finite number")
+                return default
+            return value
+
+        return cls(
+            access_key_id=text("access_key_id"),
+            secret_access_key=text("secret_access_key"),
+            endpoint_url=text("endpoint_url"),
+            bucket_name=text("bucket_name"),
+            region=(text("region") or "auto").strip(),
+            prefix=env.get("S3_PREFIX", "benchmarks") if "S3_PREFIX" in env else "benchmarks",
+            enabled=enabled,
+            addressing_style=(text("addressing_style") or "auto").strip().lower(),
+            checksum=(text("checksum") or "when_supported").strip().lower(),
+            connect_timeout=number("connect_timeout", 5.0, float),
+            read_timeout=number("read_timeout", 20.0, float),
+            max_attempts=number("max_attempts", 3, int),
+            total_timeout=number("total_timeout", 120.0, float),
+            public_url_base=text("public_url_base"),
+            presign_expiry_s=number("presign_expiry_s", 0, int),
+            session_token=text("session_token"),
+            problems=tuple(problems),
+        )
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def is_configured(self) -> bool:
+        """A bucket is named and nothing is invalid (credentials may come from the AWS chain,
+        the endpoint may be AWS's default)."""
+        return bool(self.bucket_name) and not self.problems
+
+    @property
+    def is_usable(self) -> bool:
+        return self.enabled and self.is_configured
+
+    @property
+    def uses_aws(self) -> bool:
+        return is_aws_endpoint(self.endpoint_url)
+
+    @property
+    def signing_region(self) -> str:
+        """The region used for signing: ``auto`` is kept for custom endpoints (R2 wants it);
+        on AWS it is read from the endpoint host, else ``us-east-1``."""
+        if self.region != "auto":
+            return self.region
+        if self.uses_aws:
+            m = _AWS_REGION_IN_HOST.search((urlsplit(self.endpoint_url or "").hostname or "")
+                                           + ".")
+            return m.group(1) if m else "us-east-1"
+        return "auto"
+
+    def secrets(self) -> list[str]:
+        """Values that must never be shown (for scrubbing messages)."""
+        return [s for s in (self.secret_access_key, self.session_token) if s]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effective configuration with secrets masked (safe to print)."""
+        return {
+            "access_key_id": mask_access_key(self.access_key_id),
+            "secret_access_key": MASK if self.secret_access_key else None,
+            "session_token": MASK if self.session_token else None,
+            "credentials": "explicit (S3_*)" if self.access_key_id else "AWS default chain",
+            "endpoint_url": self.endpoint_url or "(AWS default)",
+            "bucket_name": self.bucket_name,
+            "region": self.region,
+            "signing_region": self.signing_region,
+            "prefix": self.prefix,
+            "enabled": self.enabled,
+            "addressing_style": self.addressing_style,
+            "checksum": self.checksum,
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+            "max_attempts": self.max_attempts,
+            "total_timeout": self.total_timeout,
+            "public_url_base": self.public_url_base,
+            "presign_expiry_s": self.presign_expiry_s,
+            "problems": list(self.problems),
+        }
+
+    def __repr__(self) -> str:
+        d = self.to_dict()
+        shown = ", ".join(f"{k}={d[k]!r}" for k in (
+            "access_key_id", "secret_access_key", "session_token", "endpoint_url",
+            "bucket_name", "region", "prefix", "enabled"))
+        return f"S3Config({shown})"
+
+    __str__ = __repr__
+
+
+def mask_access_key(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value[:4] + MASK if len(value) > 8 else MASK
+
+
+# --------------------------------------------------------------------------------------------
+# boto3 (lazy)
+
+_boto3_lock = threading.Lock()
+
+
+def boto3_available() -> bool:
+    """Whether boto3 can be imported (imports it on first call, only then)."""
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_client(config: S3Config, max_pool_connections: int = 10) -> S3Client:
+    """A boto3 S3 client for ``config``; raises :class:`S3Error` when boto3 is missing."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError as exc:
+        raise S3Error("boto3 not installed", kind="boto3") from exc
+    options: dict[str, Any] = {
+        "s3": {"addressing_style": config.addressing_style},
+        "request_checksum_calculation": config.checksum,
+        "response_checksum_validation": config.checksum,
+    }
+    bc = Config(
+        region_name=config.signing_region,
+        signature_version="s3v4",
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        retries={"max_attempts": int(config.max_attempts), "mode": "standard"},
+        max_pool_connections=max(1, max_pool_connections),
+        user_agent_extra="ftbench",
+        **options,
+    )
+    kwargs: dict[str, Any] = {}
+    if config.access_key_id and config.secret_access_key:
+        kwargs = {"aws_access_key_id": config.access_key_id,
+                  "aws_secret_access_key": config.secret_access_key,
+                  "aws_session_token": config.session_token}
+    with _boto3_lock:  # session creation is not thread-safe
+        session = boto3.session.Session()
+        client: S3Client = session.client(
+            "s3", endpoint_url=config.endpoint_url, config=bc,
+            region_name=config.signing_region, **kwargs)
+    return client
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class S3Error(FtbenchError):
+    """An S3 failure with a message safe to print (no secrets) and a ``kind``:
+    ``access_denied``, ``no_bucket``, ``connection``, ``timeout``, ``credentials``,
+    ``integrity``, ``boto3``, ``other``."""
+
+    def __init__(self, message: str, *, kind: str = "other") -> None:
+        super().__init__(message, exit_code=SetupError.exit_code)
+        self.kind = kind
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        if s:
+            text = text.replace(s, MASK)
+    return text
+
+
+def describe_error(exc: BaseException, config: S3Config) -> S3Error:
+    """Turn a botocore/boto3 exception into an :class:`S3Error` with a short, safe reason."""
+    if isinstance(exc, S3Error):
+        return exc
+    from botocore import exceptions as be
+
+    bucket = config.bucket_name or "?"
+    where = config.endpoint_url or "AWS S3"
+    if isinstance(exc, be.ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in ("NoSuchBucket",) or (code == "404" and not err.get("Key")
+                                         and exc.operation_name == "HeadBucket"):
+            return S3Error(f"No such bucket: {bucket}", kind="no_bucket")
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
+                    "AllAccessDisabled", "InvalidToken", "ExpiredToken", "403",
+                    "AuthorizationHeaderMalformed") or status == 403:
+            return S3Error(f"Access denied ({code or status}): check S3_ACCESS_KEY_ID, "
+                           "S3_SECRET_ACCESS_KEY and the bucket's permissions",
+                           kind="access_denied")
+        message = scrub(str(err.get("Message") or ""), config.secrets())[:200]
+        return S3Error(f"{code or status}: {message}".rstrip(": "), kind="other")
+    if isinstance(exc, be.NoCredentialsError | be.PartialCredentialsError):
+        return S3Error("No credentials: set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY "
+                       "(or AWS credentials)", kind="credentials")
+    if isinstance(exc, be.ConnectTimeoutError | be.ReadTimeoutError):
+        return S3Error(f"Connection error: timed out talking to {where}", kind="timeout")
+    if isinstance(exc, be.EndpointConnectionError | be.ConnectionError):
+        return S3Error(f"Connection error: could not connect to {where}", kind="connection")
+    if isinstance(exc, be.BotoCoreError):
+        return S3Error(scrub(f"{type(exc).__name__}: {exc}", config.secrets())[:200])
+    return S3Error(scrub(f"{type(exc).__name__}: {exc}", config.secrets())[:200])
+
+
+def _client_error_code(exc: BaseException) -> tuple[str, int]:
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return "", 0
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return code, status
+
+
+def _is_not_found(exc: BaseException) -> bool:
+    code, status = _client_error_code(exc)
+    return code in ("NoSuchKey", "404", "NotFound") or (status == 404 and code != "NoSuchBucket")
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata and URLs
+
+
+def _meta_value(value: Any) -> str:
+    text = str(value)
+    # User metadata travels in HTTP headers: keep it printable ASCII.
+    return quote(text, safe=" !#$&'()*+,-./:;=?@[]^_`{|}~")[:256]
+
+
+def report_metadata(report: Mapping[str, Any], data: bytes, *, repo_id: str,
+                    run_type: str) -> dict[str, str]:
+    """Object metadata: repository, tier, mode, commit, branch, timestamp, integrity."""
+    git = report.get("git") if isinstance(report.get("git"), Mapping) else {}
+    repo = report.get("repository") if isinstance(report.get("repository"), Mapping) else {}
+    assert isinstance(git, Mapping) and isinstance(repo, Mapping)
+    fields = {
+        "repository": repo.get("name"),
+        "repo-id": repo_id,
+        "tier": report.get("tier"),
+        "mode": report.get("mode"),
+        "commit": git.get("commit"),
+        "branch": git.get("branch"),
+        "timestamp": report.get("timestamp"),
+        "run-type": run_type,
+        "schema": report.get("schema"),
+    }
+    meta = {k: _meta_value(v) for k, v in fields.items() if v not in (None, "")}
+    meta["sha256"] = hashlib.sha256(data).hexdigest()
+    return meta
+
+
+def quote_key(key: str) -> str:
+    return quote(key, safe="/-_.~")
+
+
+def object_url(config: S3Config, key: str) -> str:
+    """The canonical URL of ``key``: the public base when configured; on AWS virtual-hosted
+    (path-style when the bucket name has dots or ``S3_ADDRESSING_STYLE=path``); on a custom
+    endpoint path-style (virtual-hosted with ``S3_ADDRESSING_STYLE=virtual``)."""
+    qkey = quote_key(key)
+    bucket = config.bucket_name or ""
+    if config.public_url_base:
+        return f"{config.public_url_base}/{qkey}"
+    if config.uses_aws:
+        region = config.signing_region
+        host = (urlsplit(config.endpoint_url).netloc if config.endpoint_url
+                else f"s3.{region}.amazonaws.com")
+        if host in ("s3.amazonaws.com",):
+            host = f"s3.{region}.amazonaws.com"
+        scheme = urlsplit(config.endpoint_url).scheme if config.endpoint_url else "https"
+        if config.addressing_style != "path" and "." not in bucket:
+            return f"{scheme}://{bucket}.{host}/{qkey}"
+        return f"{scheme}://{host}/{bucket}/{qkey}"
+    parts = urlsplit(config.endpoint_url or "")
+    if config.addressing_style == "virtual":
+        return f"{parts.scheme}://{bucket}.{parts.netloc}/{qkey}"
+    return f"{parts.scheme}://{parts.netloc}/{bucket}/{qkey}"
+
+
+def key_timestamp(report: Mapping[str, Any]) -> str:
+    """The report's timestamp as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC); now when absent."""
+    raw = report.get("timestamp")
+    if isinstance(raw, str) and _TIMESTAMP.match(raw):
+        return raw
+    if isinstance(raw, str) and raw.strip():
+        try:
+            parsed = datetime.fromisoformat(raw.strip())
+        except ValueError as exc:
+            raise SetupError("report timestamp is not ISO 8601") from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_run_type(run_type: str) -> str:
+    if not _RUN_TYPE.match(run_type):
+        raise SetupError("run_type must be 1-32 letters, digits, '_' or '-'")
+    return run_type
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+
+
+class S3Store:
+    """An :class:`~ftbench.archive.base.ArchiveStore` on an S3 bucket (thread-safe)."""
+
+    name = "s3"
+
+    def __init__(self, config: S3Config, client: S3Client | None = None, *,
+                 max_pool_connections: int = 16) -> None:
+        self.config = config
+        self.bucket = config.bucket_name or ""
+        self.prefix = config.prefix
+        self._client = client
+        self._pool = max_pool_connections
+        self._lock = threading.Lock()
+        # Cleared when the server rejects the header; servers that ignore it are still
+        # correct because keys embed the content digest (a re-put writes identical bytes).
+        self.use_if_none_match = True
+
+    def __repr__(self) -> str:
+        return f"S3Store(bucket={self.bucket!r}, prefix={self.prefix!r}, endpoint=" \
+               f"{self.config.endpoint_url or 'AWS'!r})"
+
+    @property
+    def client(self) -> S3Client:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = make_client(self.config, self._pool)
+        return self._client
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except S3Error:
+            raise
+        except Exception as exc:
+            error = describe_error(exc, self.config)
+        if error.kind == "access_denied" and self._bucket_missing():
+            # Some servers answer a PUT into a missing bucket with 403 (creating buckets is
+            # what the key may not do); HEAD on the bucket tells the real cause.
+            error = S3Error(f"No such bucket: {self.bucket}", kind="no_bucket")
+        raise error
+
+    def _bucket_missing(self) -> bool:
+        """True only when the server says the bucket does not exist (diagnosis only)."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            code, status = _client_error_code(exc)
+            return status == 404 or code in ("NoSuchBucket", "404")
+        return False
+
+    def _base(self, repo_id: str) -> str:
+        return "/".join(p for p in (self.prefix, repo_id) if p)
+
+    # -- ArchiveStore ---------------------------------------------------------------------
+
+    def head(self, key: str) -> dict[str, str] | None:
+        """The object's metadata (keys lower-cased), or None when it does not exist."""
+        from botocore.exceptions import ClientError
+
+        def call() -> dict[str, str] | None:
+            try:
+                r = self.client.head_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if _is_not_found(exc):
+                    return None
+                raise
+            meta = {k.lower(): v for k, v in (r.get("Metadata") or {}).items()}
+            meta["content-length"] = str(r.get("ContentLength", ""))
+            return meta
+
+        return self._call(call)
+
+    def exists(self, key: str) -> bool:
+        return self.head(key) is not None
+
+    def put(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None, *,
+            check_exists: bool = True) -> bool:
+        """Write ``data`` under ``key`` once: False when the key is already stored.
+
+        ``check_exists`` (default) asks HEAD first; then the PUT carries ``If-None-Match: *``
+        so a concurrent writer cannot be overwritten where the server honours it.
+        """
+        from botocore.exceptions import ClientError
+
+        sha = hashlib.sha256(data).hexdigest()
+        if check_exists:
+            existing = self.head(key)
+            if existing is not None:
+                if existing.get("sha256") not in (None, sha):
+                    log.warning("archive: %s already exists with different content; kept", key)
+                return False
+        meta = dict(metadata or {})
+        meta["sha256"] = sha
+        md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+        def call() -> bool:
+            kwargs: dict[str, Any] = {
+                "Bucket": self.bucket, "Key": key, "Body": data, "ContentType": CONTENT_TYPE,
+                "ContentMD5": md5, "Metadata": meta, "CacheControl": "no-cache",
+            }
+            if self.use_if_none_match:
+                kwargs["IfNoneMatch"] = "*"
+            try:
+                self.client.put_object(**kwargs)
+            except ClientError as exc:
+                code, status = _client_error_code(exc)
+                if status == 412 or code == "PreconditionFailed":
+                    return False
+                if status == 409 and code == "ConditionalRequestConflict":
+                    return False  # a concurrent conditional write of the same key won
+                if self.use_if_none_match and (status == 501 or code == "NotImplemented"):
+                    self.use_if_none_match = False
+                    kwargs.pop("IfNoneMatch")
+                    self.client.put_object(**kwargs)
+                    return True
+                raise
+            return True
+
+        return self._call(call)
+
+    def list_keys(self, repo_id: str, limit: int | None = None) -> list[str]:
+        """``repo_id``'s report keys, newest first, across every page of the listing."""
+        base = self._base(repo_id) + "/"
+
+        def call() -> list[str]:
+            keys: list[str] = []
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=base,
+                                           PaginationConfig={"PageSize": 1000}):
+                for obj in page.get("Contents", []) or []:
+                    k = obj.get("Key", "")
+                    if k.endswith(".json") and "/" not in k[len(base):]:
+                        keys.append(k)
+            return keys
+
+        keys = sorted(set(self._call(call)), reverse=True)
+        return keys if limit is None else keys[: max(limit, 0)]
+
+    def list_prefix(self, prefix: str) -> set[str]:
+        """Every key under ``prefix`` (all pages)."""
+
+        def call() -> set[str]:
+            keys: set[str] = set()
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix,
+                                           PaginationConfig={"PageSize": 1000}):
+                keys.update(o.get("Key", "") for o in page.get("Contents", []) or [])
+            return keys
+
+        return self._call(call)
+
+    def get(self, key: str) -> bytes | None:
+        """The object's bytes (checked against its ``sha256`` metadata), or None."""
+        from botocore.exceptions import ClientError
+
+        def call() -> bytes | None:
+            try:
+                r = self.client.get_object(Bucket=self.bucket, Key=key)
+            except ClientError as exc:
+                if _is_not_found(exc):
+                    return None
+                raise
+            body = r["Body"].read()
+            meta = {k.lower(): v for k, v in (r.get("Metadata") or {}).items()}
+            expected = meta.get("sha256")
+            if expected and hashlib.sha256(body).hexdigest() != expected:
+                raise S3Error(f"integrity check failed for {key}", kind="integrity")
+            return body
+
+        return self._call(call)
+
+    def delete(self, key: str) -> None:
+        self._call(lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
+
+    def presigned_url(self, key: str, expires_in: int = 3600) -> str:
+        return self._call(lambda: self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in))
+
+    def url(self, key: str, *, presign: bool | None = None) -> str:
+        """The URL reported for ``key``: public base, presigned (when asked, or when
+        ``S3_PRESIGN_EXPIRY`` is set and there is no public base) or canonical."""
+        if presign is None:
+            presign = bool(self.config.presign_expiry_s) and not self.config.public_url_base
+        if presign:
+            return self.presigned_url(key, self.config.presign_expiry_s or 3600)
+        return object_url(self.config, key)
+
+
+# --------------------------------------------------------------------------------------------
+# The guide's API
+
+
+@dataclass
+class UploadResult:
+    """The guide's "Upload Result Fields". ``created`` is False when the object was already
+    there (an idempotent re-upload); it is not part of :meth:`to_dict`."""
+
+    success: bool
+    url: str | None = None
+    key: str | None = None
+    size_bytes: int = 0
+    upload_time_ms: float = 0.0
+    error: str | None = None
+    created: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"success": self.success, "url": self.url, "key": self.key,
+                "size_bytes": self.size_bytes, "upload_time_ms": self.upload_time_ms,
+                "error": self.error}
+
+
+class S3ArchiveManager:
+    """Upload, list and download benchmark reports (the user guide's Python API)."""
+
+    def __init__(self, config: S3Config | None = None, *, store: S3Store | None = None) -> None:
+        self.config = config if config is not None else S3Config.from_env()
+        self._store = store
+
+    def __repr__(self) -> str:
+        return f"S3ArchiveManager({self.config!r})"
+
+    @property
+    def store(self) -> S3Store:
+        if self._store is None:
+            self._store = S3Store(self.config)
+        return self._store
+
+    def unavailable_reason(self) -> str | None:
+        """Why uploads cannot happen (no network call), or None when they can."""
+        if not self.config.enabled:
+            return "disabled (S3_ENABLED)"
+        if self.config.problems:
+            return "; ".join(self.config.problems)
+        if not self.config.bucket_name:
+            return "not configured (S3_BUCKET_NAME is not set)"
+        if not boto3_available():
+            return "boto3 not installed"
+        return None
+
+    def is_available(self) -> bool:
+        """boto3 present, configuration complete and enabled. No request is made (so it
+        needs no ListBucket permission)."""
+        return self.unavailable_reason() is None
+
+    def _repo_id(self, repo_root: str | os.PathLike[str], override: str | None = None) -> str:
+        return repo_id(Path(repo_root), override)
+
+    def upload_bytes(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None,
+                     *, check_exists: bool = True) -> UploadResult:
+        """Upload prepared bytes under ``key`` (idempotent)."""
+        start = time.perf_counter()
+        reason = self.unavailable_reason()
+        if reason is not None:
+            return UploadResult(success=False, key=key, size_bytes=len(data), error=reason)
+        try:
+            created = self.store.put(key, data, metadata or {}, check_exists=check_exists)
+            url = self.store.url(key)
+        except FtbenchError as exc:
+            return UploadResult(success=False, key=key, size_bytes=len(data), error=str(exc),
+                                upload_time_ms=round((time.perf_counter() - start) * 1000, 1))
+        return UploadResult(success=True, url=url, key=key, size_bytes=len(data),
+                            upload_time_ms=round((time.perf_counter() - start) * 1000, 1),
+                            created=created)
+
+    def prepare(self, report_data: Mapping[str, Any], repo_root: str | os.PathLike[str],
+                run_type: str = "benchmark", *, repo_id_override: str | None = None,
+                ) -> tuple[str, bytes, dict[str, str]]:
+        """The key, bytes and metadata a report is archived with."""
+        check_run_type(run_type)
+        rid = self._repo_id(repo_root, repo_id_override)
+        data = canonical_report_bytes(report_data)
+        key = report_key(self.config.prefix, rid, data, key_timestamp(report_data), run_type)
+        return key, data, report_metadata(report_data, data, repo_id=rid, run_type=run_type)
+
+    def upload_benchmark_report(self, report_data: Mapping[str, Any],
+                                repo_root: str | os.PathLike[str],
+                                run_type: str = "benchmark") -> UploadResult:
+        """Upload one report; ``success`` is True also when it was already uploaded."""
+        try:
+            key, data, meta = self.prepare(report_data, repo_root, run_type)
+        except FtbenchError as exc:
+            return UploadResult(success=False, error=str(exc))
+        return self.upload_bytes(key, data, meta)
+
+    def upload_from_file(self, local_path: str | os.PathLike[str],
+                         repo_root: str | os.PathLike[str],
+                         run_type: str = "benchmark") -> UploadResult:
+        """Upload the JSON report stored at ``local_path``."""
+        try:
+            parsed = json.loads(Path(local_path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            return UploadResult(success=False,
+                                error=f"cannot read {local_path}: {exc.strerror or exc}")
+        except ValueError:
+            return UploadResult(success=False, error=f"{local_path} is not valid JSON")
+        if not isinstance(parsed, dict):
+            return UploadResult(success=False, error=f"{local_path} is not a JSON object")
+        return self.upload_benchmark_report(parsed, repo_root, run_type)
+
+    def list_reports(self, repo_root: str | os.PathLike[str], max_keys: int = 100,
+                     ) -> list[str]:
+        """The newest ``max_keys`` report keys of the repository, oldest to newest (so
+        ``sorted(keys)[-n:]`` are the latest). Empty when unavailable or on error (logged)."""
+        if not self.is_available():
+            return []
+        try:
+            keys = self.store.list_keys(self._repo_id(repo_root), limit=max_keys)
+        except FtbenchError as exc:
+            log.warning("S3 list failed: %s", exc)
+            return []
+        return list(reversed(keys))
+
+    def download_report(self, key: str) -> dict[str, Any] | None:
+        """The report stored under ``key``, or None (missing, not JSON, or on error)."""
+        if not self.is_available():
+            return None
+        try:
+            data = self.store.get(key)
+        except FtbenchError as exc:
+            log.warning("S3 download failed: %s", exc)
+            return None
+        if data is None:
+            return None
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+
+    def url(self, key: str, *, presign: bool | None = None) -> str:
+        return self.store.url(key, presign=presign)
+
+    def presigned_url(self, key: str, expires_in: int | None = None) -> str:
+        return self.store.presigned_url(key, expires_in or self.config.presign_expiry_s or 3600)
+
+
+__all__ = [
+    "ENV_VARS",
+    "S3ArchiveManager",
+    "S3Config",
+    "S3Error",
+    "S3Store",
+    "UploadResult",
+    "boto3_available",
+    "check_repo_id",
+    "object_url",
+    "parse_bool",
+    "report_metadata",
+]

@@ -1,0 +1,175 @@
+"""``ft-bench compare BASE NEW``: judge one report (or set) against another with the same judge.
+
+``BASE`` and ``NEW`` are each a report file, an archive key (full key, or just its file name
+``2026-11-25T13:58:00Z-benchmark-0123456789ab.json`` within NEW's repository), or a
+comma-separated list of those, a *set*, whose samples are pooled::
+
+    ft-bench compare .firsttry/old.json .firsttry/bench_proof.json
+    ft-bench compare a.json,b.json,c.json .firsttry/bench_proof.json
+    ft-bench compare benchmarks/abcd1234/2026-11-24T10:00:00Z-benchmark-0123456789ab.json new.json
+
+Prints a table (rich on a terminal, plain text otherwise; ``--json`` prints the verdict block)
+and exits 4 on a regression of a phase named by ``--fail-on``, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ftbench.errors import UsageError
+
+HELP = "compare two reports (or sets of reports) with the regression judge"
+DESCRIPTION = (
+    "Judge NEW against BASE with the same statistics as `ft-bench run`. Each of BASE and NEW "
+    "is a report file, an archive key, or a comma-separated list of them (a set: samples are "
+    "pooled). Exits 4 on a regression, 0 otherwise."
+)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``compare`` subcommand (sets ``func``)."""
+    from ftbench.judge import add_judge_arguments
+
+    p = subparsers.add_parser("compare", help=HELP, description=DESCRIPTION)
+    p.add_argument("base", metavar="BASE", help="baseline report(s): FILE|KEY[,FILE|KEY...]")
+    p.add_argument("new", metavar="NEW", help="new report(s): FILE|KEY[,FILE|KEY...]")
+    p.add_argument("--repo", type=Path, default=None, metavar="DIR",
+                   help="repository root whose archive resolves keys (default: current "
+                        "directory)")
+    p.add_argument("--archive-dir", type=Path, default=None, metavar="DIR",
+                   help="local archive directory (default: .firsttry/archive)")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    add_judge_arguments(p, selection=False)
+    p.set_defaults(func=run)
+
+
+def split_specs(text: str) -> list[str]:
+    """``"a.json, b.json"`` -> ``["a.json", "b.json"]``; a usage error when empty."""
+    specs = [part.strip() for part in text.split(",") if part.strip()]
+    if not specs:
+        raise UsageError(f"no report named in {text!r}")
+    return specs
+
+
+def merge_reports(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One report whose samples are those of all ``reports`` (metadata of the first)."""
+    merged: dict[str, Any] = json.loads(json.dumps(reports[0]))
+    runs: dict[str, Any] = {}
+    for phase in ("cold", "warm"):
+        samples: list[Any] = []
+        present = False
+        for report in reports:
+            block = (report.get("runs") or {}).get(phase)
+            if isinstance(block, Mapping):
+                present = True
+                if isinstance(block.get("samples"), list):
+                    samples += block["samples"]
+        if present:
+            runs[phase] = {"samples": samples}
+    merged["runs"] = runs
+    return merged
+
+
+def run(args: argparse.Namespace) -> int:
+    from ftbench.baseline import resolve_report
+    from ftbench.judge import JudgeOptions, differences, judge, open_default_stores
+
+    options = JudgeOptions.from_args(args)
+    root = (args.repo or Path.cwd()).resolve()
+    base_specs, new_specs = split_specs(args.base), split_specs(args.new)
+    stores: list[Any] = []
+    notes: list[str] = []
+    if not all(Path(s).is_file() or (root / s).is_file() for s in base_specs + new_specs):
+        stores, notes = _open_stores(root, args.archive_dir, open_default_stores)
+    new = [resolve_report(s, stores, root) for s in new_specs]
+    repo_id = new[0].report.get("repo_id")
+    repo_id = repo_id if isinstance(repo_id, str) else None
+    base = [resolve_report(s, stores, root, repo_id) for s in base_specs]
+    if not options.allow_incomparable:
+        for other in new[1:]:
+            diff = differences(new[0].report, other.report)
+            if diff:
+                raise UsageError(f"NEW reports differ ({other.key}: {'; '.join(diff)}); "
+                                 "use --allow-incomparable to pool them anyway")
+    verdict = judge(merge_reports([n.report for n in new]), base, options)
+    if args.json:
+        out = verdict.to_dict()
+        out["new"] = [n.key for n in new]
+        print(json.dumps(out, indent=2))
+    else:
+        print_table(verdict, [n.key for n in new], notes, sys.stdout)
+    return verdict.exit_code()
+
+
+def _open_stores(root: Path, archive_dir: Path | None, default: Any) -> tuple[list[Any], list[str]]:
+    if archive_dir is None:
+        stores, notes = default(root)
+        return list(stores), list(notes)
+    import importlib
+
+    try:
+        sync = importlib.import_module("ftbench.archive.sync")
+        return list(sync.open_stores(root, archive_dir)), []
+    except Exception as exc:
+        return [], [f"archive unavailable: {type(exc).__name__}: {exc}"]
+
+
+def table_rows(verdict: Any) -> list[list[str]]:
+    """The table's rows (header first): one per judged phase."""
+    rows = [["phase", "baseline median (n)", "new median (n)", "change", "95% CI", "p",
+             "verdict"]]
+    for p in verdict.phases:
+        ci = "-" if p.ci95_pct is None else f"{p.ci95_pct[0]:+.1f}%..{p.ci95_pct[1]:+.1f}%"
+        rows.append([
+            p.phase,
+            f"{_seconds(p.baseline.median)} ({p.baseline.n})",
+            f"{_seconds(p.current.median)} ({p.current.n})",
+            "-" if p.pct_change is None else f"{p.pct_change:+.1f}%",
+            ci,
+            "-" if p.p_value is None else f"{p.p_value:.2g}",
+            p.verdict,
+        ])
+    return rows
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.3f} s"
+
+
+def print_table(verdict: Any, new_keys: Sequence[str], notes: Sequence[str],
+                out: TextIO) -> None:
+    rows = table_rows(verdict)
+    footer = [f"baseline: {', '.join(verdict.baseline_keys) or '-'}",
+              f"new: {', '.join(new_keys)}",
+              f"verdict: {verdict.verdict} - {verdict.summary_line()}"]
+    footer += [f"note: {n}" for n in [*verdict.notes, *notes]]
+    if out.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*rows[0], title=f"ft-bench compare (threshold {verdict.regress_pct:g}%, "
+                                      f"alpha {verdict.alpha:g})")
+        for row in rows[1:]:
+            style = {"regression": "bold red", "improvement": "green"}.get(row[-1], "")
+            table.add_row(*row, style=style)
+        console = Console(file=out)
+        if len(rows) > 1:
+            console.print(table)
+        for line in footer:
+            console.print(line, highlight=False, markup=False)
+        return
+    if len(rows) > 1:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                      + "\n")
+        out.write("\n")
+    for line in footer:
+        out.write(line + "\n")
