@@ -23,7 +23,8 @@ class FtbenchError(Exception):
     exit_code = EXIT_SETUP
 
     def __init__(self, message: str, *, exit_code: int | None = None) -> None:
-        super().__init__(message)
+        # one line, always: names from configuration (quoted TOML keys) may hold line breaks
+        super().__init__(" ".join(message.splitlines()))
         if exit_code is not None:
             self.exit_code = exit_code
 

@@ -301,18 +301,19 @@ def _run_spawned(kind: str, argv: list[str], cwd: Path, env: dict[str, str], log
                  timeout_s: float | None) -> ProcessResult:
     """GNU time or a direct child of this process (the fallbacks)."""
     floor = _own_maxrss_kb() if kind == "direct" else 0
-    read_fd, write_fd = os.pipe() if kind == "gnu-time" else (-1, -1)
+    # GNU time reports into a file, not a pipe: the target inherits every descriptor GNU time
+    # holds, so a background grandchild (a build daemon) would keep a pipe's write end open
+    # and reading it would block until that grandchild exits.
+    read_fd, report = tempfile.mkstemp(prefix="ftbench-time-") if kind == "gnu-time" else (
+        -1, "")
     try:
         if kind == "gnu-time":
-            full = [GNU_TIME, "-f", _GNU_TIME_FORMAT, "-o", f"/dev/fd/{write_fd}", "--", *argv]
+            full = [GNU_TIME, "-f", _GNU_TIME_FORMAT, "-o", report, "--", *argv]
         else:
             full = list(argv)
         started = time.monotonic()
         deadline = started + timeout_s if timeout_s else None
-        pid = _spawn(full, cwd=cwd, env=env, log_fd=log_fd, pass_fd=write_fd)
-        if write_fd >= 0:
-            os.close(write_fd)
-            write_fd = -1
+        pid = _spawn(full, cwd=cwd, env=env, log_fd=log_fd, pass_fd=-1)
         try:
             waited = _wait(pid, deadline)
         except BaseException:
@@ -328,9 +329,9 @@ def _run_spawned(kind: str, argv: list[str], cwd: Path, env: dict[str, str], log
         status, usage = waited
         line = _read_all(read_fd) if read_fd >= 0 else ""
     finally:
-        for fd in (read_fd, write_fd):
-            if fd >= 0:
-                os.close(fd)
+        if read_fd >= 0:
+            os.close(read_fd)
+            os.unlink(report)
     if timed_out:
         return ProcessResult(outer_wall, usage.ru_utime, usage.ru_stime, None, False, floor, -1,
                              True)
@@ -341,7 +342,7 @@ def _run_spawned(kind: str, argv: list[str], cwd: Path, env: dict[str, str], log
     # direct backend (or GNU time that died before reporting): the rusage read here starts
     # at the harness's own high-water mark, so it is only meaningful above that floor.
     rss = int(usage.ru_maxrss)
-    floor = floor or _own_maxrss_kb()
+    floor = max(floor, _own_maxrss_kb())  # the child inherited at most our peak at fork
     exact = rss > floor
     return ProcessResult(outer_wall, usage.ru_utime, usage.ru_stime, rss if exact else None,
                          exact, floor, _exit_code(status), False)

@@ -1,0 +1,250 @@
+"""ftbench.report / markdown / stats: schema-1 reports, Markdown, dotenv."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ftbench import redact
+from ftbench import report as report_mod
+from ftbench.config import Step, Target
+from ftbench.markdown import fmt_s, render
+from ftbench.report import build_report, dotenv_lines, write_reports
+from ftbench.runner import BenchResult, Runner, RunSettings
+from ftbench.stats import median_ci, summarize
+
+Validate = Callable[[Any], dict[str, Any]]
+
+
+def measure(root: Path, *steps: Step, kind: str = "tier", **overrides: Any) -> BenchResult:
+    options: dict[str, Any] = {"mode": "custom", "cold_runs": 2, "warm_runs": 2, "warmup": 0}
+    options.update(overrides)
+    target = Target(kind, "lite" if kind == "tier" else "cmd", steps, "ftbench.toml")
+    return Runner(target, RunSettings(**options), root, root / ".firsttry" /
+                  "bench_artifacts").run()
+
+
+def test_report_of_a_successful_run(tmp_repo: Path, validate_report: Validate) -> None:
+    result = measure(tmp_repo, Step("a", ("true",), cache=(".c",)),
+                     Step("b", (sys.executable, "-c", "pass")))
+    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    assert report["schema"] == 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["timestamp"])
+    assert report["tool"]["name"] == "ftbench"
+    assert report["tier"] == "lite" and report["mode"] == "custom"
+    assert report["ok"] is True and report["error"] is None
+    assert report["target"]["config_hash"] == result.target.config_hash()
+    assert [s["name"] for s in report["target"]["steps"]] == ["a", "b"]
+    for phase in ("cold", "warm"):
+        run = report["runs"][phase]
+        assert run["ok"] and run["exit_code"] == 0
+        assert len(run["samples"]) == run["planned"] == 2
+        walls = [s["wall_s"] for s in run["samples"]]
+        assert run["elapsed_s"] == pytest.approx(statistics.median(walls), abs=1e-6)
+        assert run["stats"]["n"] == 2
+        assert set(run["steps"]) == {"a", "b"}
+        assert run["cache"] == {"bytes": 0, "files": 0}
+        for sample in run["samples"]:
+            assert [s["name"] for s in sample["steps"]] == ["a", "b"]
+            for step in sample["steps"]:
+                assert (tmp_repo / step["log"]).is_file()
+    assert report["speedup"] == pytest.approx(
+        report["runs"]["cold"]["elapsed_s"] / report["runs"]["warm"]["elapsed_s"], rel=1e-2)
+    assert report["environment"]["tool_versions"]["b"].startswith("Python ")
+    assert report["git"]["commit"] == report["git"]["commit"].strip()
+    assert report["git"]["dirty"] is False
+    assert report["repository"]["fingerprint_method"] == "git-tree"
+    assert report["regression"] is None
+    json.dumps(report)
+
+
+def test_report_of_a_failed_run_keeps_the_failed_sample(tmp_repo: Path,
+                                                        validate_report: Validate) -> None:
+    result = measure(tmp_repo, Step("bad", ("sh", "-c", "exit 9")), cold_runs=3)
+    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    cold = report["runs"]["cold"]
+    assert report["ok"] is False
+    assert "exited with code 9" in report["error"]
+    assert cold["ok"] is False and cold["exit_code"] == 9
+    assert cold["failed_samples"] == 1 and len(cold["samples"]) == 1
+    assert cold["elapsed_s"] is None  # no ok sample, no median
+    assert cold["samples"][0]["ok"] is False
+    assert "warm" not in report["runs"]
+    assert report["speedup"] is None
+
+
+def test_report_with_allow_failure_and_timeouts(tmp_repo: Path,
+                                                validate_report: Validate) -> None:
+    result = measure(tmp_repo, Step("slow", ("sleep", "5")), allow_failure=True,
+                     timeout_s=0.2, skip_warm=True)
+    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    cold = report["runs"]["cold"]
+    assert cold["timed_out_samples"] == 2
+    assert all(s["timed_out"] and s["exit_code"] == -1 for s in cold["samples"])
+    assert report["ok"] is False
+
+
+def test_skipped_phase_is_absent(tmp_repo: Path, validate_report: Validate) -> None:
+    result = measure(tmp_repo, Step("t", ("true",)), skip_cold=True)
+    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    assert list(report["runs"]) == ["warm"]
+    assert report["speedup"] is None
+
+
+def test_rss_figures_in_the_report(tmp_repo: Path, validate_report: Validate,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FTBENCH_PROBE", "direct")
+    result = measure(tmp_repo, Step("t", ("/bin/true",)), skip_warm=True)
+    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    step = report["runs"]["cold"]["samples"][0]["steps"][0]
+    assert step["max_rss_kb"] is None and step["rss_exact"] is False
+    assert step["rss_floor_kb"] > 0
+    assert report["measurement"]["probe"] == "direct"
+    assert "unknown" in render(report)
+
+
+def test_report_contains_no_secrets(tmp_repo: Path, validate_report: Validate,
+                                    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                    run_git: Callable[..., str]) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_reportsecret123")
+    monkeypatch.setenv("S3_SECRET_ACCESS_KEY", "s3reportsecretXYZ")
+    monkeypatch.setenv("CI", "true")
+    run_git(tmp_repo, "remote", "add", "origin", "https://user:tok3n@example.com/o/r.git")
+    step = Step("s", ("echo", "--password=hunter2xyz", "ghp_reportsecret123"),
+                env={"API_TOKEN": "envtoken999", "PLAIN": "--token=abc123456"})
+    result = measure(tmp_repo, step)
+    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    paths = write_reports(report, tmp_path / "out", render(report))
+    assert report["git"]["remote"] == "https://example.com/o/r.git"
+    recorded = report["environment"]["env"]
+    assert recorded["CI"] == "true"
+    assert set(recorded) <= redact.ENV_ALLOWLIST
+    assert "GITHUB_TOKEN" not in recorded and "S3_SECRET_ACCESS_KEY" not in recorded
+    for path in paths.values():
+        text = path.read_text()
+        for secret in ("tok3n", "hunter2xyz", "ghp_reportsecret123", "s3reportsecretXYZ",
+                       "abc123456"):
+            assert secret not in text, (path.name, secret)
+
+
+def test_write_reports(tmp_repo: Path, tmp_path: Path, validate_report: Validate) -> None:
+    report = validate_report(build_report(measure(tmp_repo, Step("t", ("true",))), tmp_repo,
+                                          repo_id="deadbeef"))
+    out = tmp_path / "out"
+    paths = write_reports(report, out, render(report))
+    assert set(paths) == {"json", "md", "env"}
+    validate_report(paths["json"])
+    assert json.loads(paths["json"].read_text()) == report
+    assert paths["md"].read_text() == render(report)
+    env = dict(line.split("=", 1) for line in paths["env"].read_text().splitlines())
+    assert env["FT_BENCH_REPORT"] == "out/bench_proof.json"
+    assert env["FT_BENCH_WARM_MEDIAN_S"] == str(report["runs"]["warm"]["elapsed_s"])
+    assert env["FT_BENCH_OK"] == "true"
+    assert env["FT_BENCH_VERDICT"] == "not judged"
+    assert sorted(p.name for p in out.iterdir()) == ["bench_proof.json", "bench_proof.md",
+                                                     "bench_report.env"]  # no temp files
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "r.json"
+    target.write_text("old")
+
+    def boom(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report_mod.os, "replace", boom)
+    with pytest.raises(OSError):
+        report_mod.atomic_write(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_markdown_tables(tmp_repo: Path, validate_report: Validate) -> None:
+    report = validate_report(build_report(measure(tmp_repo, Step("lint", ("true",)),
+                                                  cold_runs=6, warm_runs=6),
+                                          tmp_repo, repo_id="deadbeef"))
+    report["regression"] = {"summary": "no regression (test)"}
+    md = render(report)
+    assert md.startswith("## ")
+    assert "`lite` tier" in md
+    assert "| cold |" in md and "| warm |" in md
+    assert "6/6" in md
+    assert "| lint |" in md
+    assert "**Verdict:** no regression (test)" in md
+    assert "Cold → warm speedup" in md
+    assert report["run_id"] in md
+    assert report["runs"]["warm"]["stats"]["ci95"] is not None
+    assert "n/a (n<6)" not in md
+
+
+def test_fmt_s() -> None:
+    assert fmt_s(None) == "–"
+    assert fmt_s(0.0504) == "50.4 ms"
+    assert fmt_s(2.5) == "2.500 s"
+
+
+# --- dotenv: always valid NAME=value single lines -------------------------------------------
+
+_any_value = st.one_of(st.none(), st.text(), st.integers(), st.floats(), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(run_id=_any_value, tier=_any_value, mode=_any_value, ok=_any_value,
+       cold=_any_value, warm=_any_value, speedup=_any_value, verdict=_any_value,
+       local_key=_any_value, s3_key=_any_value, s3_url=_any_value, path=st.text())
+def test_dotenv_lines_are_valid_single_lines(run_id: Any, tier: Any, mode: Any, ok: Any,
+                                             cold: Any, warm: Any, speedup: Any, verdict: Any,
+                                             local_key: Any, s3_key: Any, s3_url: Any,
+                                             path: str) -> None:
+    report = {"run_id": run_id, "tier": tier, "mode": mode, "ok": ok, "speedup": speedup,
+              "runs": {"cold": {"elapsed_s": cold}, "warm": {"elapsed_s": warm}},
+              "regression": {"verdict": verdict} if verdict is not None else None,
+              "archive": {"local_key": local_key, "s3_key": s3_key, "s3_url": s3_url}}
+    lines = dotenv_lines(report, path)
+    names = [line.split("=", 1)[0] for line in lines]
+    assert len(set(names)) == len(names)
+    assert "FT_BENCH_OK" in names
+    text = "\n".join(lines) + "\n"
+    assert text.splitlines() == lines  # no line breaks of any kind inside a value
+    for line in lines:
+        assert re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", line), line
+        assert "\n" not in line and "\r" not in line
+        assert line == line.strip() or line.endswith("=")
+
+
+# --- stats ------------------------------------------------------------------------------------
+
+def test_summarize() -> None:
+    s = summarize([3.0, 1.0, 2.0, 10.0])
+    assert s.n == 4 and s.median == 2.5 and s.min == 1.0 and s.max == 10.0
+    assert s.mean == 4.0
+    assert s.mad == pytest.approx(1.0)
+    assert s.ci95 is None  # fewer than 6 samples
+    empty = summarize([])
+    assert empty.n == 0 and empty.median is None and empty.to_dict()["ci95"] is None
+    assert summarize([5.0]).stdev == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=0.001, max_value=100, allow_nan=False), min_size=6,
+                max_size=60))
+def test_median_ci_matches_scipy_quantile_test(values: list[float]) -> None:
+    from scipy import stats
+
+    ci = median_ci(values)
+    expected = stats.quantile_test(values, q=statistics.median(values), p=0.5) \
+        .confidence_interval(confidence_level=0.95)
+    assert ci is not None
+    assert ci[0] == pytest.approx(float(expected.low))
+    assert ci[1] == pytest.approx(float(expected.high))
+    assert ci[0] <= statistics.median(values) <= ci[1]
