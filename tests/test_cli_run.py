@@ -148,6 +148,20 @@ def test_unsafe_cache_path_is_refused_before_anything_runs(
     assert (outside / "precious.txt").read_text() == "keep"
 
 
+@pytest.mark.parametrize("path", [".firsttry", ".firsttry/bench_artifacts",
+                                  ".firsttry/archive", ".git", ".git/objects"])
+def test_cache_path_over_ftbench_output_or_git_is_refused(
+        tmp_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        path: str) -> None:
+    monkeypatch.chdir(tmp_repo)
+    code, _, err = invoke(capsys, "run", "--cmd", "touch ran.txt", "--cache", path, *FAST)
+    assert code == 5
+    assert_one_line_error(err)
+    assert "refusing cache path" in err
+    assert not (tmp_repo / "ran.txt").exists()
+    assert (tmp_repo / ".git" / "HEAD").is_file()
+
+
 def test_out_dir_and_earlier_logs_removed(tmp_repo: Path, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str],

@@ -23,9 +23,15 @@ class CacheUsage:
     files: int
 
 
-def resolve_cache_paths(patterns: tuple[str, ...] | list[str], repo_root: Path) -> list[Path]:
-    """Expand ``patterns`` (paths or globs, relative to the root) and check each is safe."""
+def resolve_cache_paths(patterns: tuple[str, ...] | list[str], repo_root: Path,
+                        protected: tuple[Path, ...] = ()) -> list[Path]:
+    """Expand ``patterns`` (paths or globs, relative to the root) and check each is safe.
+
+    Besides staying inside the root, a cache path may not equal, contain or lie inside
+    ``.git`` or a ``protected`` path (ftbench's own reports, logs and archive).
+    """
     root = repo_root.resolve()
+    guarded = [root / ".git", *(Path(os.path.realpath(p)) for p in protected)]
     found: list[Path] = []
     for pattern in patterns:
         if any(c in pattern for c in _GLOB_CHARS):
@@ -36,8 +42,20 @@ def resolve_cache_paths(patterns: tuple[str, ...] | list[str], repo_root: Path) 
             candidates = [root / pattern]
         for path in candidates:
             _check_inside(path, root, pattern)
+            real = Path(os.path.realpath(path))
+            for keep in guarded:
+                if real == keep or keep in real.parents or real in keep.parents:
+                    raise UnsafePathError(f"refusing cache path {pattern}: it would delete "
+                                          f"{_shown(keep, root)}")
             found.append(path)
     return found
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _check_inside(path: Path, root: Path, shown: str) -> None:

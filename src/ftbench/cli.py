@@ -140,10 +140,11 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ftbench import config, judge, progress
+    from ftbench.archive.local import default_archive_dir
     from ftbench.archive.repo_id import repo_id
     from ftbench.archive.sync import archive_report, open_stores
     from ftbench.markdown import render
-    from ftbench.report import build_report, write_reports
+    from ftbench.report import ENV_NAME, JSON_NAME, MD_NAME, build_report, write_reports
     from ftbench.runner import Runner
 
     if args.cmd is None and (args.cache or args.shell):
@@ -157,8 +158,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                                    shell=args.shell)
     config.check_commands(target, settings.mode, root)
     out_dir = (args.out_dir or root / ".firsttry").resolve()
+    reports = tuple(out_dir / name for name in (JSON_NAME, MD_NAME, ENV_NAME))
     runner = Runner(target, settings, root, out_dir / "bench_artifacts",
-                    progress.choose("never" if args.quiet else args.progress))
+                    progress.choose("never" if args.quiet else args.progress),
+                    protected=(*reports, default_archive_dir(root, args.archive_dir)))
     result = runner.run()
 
     report = build_report(result, root, repo_id=repo_id(root, args.repo_id))

@@ -150,6 +150,7 @@ class LogFiles:
 class Runner:
     def __init__(self, target: Target, settings: RunSettings, repo_root: Path,
                  artifacts_dir: Path, progress: Progress | None = None,
+                 protected: tuple[Path, ...] = (),
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.target = target
         self.settings = settings
@@ -157,8 +158,10 @@ class Runner:
         self.artifacts = artifacts_dir
         self.progress = progress or Progress()
         self.clock = clock
+        guarded = (artifacts_dir, *protected)
         self.cache_paths = {
-            step.name: cache.resolve_cache_paths(step.cache, self.root) for step in target.steps
+            step.name: cache.resolve_cache_paths(step.cache, self.root, guarded)
+            for step in target.steps
         }
         self._shown: dict[str, str] | None = None
         self._envs: dict[tuple[str, str], dict[str, str]] = {}
