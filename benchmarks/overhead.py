@@ -5,7 +5,7 @@ Targets (issue 2): timing /bin/true 300 times, ftbench's warm median is within 0
 minus that of a 1-sample run) / 299 - is at most 1.5x hyperfine's, measured the same way.
 Each whole-process time is the median of REPEAT launches. Prints both side by side.
 
-Run: `.venv/bin/python benchmarks/overhead.py` (REPEAT=5 by default).
+Run: `.venv/bin/python benchmarks/overhead.py` (REPEAT=9 by default).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 TARGET = "/bin/true"
 N = 300
-REPEAT = int(os.environ.get("REPEAT", "5"))
+REPEAT = int(os.environ.get("REPEAT", "9"))
 
 
 def wall(argv: list[str]) -> float:

@@ -18,7 +18,7 @@ from ftbench import redact
 from ftbench import report as report_mod
 from ftbench.config import Step, Target
 from ftbench.markdown import fmt_s, render
-from ftbench.report import build_report, dotenv_lines, write_reports
+from ftbench.report import build_report, dotenv_lines, to_json, write_reports
 from ftbench.runner import BenchResult, Runner, RunSettings
 from ftbench.stats import median_ci, summarize
 
@@ -248,3 +248,26 @@ def test_median_ci_matches_scipy_quantile_test(values: list[float]) -> None:
     assert ci[0] == pytest.approx(float(expected.low))
     assert ci[1] == pytest.approx(float(expected.high))
     assert ci[0] <= statistics.median(values) <= ci[1]
+
+
+_json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+
+
+@given(phases=st.dictionaries(
+    st.sampled_from(["cold", "warm"]),
+    st.fixed_dictionaries({
+        "elapsed_s": st.floats(0, 10),
+        "samples": st.lists(st.dictionaries(st.text(min_size=1), _json_scalars), max_size=5),
+    })),
+    extra=st.dictionaries(st.text(min_size=1).filter(lambda k: k != "runs"), _json_scalars))
+def test_pretty_json_round_trips(phases: dict[str, Any], extra: dict[str, Any]) -> None:
+    report = {**extra, "runs": phases}
+    for pretty in (True, False):
+        assert json.loads(to_json(report, pretty=pretty)) == report
+
+
+def test_pretty_json_puts_one_sample_per_line() -> None:
+    report = {"schema": 1, "runs": {"warm": {"samples": [{"index": 1}, {"index": 2}]}}}
+    lines = to_json(report).splitlines()
+    assert '        {"index": 1},' in lines
+    assert '        {"index": 2}' in lines

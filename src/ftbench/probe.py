@@ -163,7 +163,8 @@ class ProbeError(SetupError):
 
 
 class _Zygote:
-    """A running ``ftbench-probe``: one request per command, two reply lines (see the C file)."""
+    """A running ``ftbench-probe``: one request and one reply line per command (see the C
+    file); it enforces the timeout itself, so a sample costs the harness one wake-up."""
 
     def __init__(self, path: str) -> None:
         self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -231,38 +232,27 @@ def _resolve_program(program: str, cwd: Path, env: dict[str, str]) -> str:
 def _run_native(argv: list[str], cwd: Path, env: dict[str, str], log_path: Path,
                 timeout_s: float | None) -> ProcessResult:
     program = _resolve_program(argv[0], cwd, env)
-    fields = [os.fsencode(str(cwd)), os.fsencode(str(log_path)), os.fsencode(program),
-              str(len(argv)).encode(), *map(os.fsencode, argv), str(len(env)).encode(),
-              *(os.fsencode(f"{k}={v}") for k, v in env.items())]
+    timeout_ms = max(1, round(timeout_s * 1000)) if timeout_s else 0
+    fields = [str(timeout_ms).encode(), os.fsencode(str(cwd)), os.fsencode(str(log_path)),
+              os.fsencode(program), str(len(argv)).encode(), *map(os.fsencode, argv),
+              str(len(env)).encode(), *(os.fsencode(f"{k}={v}") for k, v in env.items())]
     with _zygote_lock:
         zygote = _get_zygote()
-        started = time.monotonic()
         zygote.send(fields)
-        first = zygote.line(None)
-        assert first is not None
-        if not first.startswith("P "):
-            raise ProbeError(f"the measuring helper failed: {first[2:]}")
-        pid = int(first[2:])
-        deadline = started + timeout_s if timeout_s else None
-        timed_out = False
         try:
-            reply = zygote.line(deadline)
-            if reply is None:
-                timed_out = True
-                _kill_group(pid)
-                reply = zygote.line(None)
-        except BaseException:  # Ctrl-C: take the target's whole group down with us
-            _kill_group(pid)
+            reply = zygote.line(None)
+        except BaseException:  # Ctrl-C: the helper kills the target's whole group
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(zygote.proc.pid, signal.SIGUSR1)
             with contextlib.suppress(ProbeError):
                 zygote.line(time.monotonic() + 5)
             raise
-        outer_wall = time.monotonic() - started
     assert reply is not None
     if not reply.startswith("R "):
-        raise ProbeError(f"the measuring helper answered {reply!r}")
-    wall_ns, ut, st, rss, status = (int(x) for x in reply[2:].split())
+        raise ProbeError(f"the measuring helper failed: {reply[2:] or reply!r}")
+    wall_ns, ut, st, rss, status, timed_out = (int(x) for x in reply[2:].split())
     if timed_out:
-        return ProcessResult(outer_wall, ut / 1e6, st / 1e6, None, False, 0, -1, True)
+        return ProcessResult(wall_ns / 1e9, ut / 1e6, st / 1e6, None, False, 0, -1, True)
     return ProcessResult(wall_ns / 1e9, ut / 1e6, st / 1e6, rss, True, 0, _exit_code(status),
                          False)
 

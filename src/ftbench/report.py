@@ -150,10 +150,28 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def to_json(report: Mapping[str, Any], *, pretty: bool = True) -> str:
-    """JSON text of a report; ``pretty=False`` is ~10x faster (json's C encoder)."""
-    if pretty:
-        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    return json.dumps(report, separators=(",", ":"), ensure_ascii=False) + "\n"
+    """JSON text of a report.
+
+    Pretty output indents everything but the raw samples, which are written one compact
+    sample per line: easier to read, and json's C encoder (which ``indent`` disables) does the
+    bulk, so a 300-sample report costs ~1 ms instead of ~40 ms. ``pretty=False`` is compact.
+    """
+    if not pretty:
+        return json.dumps(report, separators=(",", ":"), ensure_ascii=False) + "\n"
+    runs = report.get("runs") or {}
+    placeholders: dict[str, str] = {}
+    outline = dict(report)
+    outline["runs"] = {}
+    for name, phase in runs.items():
+        marker = f"@@ftbench-samples-{name}-{uuid.uuid4().hex}@@"
+        lines = ",\n".join(f"        {json.dumps(sample, ensure_ascii=False)}"
+                           for sample in phase.get("samples", []))
+        placeholders[json.dumps(marker)] = f"[\n{lines}\n      ]" if lines else "[]"
+        outline["runs"][name] = {**phase, "samples": marker}
+    text = json.dumps(outline, indent=2, ensure_ascii=False)
+    for marker, samples in placeholders.items():
+        text = text.replace(marker, samples, 1)
+    return text + "\n"
 
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")

@@ -8,12 +8,14 @@
  * (a "zygote") keeps the per-sample cost at one fork+exec, like hyperfine's.
  *
  * Protocol, on stdin/stdout:
- *   request  = u32 length (native byte order) + payload of NUL-terminated fields:
- *              cwd, log path, program path, argc, argv[0..argc), envc, env[0..envc)
- *   replies  = "P <pid>\n" right after fork, then
- *              "R <wall_ns> <utime_us> <stime_us> <maxrss_kib> <wait_status>\n" after wait4.
- * The child runs in a new session (so the harness can kill its whole process group), with
- * stdin from /dev/null and stdout+stderr appended to the log file. EOF on stdin ends it.
+ *   request = u32 length (native byte order) + payload of NUL-terminated fields:
+ *             timeout_ms (0: none), cwd, log path, program path, argc, argv[0..argc), envc,
+ *             env[0..envc)
+ *   reply   = "R <wall_ns> <utime_us> <stime_us> <maxrss_kib> <wait_status> <timed_out>\n"
+ * The child runs in a new session with stdin from /dev/null and stdout+stderr appended to
+ * the log file. On timeout, or when the harness sends SIGUSR1 (Ctrl-C), the child's whole
+ * process group is killed, so no grandchild survives. SIGINT is ignored here (the harness
+ * decides); EOF on stdin ends the helper.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -78,6 +80,10 @@ static void run_child(char *cwd, char *log, char *program, char **argv, char **e
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) _exit(126);
     signal(SIGPIPE, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (chdir(cwd) != 0) {
         dprintf(2, "ftbench-probe: cannot enter %s: %s\n", cwd, strerror(errno));
         _exit(126);
@@ -89,6 +95,13 @@ static void run_child(char *cwd, char *log, char *program, char **argv, char **e
 
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    /* SIGCHLD and SIGUSR1 stay blocked and are taken with sigtimedwait: no handler races. */
+    sigset_t waited;
+    sigemptyset(&waited);
+    sigaddset(&waited, SIGCHLD);
+    sigaddset(&waited, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &waited, NULL);
     enum { MAX_FIELDS = 65536 };
     char **fields = malloc(sizeof(char *) * MAX_FIELDS);
     if (fields == NULL) return 1;
@@ -99,42 +112,68 @@ int main(void) {
         char *payload = malloc((size_t)len + 1);
         if (payload == NULL || read_full(0, payload, len) <= 0) return 1;
         int n = split(payload, len, fields, MAX_FIELDS);
-        if (n < 5) return 2;
-        int argc = atoi(fields[3]);
+        if (n < 6) return 2;
+        long timeout_ms = atol(fields[0]);
+        char **req = fields + 1; /* cwd, log, program, argc, ... */
+        n -= 1;
+        int argc = atoi(req[3]);
         if (argc < 1 || 4 + argc >= n) return 2;
-        int envc = atoi(fields[4 + argc]);
+        int envc = atoi(req[4 + argc]);
         if (envc < 0 || 5 + argc + envc != n) return 2;
         char **argv = malloc(sizeof(char *) * (size_t)(argc + 1));
         char **envp = malloc(sizeof(char *) * (size_t)(envc + 1));
         if (argv == NULL || envp == NULL) return 1;
-        memcpy(argv, fields + 4, sizeof(char *) * (size_t)argc);
+        memcpy(argv, req + 4, sizeof(char *) * (size_t)argc);
         argv[argc] = NULL;
-        memcpy(envp, fields + 5 + argc, sizeof(char *) * (size_t)envc);
+        memcpy(envp, req + 5 + argc, sizeof(char *) * (size_t)envc);
         envp[envc] = NULL;
 
-        struct timespec t0, t1;
+        struct timespec t0, t1, zero = {0, 0};
+        while (sigtimedwait(&waited, NULL, &zero) > 0) {
+            /* drop signals left over from the previous command */
+        }
         clock_gettime(CLOCK_MONOTONIC, &t0);
         pid_t pid = fork();
-        if (pid == 0) run_child(fields[0], fields[1], fields[2], argv, envp);
-        char line[160];
+        if (pid == 0) run_child(req[0], req[1], req[2], argv, envp);
+        char line[200];
         if (pid < 0) {
             int k = snprintf(line, sizeof line, "E fork failed: %s\n", strerror(errno));
             write_all(1, line, (size_t)k);
         } else {
-            int k = snprintf(line, sizeof line, "P %d\n", (int)pid);
-            write_all(1, line, (size_t)k);
-            int status = 0;
+            int status = 0, killed = 0, timed_out = 0;
             struct rusage ru;
             memset(&ru, 0, sizeof ru);
-            while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+            for (;;) {
+                pid_t got = wait4(pid, &status, WNOHANG, &ru);
+                if (got == pid || (got < 0 && errno != EINTR)) break;
+                struct timespec left, now, *limit = NULL;
+                if (timeout_ms > 0 && !killed) {
+                    clock_gettime(CLOCK_MONOTONIC, &now);
+                    long long spent = (long long)(now.tv_sec - t0.tv_sec) * 1000000000LL +
+                                      (now.tv_nsec - t0.tv_nsec);
+                    long long rest = timeout_ms * 1000000LL - spent;
+                    if (rest < 0) rest = 0;
+                    left.tv_sec = (time_t)(rest / 1000000000LL);
+                    left.tv_nsec = (long)(rest % 1000000000LL);
+                    limit = &left;
+                }
+                int sig = limit ? sigtimedwait(&waited, NULL, limit)
+                                : sigwaitinfo(&waited, NULL);
+                int expired = sig < 0 && errno == EAGAIN;
+                if ((expired || sig == SIGUSR1) && !killed) {
+                    timed_out = expired;
+                    kill(-pid, SIGKILL); /* the child leads its own process group */
+                    kill(pid, SIGKILL);
+                    killed = 1;
+                }
             }
             clock_gettime(CLOCK_MONOTONIC, &t1);
             long long wall = (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL +
                              (t1.tv_nsec - t0.tv_nsec);
             long long ut = (long long)ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
             long long st = (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
-            k = snprintf(line, sizeof line, "R %lld %lld %lld %ld %d\n", wall, ut, st,
-                         ru.ru_maxrss, status);
+            int k = snprintf(line, sizeof line, "R %lld %lld %lld %ld %d %d\n", wall, ut, st,
+                             ru.ru_maxrss, status, timed_out);
             write_all(1, line, (size_t)k);
         }
         free(argv);
