@@ -12,17 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ftbench import redact
 from ftbench.archive.s3 import (
-    FALSE_WORDS,
-    TRUE_WORDS,
     S3ArchiveManager,
     S3Config,
     describe_error,
-    endpoint_problem,
     key_timestamp,
     object_url,
-    parse_bool,
 )
+from ftbench.archive.s3config import FALSE_WORDS, TRUE_WORDS, endpoint_problem, parse_bool
 
 SECRET = "fake-secret-for-tests-0000"
 TOKEN = "fake-session-token-0000"
@@ -160,7 +158,7 @@ def test_errors_are_scrubbed() -> None:
     exc = ClientError({"Error": {"Code": "WeirdError", "Message": f"bad {SECRET} {TOKEN}"},
                        "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutObject")
     err = describe_error(exc, cfg)
-    assert str(err) == "WeirdError: bad **** ****"
+    assert str(err) == f"WeirdError: bad {redact.MASK} {redact.MASK}"
     denied = ClientError({"Error": {"Code": "SignatureDoesNotMatch", "Message": SECRET},
                           "ResponseMetadata": {"HTTPStatusCode": 403}}, "PutObject")
     assert describe_error(denied, cfg).kind == "access_denied"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ftbench import __version__
+from ftbench.argtypes import bounded
 from ftbench.errors import EXIT_MEANINGS, EXIT_OK, EXIT_USAGE, FtbenchError
 
 PROG = "ft-bench"
@@ -27,24 +28,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
-    return value
+_count = bounded(int, low=0)
+_seconds = bounded(float, low=0, open_low=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,15 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     samples = run.add_argument_group("samples")
     samples.add_argument("--mode", choices=("fast", "normal", "full"), default="normal",
                          help="sample counts: fast 3 cold/5 warm, normal 5/10, full 10/30")
-    samples.add_argument("--runs", type=_positive_int, metavar="N", help="warm samples")
-    samples.add_argument("--cold-runs", type=_positive_int, metavar="N", help="cold samples")
-    samples.add_argument("--warmup", type=_positive_int, metavar="N",
+    samples.add_argument("--runs", type=_count, metavar="N", help="warm samples")
+    samples.add_argument("--cold-runs", type=_count, metavar="N", help="cold samples")
+    samples.add_argument("--warmup", type=_count, metavar="N",
                          help="unrecorded warm-up runs before the warm samples")
     samples.add_argument("--skip-cold", action="store_true", help="no cold phase")
     samples.add_argument("--skip-warm", action="store_true", help="no warm phase")
     samples.add_argument("--timeout-s", type=_seconds, metavar="S",
                          help="bound on each sample; the process group is killed after it")
-    samples.add_argument("--max-procs", type=_positive_int, metavar="N",
+    samples.add_argument("--max-procs", type=_count, metavar="N",
                          help="exported to the target as FT_MAX_PROCS")
     samples.add_argument("--allow-failure", action="store_true",
                          help="keep going and exit 0 when a command fails or times out")

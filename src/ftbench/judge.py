@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftbench.argtypes import bounded
 from ftbench.errors import EXIT_OK, EXIT_REGRESSION, UsageError
 
 if TYPE_CHECKING:
@@ -139,34 +140,9 @@ def _get(ns: argparse.Namespace, name: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0: {text!r}")
-    return value
-
-
-def _alpha(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+_positive_float = bounded(float, low=0)
+_alpha = bounded(float, low=0, high=1, open_low=True, open_high=True)
+_count = bounded(int, low=1)
 
 
 def add_judge_arguments(parser: argparse.ArgumentParser, *, selection: bool = True) -> None:

@@ -31,9 +31,9 @@ from ftbench.archive.s3 import (
     boto3_available,
     check_run_type,
     key_timestamp,
-    prefix_problem,
     report_metadata,
 )
+from ftbench.archive.s3config import prefix_problem
 from ftbench.errors import FtbenchError
 
 SKIP_BOTO3 = "[SKIP] S3 upload skipped (boto3 not installed)"
