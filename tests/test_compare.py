@@ -97,6 +97,15 @@ def test_machine_differences_are_not_judged(tmp_path: Path,
     assert main(["compare", base, new, "--allow-incomparable"]) == 4
 
 
+def test_different_commands_are_compared(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    # compare's two sides are chosen on purpose: another command, tier or mode is the point
+    base = reports(tmp_path, 1.0, 1, "base", config_hash="aaaaaaaaaaaaaaaa", tier="cmd")[0]
+    new = reports(tmp_path, 1.3, 1, "new", seed=20, config_hash="bbbbbbbbbbbbbbbb")[0]
+    assert main(["compare", base, new]) == 4
+    assert "not comparable" not in capsys.readouterr().out
+
+
 def test_new_set_must_be_comparable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = reports(tmp_path, 1.0, 1, "base")[0]
     a = reports(tmp_path, 1.0, 1, "a")[0]

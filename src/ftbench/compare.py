@@ -92,11 +92,11 @@ def run(args: argparse.Namespace) -> int:
     base = [resolve_report(s, stores, root, repo_id) for s in base_specs]
     if not options.allow_incomparable:
         for other in new[1:]:
-            diff = differences(new[0].report, other.report)
+            diff = differences(new[0].report, other.report, same_target=False)
             if diff:
                 raise UsageError(f"NEW reports differ ({other.key}: {'; '.join(diff)}); "
                                  "use --allow-incomparable to pool them anyway")
-    verdict = judge(merge_reports([n.report for n in new]), base, options)
+    verdict = judge(merge_reports([n.report for n in new]), base, options, same_target=False)
     if args.json:
         out = verdict.to_dict()
         out["new"] = [n.key for n in new]

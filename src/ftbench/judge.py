@@ -390,17 +390,18 @@ def _dig(report: Mapping[str, Any], *path: str) -> Any:
     return node
 
 
-def differences(current: Mapping[str, Any], other: Mapping[str, Any]) -> list[str]:
+def differences(current: Mapping[str, Any], other: Mapping[str, Any], *,
+                same_target: bool = True) -> list[str]:
     """What makes ``other`` (a baseline) not comparable with ``current``: target (tier, mode,
-    configuration hash), machine class (CPU model, core count, OS, architecture) and tool
-    versions. Each entry reads ``field: baseline-value -> current-value``."""
+    configuration hash; only with ``same_target``), machine class (CPU model, core count, OS,
+    architecture) and tool versions. Each entry reads ``field: baseline-value -> current``."""
     out: list[str] = []
     pairs: list[tuple[str, Any, Any]] = [
         ("tier", _dig(other, "tier"), _dig(current, "tier")),
         ("mode", _dig(other, "mode"), _dig(current, "mode")),
         ("target.config_hash", _dig(other, "target", "config_hash"),
          _dig(current, "target", "config_hash")),
-    ]
+    ] if same_target else []
     pairs += [(name, _dig(other, "environment", name), _dig(current, "environment", name))
               for name in ENV_FIELDS]
     cur_tools = _dig(current, "environment", "tool_versions")
@@ -558,13 +559,18 @@ def _base(options: JudgeOptions, verdict: str, **kw: Any) -> Verdict:
 
 
 def judge(current: Mapping[str, Any], baselines: Sequence[StoredReport],
-          options: JudgeOptions | None = None) -> Verdict:
-    """Judge ``current`` against ``baselines`` (their samples pooled). Pure: no I/O."""
+          options: JudgeOptions | None = None, *, same_target: bool = True) -> Verdict:
+    """Judge ``current`` against ``baselines`` (their samples pooled). Pure: no I/O.
+
+    ``same_target=False`` (``ft-bench compare``: the user picked both sides on purpose)
+    compares different commands or tiers; machine class and tool versions still count.
+    """
     options = options or JudgeOptions()
     if not baselines:
         return _base(options, NO_BASELINE, reason="no baseline report")
     notes: list[str] = []
-    diffs = {b.key: differences(current, b.report) for b in baselines}
+    diffs = {b.key: differences(current, b.report, same_target=same_target)
+             for b in baselines}
     comparable = [b for b in baselines if not diffs[b.key]]
     all_diffs = tuple(dict.fromkeys(d for b in baselines for d in diffs[b.key]))
     keys = tuple(b.key for b in baselines)
