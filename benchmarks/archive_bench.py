@@ -17,17 +17,36 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "s3"))
 
-from s3util import admin_client, make_report, new_bucket, s3_env_for  # noqa: E402
+from s3util import admin_client, new_bucket, s3_env_for  # noqa: E402
+from s3util import make_report as small_report  # noqa: E402
 from servers import S3Server, fake_credentials  # noqa: E402
 
 from ftbench.archive.local import LocalArchive  # noqa: E402
 from ftbench.archive.repo_id import repo_id  # noqa: E402
 from ftbench.archive.s3 import S3ArchiveManager, S3Config  # noqa: E402
 from ftbench.archive.sync import archive_report, sync_pending  # noqa: E402
+
+
+def make_report(i: int = 0, **extra: Any) -> dict[str, Any]:
+    """A report the size of a real one (~13 KB: 15 samples of two steps, as `--tier lite`)."""
+    def sample(k: int) -> dict[str, Any]:
+        steps = [{"name": name, "wall_s": 0.1 + k / 1000, "user_s": 0.08, "sys_s": 0.02,
+                  "max_rss_kb": 20000 + k, "rss_exact": True, "rss_floor_kb": None,
+                  "exit_code": 0, "timed_out": False,
+                  "log": f".firsttry/bench_artifacts/warm-{k:02d}-{name}.log"}
+                 for name in ("compile", "cli-start")]
+        return {"index": k, "wall_s": 0.2 + k / 1000, "user_s": 0.16, "sys_s": 0.04,
+                "max_rss_kb": 20000 + k, "rss_exact": True, "exit_code": 0,
+                "timed_out": False, "ok": True, "steps": steps}
+
+    report = small_report(i, **extra)
+    report["runs"]["warm"]["samples"] = [sample(k) for k in range(1, 16)]
+    return report
 
 
 def main() -> int:
