@@ -45,6 +45,16 @@ def test_same_branch_most_recent_n(tmp_path: Path) -> None:
     assert [g.key for g in got] == main[::-1][:3]
 
 
+def test_stops_reading_once_enough_reports_are_found(tmp_path: Path) -> None:
+    # on a fresh CI runner every read is an S3 request: the newest matches suffice
+    store = MemoryStore()
+    keys = fill(store, "main", 0, 40)
+    got = select_baselines(cur("main"), [store], JudgeOptions(baseline_count=5),
+                           repo_root=tmp_path)
+    assert [g.key for g in got] == keys[::-1][:5]
+    assert store.gets == 5
+
+
 @pytest.mark.parametrize("var", ["GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"])
 def test_base_branch_from_ci_env(var: str, monkeypatch: pytest.MonkeyPatch,
                                  tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,9 @@ def find_baselines(current: Mapping[str, Any], stores: Sequence[ArchiveStore],
             origin = "any branch (current branch unknown)"
         else:
             origin = f"branch {branch} ({source})"
-    candidates = _candidates(current, stores, branch, notes)
+    wanted = (lambda r: True) if options.allow_incomparable else (
+        lambda r: not differences(current, r))
+    candidates = _candidates(current, stores, branch, notes, want=count, wanted=wanted)
     if options.allow_incomparable:
         chosen = candidates[:count]
     else:
@@ -141,8 +143,13 @@ def _sort_name(key: str) -> str:
 
 
 def _candidates(current: Mapping[str, Any], stores: Sequence[ArchiveStore],
-                branch: str | None, notes: list[str]) -> list[StoredReport]:
-    """Matching reports from all stores, newest first, deduplicated by key and run id."""
+                branch: str | None, notes: list[str], *, want: int,
+                wanted: Callable[[Mapping[str, Any]], bool]) -> list[StoredReport]:
+    """Matching reports from all stores, newest first, deduplicated by key and run id.
+
+    Reading stops once ``want`` matching reports satisfy ``wanted`` (on a fresh CI runner the
+    reports come from S3, one request each, so reading all ``SCAN_LIMIT`` would cost seconds).
+    """
     repo_id = current.get("repo_id")
     if not isinstance(repo_id, str) or not repo_id:
         notes.append("current report has no repo_id: no archive baseline")
@@ -159,6 +166,7 @@ def _candidates(current: Mapping[str, Any], stores: Sequence[ArchiveStore],
     ordered = sorted(holders, key=_sort_name, reverse=True)
     out: list[StoredReport] = []
     run_ids: set[str] = set()
+    found = 0
     for key in ordered:
         report = _load_any(holders[key], key, notes)
         if report is None or not _matches(current, report, branch):
@@ -169,6 +177,9 @@ def _candidates(current: Mapping[str, Any], stores: Sequence[ArchiveStore],
                 continue
             run_ids.add(run_id)
         out.append(StoredReport(key, report))
+        found += wanted(report)
+        if found >= want:
+            break
     out.sort(key=_order, reverse=True)
     return out
 
