@@ -123,7 +123,8 @@ class S3Server:
         p = self.extra
         self.port = p["s3"]
         cmd = [str(weed), "mini", f"-dir={self.data_dir}",
-               f"-ip={HOST}", f"-ip.bind={HOST}", "-master.telemetry=false",
+               # mandatory: loopback only, no telemetry (its defaults bind every interface)
+               "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
                "-admin.ui=false", "-webdav=false",
                f"-master.port={p['master']}", f"-master.port.grpc={p['master'] + 10000}",
                f"-volume.port={p['volume']}", f"-volume.port.grpc={p['volume'] + 10000}",
