@@ -215,6 +215,20 @@ def test_failing_command_exits_3_and_still_writes_reports(
     assert "FT_BENCH_OK=false" in (tmp_repo / ".firsttry" / "bench_report.env").read_text()
 
 
+def test_missing_baseline_file_still_writes_and_archives(
+        tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], validate_report: Validate) -> None:
+    monkeypatch.chdir(tmp_repo)
+    code, _, err = invoke(capsys, "run", "--cmd", "true", "--runs", "2", "--cold-runs", "1",
+                          "--warmup", "0", "--baseline", "missing.json")
+    assert code == 2
+    assert_one_line_error(err)
+    assert "missing.json" in err
+    report = validate_report(proof(tmp_repo))
+    assert report["archive"]["local_key"]
+    assert list((tmp_repo / ".firsttry" / "archive").rglob("*.json"))
+
+
 def test_allow_failure_exits_0(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
                                capsys: pytest.CaptureFixture[str],
                                validate_report: Validate) -> None:

@@ -12,11 +12,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ftbench import __version__
 from ftbench.argtypes import bounded
 from ftbench.errors import EXIT_MEANINGS, EXIT_OK, EXIT_USAGE, FtbenchError
+
+if TYPE_CHECKING:
+    from ftbench.runner import RunSettings
 
 PROG = "ft-bench"
 
@@ -100,7 +103,7 @@ def repo_root(explicit: Path | None) -> Path:
     return Path(top).resolve() if top else Path.cwd().resolve()
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace) -> RunSettings:
     from ftbench.config import MODES
     from ftbench.runner import RunSettings
 
@@ -153,18 +156,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Measured data is safe from here on, whatever the judge or the archive do next.
     write_reports(report, out_dir, render(report), pretty=False)
 
-    exit_code = EXIT_OK
     verdict = None
+    judge_error: FtbenchError | None = None
     if result.error is None or settings.allow_failure:
-        stores = open_stores(root, args.archive_dir)
-        verdict = judge.evaluate(report, root, judge_options, stores)
-        report["regression"] = verdict.to_dict()
+        try:
+            verdict = judge.evaluate(report, root, judge_options,
+                                     open_stores(root, args.archive_dir))
+            report["regression"] = verdict.to_dict()
+        except FtbenchError as exc:  # e.g. --baseline FILE missing: still archive the run
+            judge_error = exc
     archive_out = io.StringIO()
-    outcome = archive_report(report, root, upload_s3=args.upload_s3,
-                             archive_dir=args.archive_dir, repo_id_override=args.repo_id,
-                             out=archive_out)
-    report["archive"] = {"local_key": outcome.local_key, "s3_key": outcome.s3_key,
-                         "s3_url": outcome.s3_url}
+    archive_report(report, root, upload_s3=args.upload_s3, archive_dir=args.archive_dir,
+                   repo_id_override=args.repo_id, out=archive_out)  # sets report["archive"]
     markdown = render(report)
     write_reports(report, out_dir, markdown)
 
@@ -175,9 +178,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.error is not None and not (settings.allow_failure and
                                          result.error.exit_code == 3):
         raise result.error
-    if verdict is not None:
-        exit_code = verdict.exit_code()
-    return exit_code
+    if judge_error is not None:
+        raise judge_error
+    return verdict.exit_code() if verdict is not None else EXIT_OK
 
 
 def _append_step_summary(markdown: str) -> None:
