@@ -201,7 +201,7 @@ class Runner:
             if not self.settings.skip_cold:
                 self._phase(result, "cold", self.settings.cold_runs)
             if not self.settings.skip_warm and not self._stopped(result):
-                self._warmup(result)
+                self._samples(result, "warmup", self.settings.warmup, record=None)
                 if not self._stopped(result):
                     self._phase(result, "warm", self.settings.warm_runs)
         except FtbenchError as exc:
@@ -215,47 +215,35 @@ class Runner:
         return result
 
     def _stopped(self, result: BenchResult) -> bool:
-        return result.error is not None or (
-            not self.settings.allow_failure and result.failed_sample is not None)
+        return result.error is not None
 
     def _phase(self, result: BenchResult, name: str, count: int) -> None:
         phase = PhaseResult(name, count)
         result.phases[name] = phase
-        self.progress.phase(name, count)
-        self._prepare_logs(name, count)
-        self._phase_samples(result, phase, name, count)
+        self._samples(result, name, count, record=phase)
         phase.cache_usage = cache.usage(self.all_cache_paths())
 
-    def _phase_samples(self, result: BenchResult, phase: PhaseResult, name: str,
-                       count: int) -> None:
+    def _samples(self, result: BenchResult, name: str, count: int,
+                 record: PhaseResult | None) -> None:
+        """Run ``count`` samples of phase ``name`` (warm-up runs: ``record=None``)."""
+        if count <= 0:
+            return
+        self.progress.phase(name, count)
+        self._prepare_logs(name, count)
         for index in range(1, count + 1):
             if name == "cold":
                 self._clear_caches()
             sample = self._sample(name, index)
-            phase.samples.append(sample)
+            if record is not None:
+                record.samples.append(sample)
             self.progress.sample(name, index, count, sample.wall_s, sample.ok)
             if not sample.ok and not self.settings.allow_failure:
                 failed = sample.steps[-1]
                 what = "timed out" if failed.result.timed_out else (
                     f"exited with code {failed.result.exit_code}")
                 result.error = FtbenchError(
-                    f"step '{failed.name}' {what} in {name} sample {index} (log: {failed.log})",
-                    exit_code=EXIT_COMMAND_FAILED)
-                break
-
-    def _warmup(self, result: BenchResult) -> None:
-        count = self.settings.warmup
-        if count <= 0:
-            return
-        self.progress.phase("warmup", count)
-        self._prepare_logs("warmup", count)
-        for index in range(1, count + 1):
-            sample = self._sample("warmup", index)
-            self.progress.sample("warmup", index, count, sample.wall_s, sample.ok)
-            if not sample.ok and not self.settings.allow_failure:
-                failed = sample.steps[-1]
-                result.error = FtbenchError(
-                    f"step '{failed.name}' failed during warm-up (log: {failed.log})",
+                    f"step '{failed.name}' {what} in {name} "
+                    f"{'sample' if record is not None else 'run'} {index} (log: {failed.log})",
                     exit_code=EXIT_COMMAND_FAILED)
                 return
 
