@@ -242,8 +242,9 @@ class Runner:
                 what = "timed out" if failed.result.timed_out else (
                     f"exited with code {failed.result.exit_code}")
                 result.error = FtbenchError(
-                    f"step '{failed.name}' {what} in {name} "
-                    f"{'sample' if record is not None else 'run'} {index} (log: {failed.log})",
+                    f"step '{failed.name}' {what} in "
+                    f"{f'{name} sample' if record is not None else 'warm-up run'} {index} "
+                    f"(log: {failed.log})",
                     exit_code=EXIT_COMMAND_FAILED)
                 return
 
