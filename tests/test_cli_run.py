@@ -169,6 +169,7 @@ def test_out_dir_and_earlier_logs_removed(tmp_repo: Path, tmp_path: Path,
     out = tmp_path / "reports"
     (out / "bench_artifacts").mkdir(parents=True)
     (out / "bench_artifacts" / "old.log").write_text("old")
+    (out / "bench_artifacts" / "warm-01-cmd.log").write_text("OLD RUN OUTPUT")
     monkeypatch.chdir(tmp_repo)
     code, stdout, err = invoke(capsys, "run", "--cmd", "echo hello", "--out-dir", str(out),
                                "--quiet", "--max-procs", "3", *FAST)
@@ -178,6 +179,7 @@ def test_out_dir_and_earlier_logs_removed(tmp_repo: Path, tmp_path: Path,
     logs = sorted(p.name for p in (out / "bench_artifacts").iterdir())
     assert logs == ["cold-01-cmd.log", "warm-01-cmd.log", "warm-02-cmd.log"]
     assert "hello" in (out / "bench_artifacts" / "warm-02-cmd.log").read_text()
+    assert "OLD RUN OUTPUT" not in (out / "bench_artifacts" / "warm-01-cmd.log").read_text()
     assert "| warm |" not in stdout  # --quiet
     report = json.loads((out / "bench_proof.json").read_text())
     assert report["settings"]["max_procs"] == 3
