@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftbench.archive.base import ArchiveStore, StoredReport, load_report
+from ftbench.archive.base import (
+    ArchiveStore,
+    StoredReport,
+    key_name,
+    newest_reports,
+    report_succeeded,
+)
 from ftbench.errors import UsageError
 from ftbench.judge import JudgeOptions, differences
 
@@ -121,25 +127,12 @@ def _matches(current: Mapping[str, Any], report: Mapping[str, Any], branch: str 
         git = report.get("git")
         if not isinstance(git, Mapping) or git.get("branch") != branch:
             return False
-    return _successful(report)
+    return report_succeeded(report)
 
 
 def _target_hash(report: Mapping[str, Any]) -> Any:
     target = report.get("target")
     return target.get("config_hash") if isinstance(target, Mapping) else None
-
-
-def _successful(report: Mapping[str, Any]) -> bool:
-    """Every measured phase ran ok, and at least one phase was measured."""
-    runs = report.get("runs")
-    if not isinstance(runs, Mapping):
-        return False
-    phases = [runs.get(p) for p in ("cold", "warm") if p in runs]
-    return bool(phases) and all(isinstance(p, Mapping) and p.get("ok") is True for p in phases)
-
-
-def _sort_name(key: str) -> str:
-    return key.rsplit("/", 1)[-1]  # "{timestamp}-{run_type}-{digest}.json": sorts by time
 
 
 def _candidates(current: Mapping[str, Any], stores: Sequence[ArchiveStore],
@@ -154,30 +147,13 @@ def _candidates(current: Mapping[str, Any], stores: Sequence[ArchiveStore],
     if not isinstance(repo_id, str) or not repo_id:
         notes.append("current report has no repo_id: no archive baseline")
         return []
-    holders: dict[str, list[ArchiveStore]] = {}
-    for store in stores:
-        try:
-            keys = store.list_keys(repo_id, limit=SCAN_LIMIT)
-        except Exception as exc:  # one unreachable store must not hide the others
-            notes.append(f"archive {getattr(store, 'name', '?')} unavailable: {_brief(exc)}")
-            continue
-        for key in keys:
-            holders.setdefault(key, []).append(store)
-    ordered = sorted(holders, key=_sort_name, reverse=True)
     out: list[StoredReport] = []
-    run_ids: set[str] = set()
     found = 0
-    for key in ordered:
-        report = _load_any(holders[key], key, notes)
-        if report is None or not _matches(current, report, branch):
+    for stored in newest_reports(stores, repo_id, notes, scan_limit=SCAN_LIMIT):
+        if not _matches(current, stored.report, branch):
             continue
-        run_id = report.get("run_id")
-        if isinstance(run_id, str):
-            if run_id in run_ids:
-                continue
-            run_ids.add(run_id)
-        out.append(StoredReport(key, report))
-        found += wanted(report)
+        out.append(stored)
+        found += wanted(stored.report)
         if found >= want:
             break
     out.sort(key=_order, reverse=True)
@@ -185,26 +161,7 @@ def _candidates(current: Mapping[str, Any], stores: Sequence[ArchiveStore],
 
 
 def _order(stored: StoredReport) -> tuple[str, str]:
-    return str(stored.report.get("timestamp", "")), _sort_name(stored.key)
-
-
-def _load_any(stores: Sequence[ArchiveStore], key: str,
-              notes: list[str]) -> dict[str, Any] | None:
-    for store in stores:
-        try:
-            report = load_report(store, key)
-        except Exception as exc:
-            notes.append(f"could not read {key} from {getattr(store, 'name', '?')}: "
-                         f"{_brief(exc)}")
-            continue
-        if report is not None:
-            return report
-    return None
-
-
-def _brief(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return str(stored.report.get("timestamp", "")), key_name(stored.key)
 
 
 # --- explicit baselines --------------------------------------------------------------------
@@ -255,7 +212,7 @@ def resolve_report(spec: str, stores: Sequence[ArchiveStore], repo_root: Path,
             except Exception:
                 continue
             for key in keys:
-                if _sort_name(key) == spec:
+                if key_name(key) == spec:
                     data = store.get(key)
                     if data is not None:
                         return StoredReport(key, parse_report(data, key))

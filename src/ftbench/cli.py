@@ -36,7 +36,7 @@ _seconds = bounded(float, low=0, open_low=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ftbench import compare, judge
+    from ftbench import compare, judge, trend
     from ftbench.archive import cli as archive_cli
 
     parser = _Parser(prog=PROG, description="FirstTry benchmark harness: cold and warm timings "
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     tiers.set_defaults(func=cmd_tiers)
 
     compare.register(sub)
+    trend.register(sub)
     archive_cli.register(sub)
     return parser
 
@@ -130,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ftbench import config, judge, progress
     from ftbench.archive.local import default_archive_dir
     from ftbench.archive.repo_id import repo_id
-    from ftbench.archive.sync import archive_report, open_stores
+    from ftbench.archive.sync import archive_report
     from ftbench.markdown import render
     from ftbench.report import ENV_NAME, JSON_NAME, MD_NAME, build_report, write_reports
     from ftbench.runner import Runner
@@ -161,7 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if result.error is None or settings.allow_failure:
         try:
             verdict = judge.evaluate(report, root, judge_options,
-                                     open_stores(root, args.archive_dir))
+                                     archive_dir=args.archive_dir)
             report["regression"] = verdict.to_dict()
         except FtbenchError as exc:  # e.g. --baseline FILE missing: still archive the run
             judge_error = exc

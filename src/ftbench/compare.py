@@ -21,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ftbench import tables
 from ftbench.errors import UsageError
+from ftbench.markdown import fmt_s
 
 HELP = "compare two reports (or sets of reports) with the regression judge"
 DESCRIPTION = (
@@ -76,8 +78,9 @@ def merge_reports(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ftbench.archive.sync import open_stores_safely
     from ftbench.baseline import resolve_report
-    from ftbench.judge import JudgeOptions, differences, judge, open_default_stores
+    from ftbench.judge import JudgeOptions, differences, judge
 
     options = JudgeOptions.from_args(args)
     root = (args.repo or Path.cwd()).resolve()
@@ -85,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     stores: list[Any] = []
     notes: list[str] = []
     if not all(Path(s).is_file() or (root / s).is_file() for s in base_specs + new_specs):
-        stores, notes = _open_stores(root, args.archive_dir, open_default_stores)
+        stores, notes = open_stores_safely(root, args.archive_dir)
     new = [resolve_report(s, stores, root) for s in new_specs]
     repo_id = new[0].report.get("repo_id")
     repo_id = repo_id if isinstance(repo_id, str) else None
@@ -106,19 +109,6 @@ def run(args: argparse.Namespace) -> int:
     return verdict.exit_code()
 
 
-def _open_stores(root: Path, archive_dir: Path | None, default: Any) -> tuple[list[Any], list[str]]:
-    if archive_dir is None:
-        stores, notes = default(root)
-        return list(stores), list(notes)
-    import importlib
-
-    try:
-        sync = importlib.import_module("ftbench.archive.sync")
-        return list(sync.open_stores(root, archive_dir)), []
-    except Exception as exc:
-        return [], [f"archive unavailable: {type(exc).__name__}: {exc}"]
-
-
 def table_rows(verdict: Any) -> list[list[str]]:
     """The table's rows (header first): one per judged phase."""
     rows = [["phase", "baseline median (n)", "new median (n)", "change", "95% CI", "p",
@@ -127,20 +117,14 @@ def table_rows(verdict: Any) -> list[list[str]]:
         ci = "-" if p.ci95_pct is None else f"{p.ci95_pct[0]:+.1f}%..{p.ci95_pct[1]:+.1f}%"
         rows.append([
             p.phase,
-            f"{_seconds(p.baseline.median)} ({p.baseline.n})",
-            f"{_seconds(p.current.median)} ({p.current.n})",
+            f"{fmt_s(p.baseline.median)} ({p.baseline.n})",
+            f"{fmt_s(p.current.median)} ({p.current.n})",
             "-" if p.pct_change is None else f"{p.pct_change:+.1f}%",
             ci,
             "-" if p.p_value is None else f"{p.p_value:.2g}",
             p.verdict,
         ])
     return rows
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.3f} s"
 
 
 def print_table(verdict: Any, new_keys: Sequence[str], notes: Sequence[str],
@@ -150,26 +134,8 @@ def print_table(verdict: Any, new_keys: Sequence[str], notes: Sequence[str],
               f"new: {', '.join(new_keys)}",
               f"verdict: {verdict.verdict} - {verdict.summary_line()}"]
     footer += [f"note: {n}" for n in [*verdict.notes, *notes]]
-    if out.isatty():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*rows[0], title=f"ft-bench compare (threshold {verdict.regress_pct:g}%, "
-                                      f"alpha {verdict.alpha:g})")
-        for row in rows[1:]:
-            style = {"regression": "bold red", "improvement": "green"}.get(row[-1], "")
-            table.add_row(*row, style=style)
-        console = Console(file=out)
-        if len(rows) > 1:
-            console.print(table)
-        for line in footer:
-            console.print(line, highlight=False, markup=False)
-        return
-    if len(rows) > 1:
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        for row in rows:
-            out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-                      + "\n")
-        out.write("\n")
-    for line in footer:
-        out.write(line + "\n")
+    styles = {i: {"regression": "bold red", "improvement": "green"}.get(row[-1], "")
+              for i, row in enumerate(rows[1:])}
+    tables.print_table(rows, out, title=f"ft-bench compare (threshold {verdict.regress_pct:g}%, "
+                                        f"alpha {verdict.alpha:g})", text_title=False,
+                       styles=styles, footer=footer)

@@ -29,6 +29,12 @@ class FtbenchError(Exception):
             self.exit_code = exit_code
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``, for notes about a failure that is not fatal."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 class UsageError(FtbenchError):
     exit_code = EXIT_USAGE
 

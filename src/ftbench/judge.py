@@ -622,16 +622,19 @@ def _has_phase(report: Mapping[str, Any], phase: str) -> bool:
 
 
 def evaluate(report: Mapping[str, Any], repo_root: Path, options: JudgeOptions,
-             stores: Sequence[ArchiveStore] | None = None) -> Verdict:
-    """Pick the baseline (from ``stores``, default: ``ftbench.archive.sync.open_stores``) and
-    judge ``report``. The result's ``to_dict()`` goes to ``report["regression"]``."""
+             stores: Sequence[ArchiveStore] | None = None, *,
+             archive_dir: Path | None = None) -> Verdict:
+    """Pick the baseline (from ``stores``, default: the configured archives) and judge
+    ``report``. The result's ``to_dict()`` goes to ``report["regression"]``."""
     from ftbench.baseline import find_baselines
 
     if options.baseline == "none":
         return _base(options, NO_BASELINE, reason="disabled (--baseline none)")
     notes: list[str] = []
     if stores is None:
-        stores, notes = open_default_stores(repo_root)
+        from ftbench.archive.sync import open_stores_safely
+
+        stores, notes = open_stores_safely(repo_root, archive_dir)
     selection = find_baselines(report, stores, options, repo_root=repo_root)
     verdict = judge(report, selection.reports, options)
     extra_notes = tuple(notes) + tuple(selection.notes)
@@ -640,23 +643,3 @@ def evaluate(report: Mapping[str, Any], repo_root: Path, options: JudgeOptions,
         reason = selection.why_empty or reason
     return replace(verdict, baseline_selection=selection.description, reason=reason,
                    notes=verdict.notes + extra_notes)
-
-
-def open_default_stores(repo_root: Path) -> tuple[list[ArchiveStore], list[str]]:
-    """The configured archive stores, or none (with a note) when they cannot be opened."""
-    import importlib
-
-    try:
-        sync = importlib.import_module("ftbench.archive.sync")
-    except ImportError:
-        return [], ["archive unavailable (ftbench.archive.sync missing)"]
-    try:
-        stores: list[ArchiveStore] = list(sync.open_stores(repo_root))
-    except Exception as exc:  # an archive that cannot be opened must not break the run
-        return [], [f"archive unavailable: {_one_line(exc)}"]
-    return stores, []
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from ftbench.errors import one_line
 
 DIGEST_LEN = 12
 # Fields added to the local report after archiving; excluded from the archived bytes.
@@ -73,6 +75,65 @@ def load_report(store: ArchiveStore, key: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def key_name(key: str) -> str:
+    """The file-name part of a key: ``{timestamp}-{run_type}-{digest}.json``, sorts by time."""
+    return key.rsplit("/", 1)[-1]
+
+
+def report_succeeded(report: Mapping[str, Any]) -> bool:
+    """At least one phase was measured and every measured phase is ok."""
+    runs = report.get("runs")
+    if not isinstance(runs, Mapping):
+        return False
+    phases = [runs.get(p) for p in ("cold", "warm") if p in runs]
+    return bool(phases) and all(isinstance(p, Mapping) and p.get("ok") is True for p in phases)
+
+
+def newest_reports(stores: Sequence[ArchiveStore], repo_id: str, notes: list[str], *,
+                   scan_limit: int | None = None) -> Iterator[StoredReport]:
+    """``repo_id``'s reports from every store, newest first, each key and run id once.
+
+    Lazy: a report is read only when the caller asks for the next one, so a caller that stops
+    early saves the reads (one request each on S3). A store that cannot be listed and a key
+    that cannot be read become ``notes``, never an exception.
+    """
+    holders: dict[str, list[ArchiveStore]] = {}
+    for store in stores:
+        try:
+            keys = store.list_keys(repo_id, limit=scan_limit)
+        except Exception as exc:  # one unreachable store must not hide the others
+            notes.append(f"archive {getattr(store, 'name', '?')} unavailable: {one_line(exc)}")
+            continue
+        for key in keys:
+            if isinstance(key, str):
+                holders.setdefault(key, []).append(store)
+    run_ids: set[str] = set()
+    for key in sorted(holders, key=lambda k: (key_name(k), k), reverse=True):
+        report = _read_first(holders[key], key, notes)
+        if report is None:
+            continue
+        run_id = report.get("run_id")
+        if isinstance(run_id, str):
+            if run_id in run_ids:
+                continue
+            run_ids.add(run_id)
+        yield StoredReport(key, report)
+
+
+def _read_first(stores: Sequence[ArchiveStore], key: str,
+                notes: list[str]) -> dict[str, Any] | None:
+    for store in stores:
+        try:
+            report = load_report(store, key)
+        except Exception as exc:
+            notes.append(f"could not read {key} from {getattr(store, 'name', '?')}: "
+                         f"{one_line(exc)}")
+            continue
+        if report is not None:
+            return report
+    return None
 
 
 def report_key(prefix: str, repo_id: str, report_bytes: bytes, timestamp: str,

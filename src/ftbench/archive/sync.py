@@ -34,7 +34,7 @@ from ftbench.archive.s3 import (
     report_metadata,
 )
 from ftbench.archive.s3config import prefix_problem
-from ftbench.errors import FtbenchError
+from ftbench.errors import FtbenchError, one_line
 
 SKIP_BOTO3 = "[SKIP] S3 upload skipped (boto3 not installed)"
 SKIP_UNCONFIGURED = "[SKIP] S3 upload skipped (not configured or unavailable)"
@@ -130,6 +130,17 @@ def open_stores(repo_root: Path, archive_dir: Path | None = None) -> list[Archiv
     if config.is_usable and boto3_available():
         stores.append(S3Store(config))
     return stores
+
+
+def open_stores_safely(repo_root: Path, archive_dir: Path | None = None
+                       ) -> tuple[list[ArchiveStore], list[str]]:
+    """:func:`open_stores` for readers (judge, compare, trend): when S3 cannot be set up, the
+    local archive alone, and a note saying why."""
+    try:
+        return open_stores(repo_root, archive_dir), []
+    except Exception as exc:  # reading history must never break a run
+        local = open_local(repo_root, archive_dir)
+        return [local], [f"S3 archive unavailable: {one_line(exc)}"]
 
 
 def _resolve_repo_id(report: Mapping[str, Any], repo_root: Path, override: str | None) -> str:

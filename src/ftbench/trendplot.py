@@ -1,0 +1,112 @@
+"""The PNG chart of ``ft-bench trend --chart``: per-report medians with their spread, the
+segment levels and the change points.
+
+Uses matplotlib's object API with the Agg canvas (no pyplot, no global backend switch, no
+display needed). The file is written atomically: a temporary file in the same directory,
+then ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ftbench.errors import SetupError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ftbench.trend import Trend
+
+MAX_TICKS = 12
+
+
+def _tick_label(timestamp: str, commit: str | None) -> str:
+    day = timestamp[5:10] if len(timestamp) >= 10 else timestamp
+    return f"{day}\n{commit[:7]}" if commit else day
+
+
+def write_chart(trend: Trend, path: Path) -> None:
+    """Draw ``trend`` into ``path`` (PNG). Raises ImportError without matplotlib and
+    :class:`~ftbench.errors.SetupError` when the file cannot be written."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    points = trend.points
+    seconds = max(p.median_s for p in points) >= 1
+    scale, unit = (1.0, "s") if seconds else (1000.0, "ms")
+    xs = list(range(len(points)))
+    medians = [p.median_s * scale for p in points]
+    nan = math.nan
+
+    fig = Figure(figsize=(max(6.0, min(16.0, 2.0 + 0.25 * len(points))), 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    lows = [p.min_s * scale if p.min_s is not None else nan for p in points]
+    highs = [p.max_s * scale if p.max_s is not None else nan for p in points]
+    if any(not math.isnan(v) for v in lows):
+        ax.fill_between(xs, lows, highs, color="tab:blue", alpha=0.12, linewidth=0,
+                        label="min–max")
+    ci_low = [p.ci95[0] * scale if p.ci95 else nan for p in points]
+    ci_high = [p.ci95[1] * scale if p.ci95 else nan for p in points]
+    if any(not math.isnan(v) for v in ci_low):
+        ax.fill_between(xs, ci_low, ci_high, color="tab:blue", alpha=0.28, linewidth=0,
+                        label="95% CI of median")
+    ax.plot(xs, medians, marker="o", markersize=3.5, color="tab:blue", linewidth=1.2,
+            label="median")
+
+    changes = trend.changes or []
+    bounds = [0, *(c.index for c in changes), len(points)]
+    levels = [changes[0].before_s] if changes else []
+    levels += [c.after_s for c in changes]
+    for i, level in enumerate(levels):
+        ax.hlines(level * scale, bounds[i] - 0.4, bounds[i + 1] - 0.6, colors="tab:gray",
+                  linestyles="dashed", linewidth=1.0,
+                  label="segment median" if i == 0 else "_nolegend_")
+    for c in changes:
+        color = "tab:red" if c.pct > 0 else "tab:green"
+        where = c.commit[:7] if c.commit else c.timestamp[:10]
+        ax.axvline(c.index - 0.5, color=color, linewidth=1.3,
+                   label=f"change {c.pct:+.0f}% at {where}")
+
+    step = max(1, math.ceil(len(points) / MAX_TICKS))
+    ticks = xs[::step]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([_tick_label(points[i].timestamp, points[i].commit) for i in ticks],
+                       fontsize=7)
+    ax.set_xlim(-0.6, len(points) - 0.4)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(f"{trend.phase} wall time ({unit})")
+    branch = f", branch {trend.branch}" if trend.branch else ""
+    ax.set_title(f"ft-bench trend: {trend.tier} / {trend.mode} / {trend.phase}"
+                 f" (repo {trend.repo_id}{branch})", fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    _save(fig, Path(path))
+
+
+def _save(fig: Figure, path: Path) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    except OSError as exc:
+        raise SetupError(f"cannot write the chart {path}: {exc.strerror or exc}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format="png")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise SetupError(f"cannot write the chart {path}: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
