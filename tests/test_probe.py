@@ -228,3 +228,43 @@ def test_log_is_truncated_and_starts_with_the_header(backend: str, log: Path,
     log.write_text("stale output from an earlier run\n")
     assert run(["echo", "fresh"], log, tmp_path).ok
     assert log.read_text() == "# header\nfresh\n"
+
+
+# --- run_many: queued samples --------------------------------------------------------------
+
+def _jobs(tmp_path: Path, argv: list[str], count: int) -> list[probe.Job]:
+    jobs = []
+    for i in range(count):
+        path = tmp_path / f"run-{i}.log"
+        probe.prepare_log(path, f"# run {i}\n")
+        jobs.append(probe.Job(argv, tmp_path, dict(os.environ), path))
+    return jobs
+
+
+def test_run_many_yields_every_result_in_order(backend: str, tmp_path: Path) -> None:
+    script = "n=$(cat count 2>/dev/null || echo 0); echo $((n+1)) > count; exit $((n % 3))"
+    results = list(probe.run_many(_jobs(tmp_path, ["sh", "-c", script], 7)))
+    assert [r.exit_code for r in results] == [0, 1, 2, 0, 1, 2, 0]
+    assert (tmp_path / "count").read_text().strip() == "7"
+    assert "# run 6" in (tmp_path / "run-6.log").read_text()
+
+
+@pytest.mark.parametrize("backend", ["native"], indirect=True)
+def test_run_many_stopped_early_kills_and_cancels_the_queue(backend: str,
+                                                           tmp_path: Path) -> None:
+    # each run records its start, then runs for a while with a grandchild
+    script = "echo $$ >> starts; sleep 30 & echo $! >> grandchildren; sleep 0.3; exit 1"
+    results = probe.run_many(_jobs(tmp_path, ["sh", "-c", script], 6))
+    first = next(results)
+    assert first.exit_code == 1
+    results.close()  # like the runner after a failure
+    starts = (tmp_path / "starts").read_text().split()
+    assert len(starts) <= 2, "queued runs must be cancelled, not run"
+    first_grandchild, *killed = map(int, (tmp_path / "grandchildren").read_text().split())
+    os.kill(first_grandchild, 9)  # the finished run's daemon is left alone, by design
+    for pid in killed:  # the run that was under way when stopped: its whole group is gone
+        assert _gone(pid), f"grandchild {pid} survived"
+    # the helper takes requests again after a cancel
+    again = probe.run_measured(["true"], cwd=tmp_path, env=dict(os.environ),
+                               log_path=tmp_path / "again.log")
+    assert again.ok

@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import itertools
 import os
 import resource
 import select
@@ -33,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -162,9 +164,20 @@ class ProbeError(SetupError):
     """The measuring helper misbehaved (died, or answered nonsense)."""
 
 
+@dataclass(frozen=True)
+class Job:
+    """One command to measure: stdout and stderr are appended to ``log_path``."""
+
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    log_path: Path
+    timeout_s: float | None = None
+
+
 class _Zygote:
-    """A running ``ftbench-probe``: one request and one reply line per command (see the C
-    file); it enforces the timeout itself, so a sample costs the harness one wake-up."""
+    """A running ``ftbench-probe`` (see the C file): one request and one reply line per
+    command, requests may be queued, and it enforces timeouts itself."""
 
     def __init__(self, path: str) -> None:
         self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -173,6 +186,7 @@ class _Zygote:
         self.in_fd = self.proc.stdin.fileno()
         self.out_fd = self.proc.stdout.fileno()
         self.buffer = b""
+        self.in_flight = 0
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -208,6 +222,47 @@ class _Zygote:
         line, _, self.buffer = self.buffer.partition(b"\n")
         return line.decode()
 
+    def submit(self, job: Job) -> None:
+        program = _resolve_program(job.argv[0], job.cwd, job.env)
+        timeout_ms = max(1, round(job.timeout_s * 1000)) if job.timeout_s else 0
+        self.send([str(timeout_ms).encode(), os.fsencode(str(job.cwd)),
+                   os.fsencode(str(job.log_path)), os.fsencode(program),
+                   str(len(job.argv)).encode(), *map(os.fsencode, job.argv),
+                   str(len(job.env)).encode(),
+                   *(os.fsencode(f"{k}={v}") for k, v in job.env.items())])
+        self.in_flight += 1
+
+    def collect(self) -> ProcessResult:
+        reply = self.line(None)
+        self.in_flight -= 1
+        assert reply is not None
+        if not reply.startswith("R "):
+            raise ProbeError(f"the measuring helper failed: {reply[2:] or reply!r}")
+        wall_ns, ut, st, rss, status, flag = (int(x) for x in reply[2:].split())
+        if flag == 2:
+            raise ProbeError("the measuring helper cancelled the command")
+        if flag == 1:
+            return ProcessResult(wall_ns / 1e9, ut / 1e6, st / 1e6, None, False, 0, -1, True)
+        return ProcessResult(wall_ns / 1e9, ut / 1e6, st / 1e6, rss, True, 0,
+                             _exit_code(status), False)
+
+    def cancel(self) -> None:
+        """Kill the running command's process group, drop the queued ones, collect every
+        outstanding reply, then let the helper take requests again. A helper that does not
+        answer in time is killed (the next request starts a new one)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 10
+        try:
+            while self.in_flight:
+                if self.line(deadline) is None:
+                    raise ProbeError("the measuring helper did not stop")
+                self.in_flight -= 1
+            self.send([b"reset"])
+        except ProbeError:
+            self.proc.kill()
+            self.proc.wait()
+
 
 _zygote: _Zygote | None = None
 _zygote_lock = threading.Lock()
@@ -229,32 +284,48 @@ def _resolve_program(program: str, cwd: Path, env: dict[str, str]) -> str:
     return shutil.which(program, path=env.get("PATH", os.defpath)) or program
 
 
-def _run_native(argv: list[str], cwd: Path, env: dict[str, str], log_path: Path,
-                timeout_s: float | None) -> ProcessResult:
-    program = _resolve_program(argv[0], cwd, env)
-    timeout_ms = max(1, round(timeout_s * 1000)) if timeout_s else 0
-    fields = [str(timeout_ms).encode(), os.fsencode(str(cwd)), os.fsencode(str(log_path)),
-              os.fsencode(program), str(len(argv)).encode(), *map(os.fsencode, argv),
-              str(len(env)).encode(), *(os.fsencode(f"{k}={v}") for k, v in env.items())]
+def _run_native(job: Job) -> ProcessResult:
     with _zygote_lock:
         zygote = _get_zygote()
-        zygote.send(fields)
+        zygote.submit(job)
         try:
-            reply = zygote.line(None)
+            return zygote.collect()
         except BaseException:  # Ctrl-C: the helper kills the target's whole group
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(zygote.proc.pid, signal.SIGUSR1)
-            with contextlib.suppress(ProbeError):
-                zygote.line(time.monotonic() + 5)
+            zygote.cancel()
             raise
-    assert reply is not None
-    if not reply.startswith("R "):
-        raise ProbeError(f"the measuring helper failed: {reply[2:] or reply!r}")
-    wall_ns, ut, st, rss, status, timed_out = (int(x) for x in reply[2:].split())
-    if timed_out:
-        return ProcessResult(wall_ns / 1e9, ut / 1e6, st / 1e6, None, False, 0, -1, True)
-    return ProcessResult(wall_ns / 1e9, ut / 1e6, st / 1e6, rss, True, 0, _exit_code(status),
-                         False)
+
+
+def run_many(jobs: Iterable[Job], *,
+             depth: int = 2) -> Generator[ProcessResult, None, None]:
+    """Measure ``jobs`` one after another, yielding each result in order.
+
+    With the native probe, up to ``depth`` requests are queued in the helper, so the next
+    command starts the moment the previous one ends, without waiting for this process to
+    wake up: the per-sample cost of many short runs is one fork+exec. Stopping early (closing
+    the generator, or Ctrl-C) kills the running command's group and cancels the queued ones.
+    ``jobs`` is consumed lazily, one ahead; each job's log file must already exist.
+    """
+    if backend() != "native":
+        for job in jobs:
+            yield run_measured(job.argv, cwd=job.cwd, env=job.env, log_path=job.log_path,
+                               timeout_s=job.timeout_s, header=None)
+        return
+    with _zygote_lock:
+        zygote = _get_zygote()
+        pending = iter(jobs)
+        try:
+            for job in itertools.islice(pending, depth):
+                zygote.submit(job)
+            while zygote.in_flight:
+                result = zygote.collect()
+                following = next(pending, None)
+                if following is not None:
+                    zygote.submit(following)
+                yield result
+        except BaseException:  # GeneratorExit (stopped early), Ctrl-C, or a helper error
+            if zygote.in_flight:
+                zygote.cancel()
+            raise
 
 
 def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], log_path: Path,
@@ -270,7 +341,7 @@ def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str], log_path: P
     if header is not None:
         prepare_log(log_path, header)
     if kind == "native":
-        return _run_native(argv, cwd, env, log_path, timeout_s)
+        return _run_native(Job(argv, cwd, env, log_path, timeout_s))
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         return _run_spawned(kind, argv, cwd, env, fd, timeout_s)

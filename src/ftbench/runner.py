@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,10 +239,16 @@ class Runner:
             return
         self.progress.phase(name, count)
         self._prepare_logs(name, count)
-        for index in range(1, count + 1):
-            if name == "cold":
-                self._clear_caches()
-            sample = self._sample(name, index)
+        # One step and nothing to do between samples: queue them in the probe (run_many).
+        pipelined = name != "cold" and len(self.target.steps) == 1
+        samples = self._pipelined(name, count) if pipelined else (
+            self._sample(name, index) for index in range(1, count + 1))
+        with contextlib.closing(samples):
+            self._consume(result, name, count, record, samples)
+
+    def _consume(self, result: BenchResult, name: str, count: int,
+                 record: PhaseResult | None, samples: Iterator[Sample]) -> None:
+        for index, sample in enumerate(samples, 1):
             if record is not None:
                 record.samples.append(sample)
             self.progress.sample(name, index, count, sample.wall_s, sample.ok)
@@ -304,7 +310,27 @@ class Runner:
              f"# ftbench {phase} sample {index}, step {step.name}: {shown[step.name]}\n")
             for index in range(1, count + 1) for step in self.target.steps])
 
+    def _pipelined(self, phase: str, count: int) -> Generator[Sample, None, None]:
+        """The samples of a one-step phase, measured with :func:`probe.run_many`."""
+        step = self.target.steps[0]
+        argv = step.argv(self.target.tier, self.settings.mode)
+        env = self._env(step, phase)
+        paths = [self._log_path(phase, index, step) for index in range(1, count + 1)]
+
+        def jobs() -> Iterator[probe.Job]:
+            for path in paths:
+                self.logs.wait(path)
+                yield probe.Job(argv, self.root, env, path, self.settings.timeout_s)
+
+        results = probe.run_many(jobs())
+        with contextlib.closing(results):
+            for index, (path, measured) in enumerate(zip(paths, results, strict=False), 1):
+                log = self._relative(path.name)
+                yield Sample(phase, index, (StepSample(step.name, measured, log),))
+
     def _sample(self, phase: str, index: int) -> Sample:
+        if phase == "cold":
+            self._clear_caches()
         tier, mode = self.target.tier, self.settings.mode
         steps: list[StepSample] = []
         budget = self.settings.timeout_s

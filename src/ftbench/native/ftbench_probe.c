@@ -11,11 +11,14 @@
  *   request = u32 length (native byte order) + payload of NUL-terminated fields:
  *             timeout_ms (0: none), cwd, log path, program path, argc, argv[0..argc), envc,
  *             env[0..envc)
- *   reply   = "R <wall_ns> <utime_us> <stime_us> <maxrss_kib> <wait_status> <timed_out>\n"
+ *   reply   = "R <wall_ns> <utime_us> <stime_us> <maxrss_kib> <wait_status> <flag>\n",
+ *             flag 0: ran, 1: timed out, 2: cancelled (killed, or never started)
+ * Requests may be queued (the harness pipelines samples); they run one at a time, in order.
  * The child runs in a new session with stdin from /dev/null and stdout+stderr appended to
- * the log file. On timeout, or when the harness sends SIGUSR1 (Ctrl-C), the child's whole
- * process group is killed, so no grandchild survives. SIGINT is ignored here (the harness
- * decides); EOF on stdin ends the helper.
+ * the log file. On timeout the child's whole process group is killed, so no grandchild
+ * survives. SIGUSR1 (the harness's Ctrl-C, or stopping after a failure) kills the running
+ * group and cancels every queued request until a request whose only field is "reset".
+ * SIGINT is ignored here (the harness decides); EOF on stdin ends the helper.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -105,6 +108,7 @@ int main(void) {
     enum { MAX_FIELDS = 65536 };
     char **fields = malloc(sizeof(char *) * MAX_FIELDS);
     if (fields == NULL) return 1;
+    int cancelled = 0;
     for (;;) {
         uint32_t len;
         int got = read_full(0, &len, sizeof len);
@@ -112,6 +116,16 @@ int main(void) {
         char *payload = malloc((size_t)len + 1);
         if (payload == NULL || read_full(0, payload, len) <= 0) return 1;
         int n = split(payload, len, fields, MAX_FIELDS);
+        struct timespec t0, t1, zero = {0, 0};
+        int sig;
+        if (n == 1 && strcmp(fields[0], "reset") == 0) {
+            while (sigtimedwait(&waited, NULL, &zero) > 0) {
+                /* the harness has collected every reply: drop what is left */
+            }
+            cancelled = 0;
+            free(payload);
+            continue;
+        }
         if (n < 6) return 2;
         long timeout_ms = atol(fields[0]);
         char **req = fields + 1; /* cwd, log, program, argc, ... */
@@ -128,19 +142,25 @@ int main(void) {
         memcpy(envp, req + 5 + argc, sizeof(char *) * (size_t)envc);
         envp[envc] = NULL;
 
-        struct timespec t0, t1, zero = {0, 0};
-        while (sigtimedwait(&waited, NULL, &zero) > 0) {
-            /* drop signals left over from the previous command */
+        while ((sig = sigtimedwait(&waited, NULL, &zero)) > 0) {
+            if (sig == SIGUSR1) cancelled = 1; /* else: SIGCHLD left over from the last one */
+        }
+        char line[200];
+        if (cancelled) {
+            write_all(1, "R 0 0 0 0 0 2\n", 14);
+            free(argv);
+            free(envp);
+            free(payload);
+            continue;
         }
         clock_gettime(CLOCK_MONOTONIC, &t0);
         pid_t pid = fork();
         if (pid == 0) run_child(req[0], req[1], req[2], argv, envp);
-        char line[200];
         if (pid < 0) {
             int k = snprintf(line, sizeof line, "E fork failed: %s\n", strerror(errno));
             write_all(1, line, (size_t)k);
         } else {
-            int status = 0, killed = 0, timed_out = 0;
+            int status = 0, killed = 0, flag = 0;
             struct rusage ru;
             memset(&ru, 0, sizeof ru);
             for (;;) {
@@ -157,11 +177,11 @@ int main(void) {
                     left.tv_nsec = (long)(rest % 1000000000LL);
                     limit = &left;
                 }
-                int sig = limit ? sigtimedwait(&waited, NULL, limit)
-                                : sigwaitinfo(&waited, NULL);
+                sig = limit ? sigtimedwait(&waited, NULL, limit) : sigwaitinfo(&waited, NULL);
                 int expired = sig < 0 && errno == EAGAIN;
+                if (sig == SIGUSR1) cancelled = 1;
                 if ((expired || sig == SIGUSR1) && !killed) {
-                    timed_out = expired;
+                    flag = expired ? 1 : 2;
                     kill(-pid, SIGKILL); /* the child leads its own process group */
                     kill(pid, SIGKILL);
                     killed = 1;
@@ -173,7 +193,7 @@ int main(void) {
             long long ut = (long long)ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
             long long st = (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
             int k = snprintf(line, sizeof line, "R %lld %lld %lld %ld %d %d\n", wall, ut, st,
-                             ru.ru_maxrss, status, timed_out);
+                             ru.ru_maxrss, status, flag);
             write_all(1, line, (size_t)k);
         }
         free(argv);
