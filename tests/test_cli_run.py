@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from ftbench import __version__, cli
+from processes import gone
 
 Validate = Callable[[Any], dict[str, Any]]
 RepoFactory = Callable[..., Path]
@@ -329,23 +330,6 @@ def test_usage_error_exit_code_from_the_console(tmp_repo: Path) -> None:
 
 # --- timeouts with grandchildren ---------------------------------------------------------------
 
-def _gone(pid: int, within: float = 5.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        stat = Path(f"/proc/{pid}/stat")
-        try:
-            if stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
-                return True  # killed; its new parent reaps it shortly
-        except OSError:
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_timeout_kills_grandchildren_and_exits_3(tmp_repo: Path,
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str],
@@ -364,7 +348,7 @@ def test_timeout_kills_grandchildren_and_exits_3(tmp_repo: Path,
     assert sample["timed_out"] is True
     assert report["runs"]["cold"]["timed_out_samples"] == 1
     grandchild = int((tmp_repo / "grandchild.pid").read_text())
-    assert _gone(grandchild), f"grandchild {grandchild} survived the timeout"
+    assert gone(grandchild), f"grandchild {grandchild} survived the timeout"
 
 
 # --- huge output never goes through the harness ---------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ftbench import probe
+from processes import gone
 
 MiB = 1024  # ru_maxrss is in KiB
 HAVE_GNU_TIME = os.access(probe.GNU_TIME, os.X_OK)
@@ -156,24 +157,6 @@ def test_cpu_time_is_the_targets(backend: str, log: Path, tmp_path: Path) -> Non
     assert result.user_s + result.sys_s >= 0.25
 
 
-def _gone(pid: int, within: float = 5.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        # a killed grandchild is reparented to init (or a subreaper) and reaped shortly after
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        except OSError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_timeout_kills_the_whole_process_group(backend: str, log: Path,
                                                tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
@@ -186,7 +169,7 @@ def test_timeout_kills_the_whole_process_group(backend: str, log: Path,
     assert result.exit_code == -1
     assert elapsed < 10
     grandchild = int(pid_file.read_text())
-    assert _gone(grandchild), f"grandchild {grandchild} survived the timeout"
+    assert gone(grandchild), f"grandchild {grandchild} survived the timeout"
 
 
 def test_background_grandchild_does_not_block_the_harness(backend: str, log: Path,
@@ -263,7 +246,7 @@ def test_run_many_stopped_early_kills_and_cancels_the_queue(backend: str,
     first_grandchild, *killed = map(int, (tmp_path / "grandchildren").read_text().split())
     os.kill(first_grandchild, 9)  # the finished run's daemon is left alone, by design
     for pid in killed:  # the run that was under way when stopped: its whole group is gone
-        assert _gone(pid), f"grandchild {pid} survived"
+        assert gone(pid), f"grandchild {pid} survived"
     # the helper takes requests again after a cancel
     again = probe.run_measured(["true"], cwd=tmp_path, env=dict(os.environ),
                                log_path=tmp_path / "again.log")
