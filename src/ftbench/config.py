@@ -44,18 +44,16 @@ class Step:
 
     def argv(self, tier: str, mode: str) -> list[str]:
         """The command line with placeholders filled in."""
-        if isinstance(self.cmd, str):
-            text = _fill(self.cmd, tier, mode, quote=True)  # parsed by sh or shlex
-            return ["/bin/sh", "-c", text] if self.shell else shlex.split(text)
-        return [_fill(part, tier, mode) for part in self.cmd]
+        return self._command(self.cmd, tier, mode)
 
     def clear_argv(self, tier: str, mode: str) -> list[str] | None:
-        if self.clear is None:
-            return None
-        if isinstance(self.clear, str):
-            text = _fill(self.clear, tier, mode, quote=True)
+        return None if self.clear is None else self._command(self.clear, tier, mode)
+
+    def _command(self, cmd: tuple[str, ...] | str, tier: str, mode: str) -> list[str]:
+        if isinstance(cmd, str):
+            text = _fill(cmd, tier, mode, quote=True)  # parsed by sh or shlex
             return ["/bin/sh", "-c", text] if self.shell else shlex.split(text)
-        return [_fill(part, tier, mode) for part in self.clear]
+        return [_fill(part, tier, mode) for part in cmd]
 
     def env_for(self, tier: str, mode: str) -> dict[str, str]:
         return {k: _fill(v, tier, mode) for k, v in self.env.items()}

@@ -185,6 +185,11 @@ def report_metadata(report: Mapping[str, Any], data: bytes, *, repo_id: str,
     return meta
 
 
+def _metadata(response: Mapping[str, Any]) -> dict[str, str]:
+    """User metadata of a HEAD/GET response, keys lower-cased (some stores capitalise them)."""
+    return {k.lower(): v for k, v in (response.get("Metadata") or {}).items()}
+
+
 def quote_key(key: str) -> str:
     return quote(key, safe="/-_.~")
 
@@ -306,7 +311,7 @@ class S3Store:
                 if _is_not_found(exc):
                     return None
                 raise
-            meta = {k.lower(): v for k, v in (r.get("Metadata") or {}).items()}
+            meta = _metadata(r)
             meta["content-length"] = str(r.get("ContentLength", ""))
             return meta
 
@@ -403,7 +408,7 @@ class S3Store:
                     return None
                 raise
             body = r["Body"].read()
-            meta = {k.lower(): v for k, v in (r.get("Metadata") or {}).items()}
+            meta = _metadata(r)
             expected = meta.get("sha256")
             if expected and hashlib.sha256(body).hexdigest() != expected:
                 raise S3Error(f"integrity check failed for {key}", kind="integrity")
