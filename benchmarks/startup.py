@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ftbench import probe
+from ftbench.measure import probe
 
 RUNS = int(os.environ.get("RUNS", "30"))
 

@@ -4,7 +4,7 @@ beside the original harness's rule, plus a real end-to-end check with sleeping c
     .venv/bin/python benchmarks/verdicts.py [--trials N] [--seed S] [--skip-e2e]
 
 Printed figures, not a test. The synthetic part runs ftbench's own decision code
-(``ftbench.judge.decide_batch``, the function ``judge()`` calls for each phase) on many trials
+(``ftbench.judge.core.decide_batch``, the function ``judge()`` calls for each phase) on many trials
 at once; a consistency check runs ``judge()`` itself on a subset and requires the same verdicts.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ftbench.archive.base import StoredReport
-from ftbench.judge import (
+from ftbench.judge.core import (
     CODE_REGRESSION,
     DEFAULT_ALPHA,
     DEFAULT_BASELINE_COUNT,

@@ -75,7 +75,7 @@ def tmp_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def report_schema() -> dict[str, Any]:
-    text = resources.files("ftbench").joinpath("schema/bench_proof.schema.json").read_text()
+    text = resources.files("ftbench.report").joinpath("schema/bench_proof.schema.json").read_text()
     schema: dict[str, Any] = json.loads(text)
     return schema
 

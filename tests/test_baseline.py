@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ftbench.baseline import base_branch, find_baselines, select_baselines
 from ftbench.errors import EXIT_REGRESSION, UsageError
-from ftbench.judge import JudgeOptions, evaluate
+from ftbench.judge.baseline import base_branch, find_baselines, select_baselines
+from ftbench.judge.core import JudgeOptions, evaluate
 from judge_factory import BrokenStore, MemoryStore, make_report, noisy, ts
 
 NO_ENV: dict[str, str] = {}

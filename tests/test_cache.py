@@ -1,4 +1,4 @@
-"""ftbench.cache: cache paths resolve inside the repository only; clearing; usage."""
+"""ftbench.measure.cache: cache paths resolve inside the repository only; clearing; usage."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ftbench import cache
 from ftbench.errors import SetupError, UnsafePathError
+from ftbench.measure import cache
 
 
 @pytest.fixture

@@ -355,7 +355,7 @@ def test_timeout_kills_grandchildren_and_exits_3(tmp_repo: Path,
 
 HARNESS = """
 import resource, sys
-from ftbench.cli import main
+from ftbench.cli.app import main
 code = main(sys.argv[1:])
 sys.stderr.write(f"\\nHARNESS_MAXRSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
 sys.exit(code)

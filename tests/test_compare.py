@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ftbench.archive.base import StoredReport
-from ftbench.baseline import parse_report
-from ftbench.cli import main
-from ftbench.compare import merge_reports, print_table, split_specs
+from ftbench.cli.app import main
+from ftbench.cli.compare import merge_reports, print_table, split_specs
 from ftbench.errors import FtbenchError, UsageError
-from ftbench.judge import VERDICTS, JudgeOptions, judge, phase_samples
+from ftbench.judge.baseline import parse_report
+from ftbench.judge.core import VERDICTS, JudgeOptions, judge, phase_samples
 from judge_factory import MemoryStore, make_report, noisy, ts
 
 

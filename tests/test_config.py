@@ -1,4 +1,4 @@
-"""ftbench.config: tiers from ftbench.toml / [tool.ftbench], built-in tiers, --cmd targets."""
+"""ftbench.measure.config: tiers from ftbench.toml / [tool.ftbench], built-in tiers, --cmd targets."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftbench import config
 from ftbench.errors import ConfigError, SetupError
+from ftbench.measure import config
 
 TWO_STEPS = """
 [tiers.lite]

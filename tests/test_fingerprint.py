@@ -1,4 +1,4 @@
-"""ftbench.fingerprint: same fingerprint for two clones of a commit; content, never mtimes."""
+"""ftbench.measure.fingerprint: same fingerprint for two clones of a commit; content, never mtimes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from ftbench import fingerprint
+from ftbench.measure import fingerprint
 
 Git = Callable[..., str]
 

@@ -10,7 +10,7 @@ import pytest
 
 from ftbench.archive.base import StoredReport
 from ftbench.errors import EXIT_REGRESSION, UsageError
-from ftbench.judge import (
+from ftbench.judge.core import (
     DEFAULT_ALPHA,
     DEFAULT_REGRESS_PCT,
     JudgeOptions,
@@ -297,7 +297,7 @@ def test_importing_cli_does_not_load_scipy_or_numpy() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, ftbench.cli, ftbench.judge, ftbench.baseline, ftbench.compare; "
+    code = ("import sys, ftbench.cli.app, ftbench.judge.core, ftbench.judge.baseline, ftbench.cli.compare; "
             "print(sorted(m for m in ('numpy', 'scipy', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()

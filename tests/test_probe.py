@@ -1,4 +1,4 @@
-"""ftbench.probe: wall/CPU time, peak RSS of the target (not the harness), exit codes, timeouts."""
+"""ftbench.measure.probe: wall/CPU time, peak RSS of the target (not the harness), exit codes, timeouts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ftbench import probe
+from ftbench.measure import probe
 from processes import gone
 
 MiB = 1024  # ru_maxrss is in KiB
@@ -70,7 +70,7 @@ def test_true_reports_its_own_small_peak_rss(backend: str, log: Path, tmp_path: 
 FRESH_HARNESS = """
 import dataclasses, json, os, sys
 from pathlib import Path
-from ftbench import probe
+from ftbench.measure import probe
 result = probe.run_measured(sys.argv[1:], cwd=Path.cwd(), env=dict(os.environ),
                             log_path=Path(os.environ["FTBENCH_TEST_LOG"]))
 print(json.dumps(dataclasses.asdict(result)))

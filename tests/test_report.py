@@ -1,4 +1,4 @@
-"""ftbench.report / markdown / stats: schema-1 reports, Markdown, dotenv."""
+"""ftbench.report.build / markdown / stats: schema-1 reports, Markdown, dotenv."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ftbench import redact
-from ftbench import report as report_mod
-from ftbench.config import Step, Target
-from ftbench.markdown import fmt_s, render
-from ftbench.report import build_report, dotenv_lines, to_json, write_reports
-from ftbench.runner import BenchResult, Runner, RunSettings
-from ftbench.stats import median_ci, summarize
+from ftbench.measure.config import Step, Target
+from ftbench.measure.runner import BenchResult, Runner, RunSettings
+from ftbench.report import build as report_mod
+from ftbench.report.build import build_report, dotenv_lines, to_json, write_reports
+from ftbench.report.markdown import fmt_s, render
+from ftbench.report.summary import median_ci, summarize
 
 Validate = Callable[[Any], dict[str, Any]]
 

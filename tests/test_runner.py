@@ -1,4 +1,4 @@
-"""ftbench.runner: cold clearing, warm-up, samples, failures, timeouts, logs."""
+"""ftbench.measure.runner: cold clearing, warm-up, samples, failures, timeouts, logs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ftbench import runner as runner_mod
-from ftbench.config import Step, Target
 from ftbench.errors import SetupError, UnsafePathError
-from ftbench.runner import BenchResult, Runner, RunSettings
+from ftbench.measure import runner as runner_mod
+from ftbench.measure.config import Step, Target
+from ftbench.measure.runner import BenchResult, Runner, RunSettings
 
 # Counts the entries of its cache directory, records "<phase> <count>" in a side file outside
 # the cache, then adds one entry: a cold sample must always see 0.

@@ -225,7 +225,7 @@ def test_upload_from_missing_file_and_unavailable(tmp_path: Path) -> None:
 
 def test_lazy_boto3() -> None:
     code = ("import sys, ftbench, ftbench.archive.s3, ftbench.archive.sync, "
-            "ftbench.archive.cli, tools.ft_bench_s3\n"
+            "ftbench.cli.archive, tools.ft_bench_s3\n"
             "from ftbench.archive.s3 import S3Config\n"
             "S3Config.from_env()\n"
             "print('boto3' in sys.modules, 'botocore' in sys.modules)")

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftbench import trend
+from ftbench.analyse import trend
 from ftbench.archive.base import canonical_report_bytes, report_key
 from ftbench.archive.local import LocalArchive
-from ftbench.cli import main
+from ftbench.cli.app import main
 from judge_factory import BrokenStore, MemoryStore, make_report, noisy, ts
 
 RID = "abcd1234"
@@ -314,8 +314,8 @@ def test_rich_table_on_a_terminal() -> None:
 
 
 def test_importing_trend_loads_no_heavy_module() -> None:
-    code = ("import sys, ftbench.cli, ftbench.trend, ftbench.trendplot; "
-            "ftbench.cli.build_parser(); "
+    code = ("import sys, ftbench.cli.app, ftbench.analyse.trend, ftbench.analyse.plot; "
+            "ftbench.cli.app.build_parser(); "
             "print(sorted(m for m in ('numpy', 'scipy', 'rich', 'ruptures', 'matplotlib') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -14,11 +14,11 @@ import pytest
 from s3util import admin_client, make_report, new_bucket, s3_env_for
 from servers import S3Server, fake_credentials, free_ports
 
-from ftbench.archive import cli as archive_cli
 from ftbench.archive.base import canonical_report_bytes
 from ftbench.archive.local import LocalArchive
 from ftbench.archive.s3 import S3Config, S3Store
 from ftbench.archive.sync import archive_report, open_stores, sync_pending
+from ftbench.cli import archive as archive_cli
 
 pytestmark = pytest.mark.s3
 
@@ -281,7 +281,7 @@ def _cli_has_run() -> bool:
 def test_ft_bench_run_upload_s3_end_to_end(s3_server: S3Server, s3_env: dict[str, str],
                                            tmp_path: Path) -> None:
     if not _cli_has_run():
-        pytest.skip("ftbench.cli 'run' with --upload-s3 is not wired yet")
+        pytest.skip("ftbench.cli.app 'run' with --upload-s3 is not wired yet")
     env = {**os.environ, **s3_env}
     proc = subprocess.run(
         [sys.executable, "-m", "ftbench", "run", "--cmd", "true", "--runs", "1",

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ftbench import cache, probe
-from ftbench.config import MODES, Step, Target, target_path
 from ftbench.errors import EXIT_COMMAND_FAILED, FtbenchError, SetupError
+from ftbench.measure import cache, probe
+from ftbench.measure.config import MODES, Step, Target, target_path
 from ftbench.redact import scrub
 
 PHASES = ("cold", "warm")

@@ -31,10 +31,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ftbench.archive.base import key_name, newest_reports, report_succeeded
-from ftbench.argtypes import bounded
+from ftbench.cli.args import bounded
+from ftbench.cli.tables import print_table
 from ftbench.errors import EXIT_OK, UsageError
-from ftbench.markdown import fmt_s
-from ftbench.tables import print_table
+from ftbench.report.markdown import fmt_s
 
 HELP = "history of the archived reports, change points and a chart"
 DESCRIPTION = (
@@ -427,7 +427,7 @@ def check_chart_path(path: Path | None) -> None:
 def run(args: argparse.Namespace) -> int:
     from ftbench.archive.repo_id import repo_id
     from ftbench.archive.sync import open_stores_safely
-    from ftbench.cli import repo_root
+    from ftbench.cli.app import repo_root
 
     check_chart_path(args.chart)
     root = repo_root(args.repo)
@@ -466,7 +466,7 @@ def run(args: argparse.Namespace) -> int:
 
 def write_chart_or_skip(trend: Trend, path: Path) -> str:
     """``chart: PATH`` after writing it, or the [SKIP] line when matplotlib is missing."""
-    from ftbench.trendplot import write_chart
+    from ftbench.analyse.plot import write_chart
 
     try:
         write_chart(trend, path)

@@ -20,7 +20,7 @@ from ftbench.errors import SetupError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ftbench.trend import Trend
+    from ftbench.analyse.trend import Trend
 
 MAX_TICKS = 12
 

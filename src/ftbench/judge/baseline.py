@@ -29,7 +29,7 @@ from ftbench.archive.base import (
     report_succeeded,
 )
 from ftbench.errors import UsageError
-from ftbench.judge import JudgeOptions, differences
+from ftbench.judge.core import JudgeOptions, differences
 
 BASE_BRANCH_VARS = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
 #: At most this many keys per store are listed (newest first) when searching for baselines.

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from ftbench import __version__
-from ftbench.argtypes import bounded
+from ftbench.cli.args import bounded
 from ftbench.errors import EXIT_MEANINGS, EXIT_OK, EXIT_USAGE, FtbenchError
 
 if TYPE_CHECKING:
-    from ftbench.runner import RunSettings
+    from ftbench.measure.runner import RunSettings
 
 PROG = "ft-bench"
 
@@ -36,8 +36,10 @@ _seconds = bounded(float, low=0, open_low=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ftbench import compare, judge, trend
-    from ftbench.archive import cli as archive_cli
+    from ftbench.analyse import trend
+    from ftbench.cli import archive as archive_cli
+    from ftbench.cli import compare
+    from ftbench.judge import core as judge
 
     parser = _Parser(prog=PROG, description="FirstTry benchmark harness: cold and warm timings "
                      "with statistical regression verdicts and archived reports.")
@@ -98,15 +100,15 @@ def repo_root(explicit: Path | None) -> Path:
         if not explicit.is_dir():
             raise FtbenchError(f"--repo: not a directory: {explicit}", exit_code=EXIT_USAGE)
         return explicit.resolve()
-    from ftbench.environment import git
+    from ftbench.measure.environment import git
 
     top = git(Path.cwd(), "rev-parse", "--show-toplevel")
     return Path(top).resolve() if top else Path.cwd().resolve()
 
 
 def _settings(args: argparse.Namespace) -> RunSettings:
-    from ftbench.config import MODES
-    from ftbench.runner import RunSettings
+    from ftbench.measure.config import MODES
+    from ftbench.measure.runner import RunSettings
 
     cold, warm, warmup = MODES[args.mode]
     explicit = any(v is not None for v in (args.runs, args.cold_runs, args.warmup))
@@ -128,13 +130,15 @@ def _settings(args: argparse.Namespace) -> RunSettings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ftbench import config, judge, progress
     from ftbench.archive.local import default_archive_dir
     from ftbench.archive.repo_id import repo_id
     from ftbench.archive.sync import archive_report
-    from ftbench.markdown import render
-    from ftbench.report import ENV_NAME, JSON_NAME, MD_NAME, build_report, write_reports
-    from ftbench.runner import Runner
+    from ftbench.cli import progress
+    from ftbench.judge import core as judge
+    from ftbench.measure import config
+    from ftbench.measure.runner import Runner
+    from ftbench.report.build import ENV_NAME, JSON_NAME, MD_NAME, build_report, write_reports
+    from ftbench.report.markdown import render
 
     if args.cmd is None and (args.cache or args.shell):
         raise FtbenchError("--cache and --shell only apply to --cmd", exit_code=EXIT_USAGE)
@@ -198,7 +202,7 @@ def _append_step_summary(markdown: str) -> None:
 def cmd_tiers(args: argparse.Namespace) -> int:
     import shlex
 
-    from ftbench.config import available_tiers
+    from ftbench.measure.config import available_tiers
 
     root = repo_root(args.repo)
     tiers = available_tiers(root)

@@ -5,7 +5,7 @@ The verdict interface (see ``docs/regression.md``):
 * :class:`JudgeOptions` - thresholds and baseline choice (CLI: :func:`add_judge_arguments`);
 * :func:`judge` - a pure function of the current report and the baseline reports;
 * :func:`evaluate` - the one entry point ``ft-bench run`` calls: picks the baselines from the
-  archive (:mod:`ftbench.baseline`) and judges;
+  archive (:mod:`ftbench.judge.baseline`) and judges;
 * :class:`Verdict` - ``to_dict()`` is ``report["regression"]``, ``summary_line()`` the one line a
   reviewer reads, ``exit_code()`` 4 on a regression of a phase named by ``--fail-on``.
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ftbench.argtypes import bounded
+from ftbench.cli.args import bounded
 from ftbench.errors import EXIT_OK, EXIT_REGRESSION, UsageError
 
 if TYPE_CHECKING:
@@ -626,7 +626,7 @@ def evaluate(report: Mapping[str, Any], repo_root: Path, options: JudgeOptions,
              archive_dir: Path | None = None) -> Verdict:
     """Pick the baseline (from ``stores``, default: the configured archives) and judge
     ``report``. The result's ``to_dict()`` goes to ``report["regression"]``."""
-    from ftbench.baseline import find_baselines
+    from ftbench.judge.baseline import find_baselines
 
     if options.baseline == "none":
         return _base(options, NO_BASELINE, reason="disabled (--baseline none)")

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ftbench.environment import git
+from ftbench.measure.environment import git
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", ".firsttry",
                        "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".tox",

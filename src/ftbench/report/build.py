@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ftbench import __version__, environment, fingerprint
+from ftbench import __version__
+from ftbench.measure import environment, fingerprint
+from ftbench.measure.runner import BenchResult, PhaseResult, Sample
 from ftbench.redact import scrub
-from ftbench.runner import BenchResult, PhaseResult, Sample
-from ftbench.stats import summarize
+from ftbench.report.summary import summarize
 
 SCHEMA_VERSION = 1
 JSON_NAME = "bench_proof.json"

@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ftbench import tables
+from ftbench.cli import tables
 from ftbench.errors import UsageError
-from ftbench.markdown import fmt_s
+from ftbench.report.markdown import fmt_s
 
 HELP = "compare two reports (or sets of reports) with the regression judge"
 DESCRIPTION = (
@@ -35,7 +35,7 @@ DESCRIPTION = (
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the ``compare`` subcommand (sets ``func``)."""
-    from ftbench.judge import add_judge_arguments
+    from ftbench.judge.core import add_judge_arguments
 
     p = subparsers.add_parser("compare", help=HELP, description=DESCRIPTION)
     p.add_argument("base", metavar="BASE", help="baseline report(s): FILE|KEY[,FILE|KEY...]")
@@ -79,8 +79,8 @@ def merge_reports(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from ftbench.archive.sync import open_stores_safely
-    from ftbench.baseline import resolve_report
-    from ftbench.judge import JudgeOptions, differences, judge
+    from ftbench.judge.baseline import resolve_report
+    from ftbench.judge.core import JudgeOptions, differences, judge
 
     options = JudgeOptions.from_args(args)
     root = (args.repo or Path.cwd()).resolve()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ftbench.markdown import fmt_s
-from ftbench.runner import Progress
+from ftbench.measure.runner import Progress
+from ftbench.report.markdown import fmt_s
 
 
 class PlainProgress(Progress):

@@ -72,7 +72,7 @@ def _cache_dir() -> Path:
 @cache
 def native_probe() -> str | None:
     """Path of the compiled helper, building it on first use; None when no compiler works."""
-    source = resources.files("ftbench").joinpath("native/ftbench_probe.c").read_bytes()
+    source = resources.files("ftbench.measure").joinpath("native/ftbench_probe.c").read_bytes()
     tag = hashlib.sha256(source + os.uname().machine.encode()).hexdigest()[:12]
     target = _cache_dir() / f"ftbench-probe-{tag}"
     if os.access(target, os.X_OK):

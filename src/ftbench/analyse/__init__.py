@@ -1,0 +1,1 @@
+"""Analyse: history, change points and charts over archived reports."""

@@ -1,0 +1,1 @@
+"""Judge: is a report slower than its baseline, beyond noise?"""

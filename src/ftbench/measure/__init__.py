@@ -1,0 +1,1 @@
+"""Measure: run a target cold and warm and time every sample."""
