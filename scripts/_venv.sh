@@ -24,7 +24,7 @@ ensure_venv() {
   want="$(cksum < "$root/pyproject.toml")"
   local probe="import ftbench"
   case "$extras" in
-    *dev*) probe="$probe, boto3, pytest, hypothesis, jsonschema, ruptures, matplotlib" ;;
+    *dev*) probe="$probe, boto3, pytest, hypothesis, jsonschema, ruptures, matplotlib, build" ;;
     *s3*) probe="$probe, boto3" ;;
   esac
   if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&
@@ -34,7 +34,9 @@ ensure_venv() {
   fi
   if [ ! -x "$venv/bin/python" ]; then
     echo "[setup] creating $venv (first run only)" >&2
-    # System site packages stay visible, so a `pip install boto3` done beforehand counts.
+    # System site packages stay visible, so a `pip install boto3` done beforehand counts
+    # (docs/ci.md). Only ftbench and what its extras declare are installed: the core is
+    # just rich (no numpy/scipy); "dev" adds the test and lint tools.
     "$py" -m venv --system-site-packages "$venv" || return 5
   fi
   local spec="$root"

@@ -1,12 +1,15 @@
 """Real S3-compatible servers for the archive tests (one of each per session).
 
-``s3_server`` is parametrised over SeaweedFS (``weed mini``) and rclone ``serve s3``: every test
-that uses it runs on both. All traffic stays on 127.0.0.1; credentials are fake and new per
+``s3_server`` is parametrised over the servers named in ``FTBENCH_S3_SERVERS`` (comma-separated:
+``seaweedfs``, ``rclone``, or ``all``; default ``seaweedfs``): every test that uses it runs on
+each of them. ``.ci/run`` runs the suite with the default, then ``-m s3`` again with
+``FTBENCH_S3_SERVERS=rclone``. All traffic stays on 127.0.0.1; credentials are fake and new per
 session; ambient AWS configuration is neutralised for every test.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,25 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from s3util import clean_env, new_bucket, s3_env_for
 from servers import S3Server, fake_credentials
+
+SERVER_KINDS = ("seaweedfs", "rclone")
+SERVERS_ENV = "FTBENCH_S3_SERVERS"
+
+
+def selected_servers() -> list[str]:
+    """The server kinds named by ``FTBENCH_S3_SERVERS`` (default: SeaweedFS only)."""
+    raw = os.environ.get(SERVERS_ENV, "").strip() or "seaweedfs"
+    if raw == "all":
+        return list(SERVER_KINDS)
+    kinds = [k.strip() for k in raw.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in SERVER_KINDS]
+    if unknown or not kinds:
+        raise pytest.UsageError(f"{SERVERS_ENV}={raw!r}: expected a comma-separated list of "
+                                f"{', '.join(SERVER_KINDS)}, or 'all'")
+    return list(dict.fromkeys(kinds))
+
+
+SELECTED = selected_servers()
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +66,7 @@ def _get_server(pool: dict[str, Any], kind: str) -> S3Server:
     return servers[kind]
 
 
-@pytest.fixture(scope="session", params=["seaweedfs", "rclone"])
+@pytest.fixture(scope="session", params=SELECTED)
 def s3_server(request: pytest.FixtureRequest, _server_pool: dict[str, Any]) -> S3Server:
     """A running server (shared by the session); tests use their own bucket."""
     return _get_server(_server_pool, request.param)
@@ -52,6 +74,9 @@ def s3_server(request: pytest.FixtureRequest, _server_pool: dict[str, Any]) -> S
 
 @pytest.fixture(scope="session")
 def seaweed(_server_pool: dict[str, Any]) -> S3Server:
+    """SeaweedFS itself, for the tests about its behaviour (skipped when not selected)."""
+    if "seaweedfs" not in SELECTED:
+        pytest.skip(f"SeaweedFS not selected ({SERVERS_ENV}={','.join(SELECTED)})")
     return _get_server(_server_pool, "seaweedfs")
 
 
