@@ -37,9 +37,11 @@ def best_ms(fn: Callable[[], Any], repeat: int) -> float:
 
 def naive_bootstrap(current: list[float], baseline: list[float]) -> tuple[float, float]:
     rng = random.Random(SEED)
-    ratios = sorted(statistics.median(rng.choices(current, k=len(current)))
-                    / statistics.median(rng.choices(baseline, k=len(baseline)))
-                    for _ in range(RESAMPLES))
+    ratios = sorted(
+        statistics.median(rng.choices(current, k=len(current)))
+        / statistics.median(rng.choices(baseline, k=len(baseline)))
+        for _ in range(RESAMPLES)
+    )
     return ratios[int(0.025 * RESAMPLES)], ratios[int(0.975 * RESAMPLES)]
 
 
@@ -63,27 +65,38 @@ def main() -> int:
     try:
         import numpy  # noqa: F401
         import scipy  # noqa: F401
+
         have_numpy = True
     except ImportError:
         have_numpy = False
     rng = random.Random(1)
-    print(f"# ftbench.judge.stats: time of one phase's statistics (median of {args.repeat} "
-          f"calls; log-normal wall times, CV 10%, current 5% slower)\n")
-    print("| current vs baseline | MWU (both sides) | method | bootstrap, 2000 | total "
-          "| naive pure-Python bootstrap | numpy/scipy (old code) |")
+    print(
+        f"# ftbench.judge.stats: time of one phase's statistics (median of {args.repeat} "
+        f"calls; log-normal wall times, CV 10%, current 5% slower)\n"
+    )
+    print(
+        "| current vs baseline | MWU (both sides) | method | bootstrap, 2000 | total "
+        "| naive pure-Python bootstrap | numpy/scipy (old code) |"
+    )
     print("|---|---:|---|---:|---:|---:|---:|")
     for n1, n2 in SIZES:
         cur = [1.05 * rng.lognormvariate(0.0, 0.1) for _ in range(n1)]
         base = [rng.lognormvariate(0.0, 0.1) for _ in range(n2)]
         method = mann_whitney(cur, base).method
         mwu = best_ms(partial(mann_whitney, cur, base), args.repeat)
-        boot = best_ms(partial(bootstrap_ratio_ci, cur, base, resamples=RESAMPLES, seed=SEED),
-                       args.repeat)
+        boot = best_ms(
+            partial(bootstrap_ratio_ci, cur, base, resamples=RESAMPLES, seed=SEED), args.repeat
+        )
         naive = best_ms(partial(naive_bootstrap, cur, base), max(3, args.repeat // 5))
-        old = (f"{best_ms(partial(numpy_stats, cur, base), args.repeat):.1f} ms"
-               if have_numpy else "(numpy not installed)")
-        print(f"| {n1} vs {n2} | {mwu:.2f} ms | {method} | {boot:.1f} ms | {mwu + boot:.1f} ms "
-              f"| {naive:.0f} ms | {old} |")
+        old = (
+            f"{best_ms(partial(numpy_stats, cur, base), args.repeat):.1f} ms"
+            if have_numpy
+            else "(numpy not installed)"
+        )
+        print(
+            f"| {n1} vs {n2} | {mwu:.2f} ms | {method} | {boot:.1f} ms | {mwu + boot:.1f} ms "
+            f"| {naive:.0f} ms | {old} |"
+        )
     return 0
 
 

@@ -89,8 +89,9 @@ def mann_whitney(x: Sequence[float], y: Sequence[float], method: Method = "auto"
     return MWUResult(u1, p_greater, p_less, chosen)
 
 
-def mann_whitney_p(x: Sequence[float], y: Sequence[float], alternative: Alternative,
-                   method: Method = "auto") -> float:
+def mann_whitney_p(
+    x: Sequence[float], y: Sequence[float], alternative: Alternative, method: Method = "auto"
+) -> float:
     """One-sided p: ``scipy.stats.mannwhitneyu(x, y, alternative=..., method=...).pvalue``."""
     result = mann_whitney(x, y, method)
     if alternative == "greater":
@@ -106,8 +107,9 @@ def min_p_value(n1: int, n2: int, method: Method = "auto") -> float:
     1.0 when a side is empty."""
     if n1 < 1 or n2 < 1:
         return 1.0
-    return mann_whitney_p([float(n2 + i) for i in range(n1)], [float(i) for i in range(n2)],
-                          "greater", method)
+    return mann_whitney_p(
+        [float(n2 + i) for i in range(n1)], [float(i) for i in range(n2)], "greater", method
+    )
 
 
 def _exact_sf(u: int, n1: int, n2: int) -> float:
@@ -157,8 +159,14 @@ def _ndtr(x: float) -> float:
 # --- bootstrap -----------------------------------------------------------------------------
 
 
-def bootstrap_ratio_ci(current: Sequence[float], baseline: Sequence[float], *, resamples: int,
-                       seed: int, confidence: float = 0.95) -> tuple[float, float] | None:
+def bootstrap_ratio_ci(
+    current: Sequence[float],
+    baseline: Sequence[float],
+    *,
+    resamples: int,
+    seed: int,
+    confidence: float = 0.95,
+) -> tuple[float, float] | None:
     """Percentile-bootstrap interval of ``median(current) / median(baseline)`` as a percent
     change: ``resamples`` resamples of each side (with replacement, same size), the ratio of
     their medians, percentiles (linear interpolation, as numpy's default) at ``(1 -
@@ -228,8 +236,13 @@ class _MedianSampler:
 def _binom_pmf(n: int, p: float, i: int) -> float:
     if p <= 0.0 or p >= 1.0:
         return float(i == (0 if p <= 0.0 else n))
-    log = (math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-           + i * math.log(p) + (n - i) * math.log1p(-p))
+    log = (
+        math.lgamma(n + 1)
+        - math.lgamma(i + 1)
+        - math.lgamma(n - i + 1)
+        + i * math.log(p)
+        + (n - i) * math.log1p(-p)
+    )
     return math.exp(log) if log > -745.0 else 0.0
 
 
