@@ -12,39 +12,17 @@ Key: ``{prefix}/{repo_id}/{timestamp}-{run_type}-{digest}.json``
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from ftbench.errors import one_line
+from ftbench.report.model import KeyedReport, Report
 
 DIGEST_LEN = 12
-# Fields added to the local report after archiving; excluded from the archived bytes.
-ARCHIVE_ONLY_FIELDS = ("archive",)
-
-
-def canonical_report_bytes(report: Mapping[str, Any]) -> bytes:
-    """The bytes that are archived for ``report``: sorted keys, compact, UTF-8.
-
-    Compact on purpose: json's C encoder only runs without ``indent``, and a 300-sample report
-    encodes ~10x faster that way (``ft-bench archive show`` pretty-prints).
-    """
-    body = {k: v for k, v in report.items() if k not in ARCHIVE_ONLY_FIELDS}
-    return (json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            + "\n").encode()
 
 
 def report_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:DIGEST_LEN]
-
-
-@dataclass(frozen=True)
-class StoredReport:
-    """One archived report: its key and (when read) its parsed content."""
-
-    key: str
-    report: dict[str, Any]
 
 
 class ArchiveStore(Protocol):
@@ -65,16 +43,13 @@ class ArchiveStore(Protocol):
         """Whether ``key`` is stored."""
 
 
-def load_report(store: ArchiveStore, key: str) -> dict[str, Any] | None:
-    """Read and parse one report; None when missing or not a JSON object."""
+def load_report(store: ArchiveStore, key: str) -> Report | None:
+    """Read and check one report; None when there is no such key.
+
+    Raises :class:`~ftbench.report.codec.ModelError` when the bytes are not a report.
+    """
     data = store.get(key)
-    if data is None:
-        return None
-    try:
-        parsed = json.loads(data)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
+    return None if data is None else Report.from_json(data, key)
 
 
 def key_name(key: str) -> str:
@@ -82,58 +57,80 @@ def key_name(key: str) -> str:
     return key.rsplit("/", 1)[-1]
 
 
-def report_succeeded(report: Mapping[str, Any]) -> bool:
-    """At least one phase was measured and every measured phase is ok."""
-    runs = report.get("runs")
-    if not isinstance(runs, Mapping):
-        return False
-    phases = [runs.get(p) for p in ("cold", "warm") if p in runs]
-    return bool(phases) and all(isinstance(p, Mapping) and p.get("ok") is True for p in phases)
+#: At most this many keys per store are listed (newest first) when reading history.
+SCAN_LIMIT = 200
 
 
-def newest_reports(stores: Sequence[ArchiveStore], repo_id: str, notes: list[str], *,
-                   scan_limit: int | None = None) -> Iterator[StoredReport]:
-    """``repo_id``'s reports from every store, newest first, each key and run id once.
+class Archives:
+    """The archives a command reads, local first (the judge's and the analysis' history).
 
-    Lazy: a report is read only when the caller asks for the next one, so a caller that stops
-    early saves the reads (one request each on S3). A store that cannot be listed and a key
-    that cannot be read become ``notes``, never an exception.
+    A store that cannot be listed and a key that cannot be read or is not a report become
+    notes, never an exception: reading history must never break a run.
     """
-    holders: dict[str, list[ArchiveStore]] = {}
-    for store in stores:
-        try:
-            keys = store.list_keys(repo_id, limit=scan_limit)
-        except Exception as exc:  # one unreachable store must not hide the others
-            notes.append(f"archive {getattr(store, 'name', '?')} unavailable: {one_line(exc)}")
-            continue
-        for key in keys:
-            if isinstance(key, str):
-                holders.setdefault(key, []).append(store)
-    run_ids: set[str] = set()
-    for key in sorted(holders, key=lambda k: (key_name(k), k), reverse=True):
-        report = _read_first(holders[key], key, notes)
-        if report is None:
-            continue
-        run_id = report.get("run_id")
-        if isinstance(run_id, str):
-            if run_id in run_ids:
+
+    def __init__(self, stores: Sequence[ArchiveStore], *, scan_limit: int | None = SCAN_LIMIT
+                 ) -> None:
+        self.stores = list(stores)
+        self.scan_limit = scan_limit
+
+    def describe(self) -> str:
+        return ", ".join(s.name for s in self.stores)
+
+    def newest(self, repo_id: str, notes: list[str]) -> Iterator[KeyedReport]:
+        """``repo_id``'s reports from every store, newest first, each key and run id once.
+
+        Lazy: a report is read only when the caller asks for the next one, so a caller that
+        stops early saves the reads (one request each on S3).
+        """
+        holders: dict[str, list[ArchiveStore]] = {}
+        for store in self.stores:
+            try:
+                keys = store.list_keys(repo_id, limit=self.scan_limit)
+            except Exception as exc:  # one unreachable store must not hide the others
+                notes.append(f"archive {store.name} unavailable: {one_line(exc)}")
                 continue
-            run_ids.add(run_id)
-        yield StoredReport(key, report)
+            for key in keys:
+                holders.setdefault(key, []).append(store)
+        run_ids: set[str] = set()
+        for key in sorted(holders, key=lambda k: (key_name(k), k), reverse=True):
+            report = self._read_first(holders[key], key, notes)
+            if report is None or report.run_id in run_ids:
+                continue
+            run_ids.add(report.run_id)
+            yield KeyedReport(key, report)
 
-
-def _read_first(stores: Sequence[ArchiveStore], key: str,
-                notes: list[str]) -> dict[str, Any] | None:
-    for store in stores:
-        try:
-            report = load_report(store, key)
-        except Exception as exc:
-            notes.append(f"could not read {key} from {getattr(store, 'name', '?')}: "
-                         f"{one_line(exc)}")
-            continue
+    def find(self, spec: str, repo_id: str | None) -> KeyedReport | None:
+        """The report under the full key ``spec``, or whose key's file name is ``spec``
+        within ``repo_id``."""
+        notes: list[str] = []
+        report = self._read_first(self.stores, spec, notes)
         if report is not None:
-            return report
-    return None
+            return KeyedReport(spec, report)
+        if repo_id and "/" not in spec:
+            for store in self.stores:
+                try:
+                    keys = store.list_keys(repo_id, limit=self.scan_limit)
+                except Exception:
+                    continue
+                for key in keys:
+                    if key_name(key) == spec:
+                        found = self._read_first([store], key, notes)
+                        if found is not None:
+                            return KeyedReport(key, found)
+        return None
+
+    @staticmethod
+    def _read_first(stores: Sequence[ArchiveStore], key: str,
+                    notes: list[str]) -> Report | None:
+        for store in stores:
+            try:
+                report = load_report(store, key)
+            except Exception as exc:
+                notes.append(f"could not read {key} from {store.name}: {one_line(exc)}")
+                continue
+            if report is not None:
+                return report
+        return None
 
 
 def report_key(prefix: str, repo_id: str, report_bytes: bytes, timestamp: str,

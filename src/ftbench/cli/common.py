@@ -1,11 +1,18 @@
-"""argparse value types shared by the commands: numbers within bounds, with one-line errors."""
+"""What the commands share: argparse value types (numbers within bounds, one-line errors),
+the judge's options and the repository-root resolver."""
 
 from __future__ import annotations
 
 import argparse
 import math
 from collections.abc import Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from ftbench.errors import UsageError
+
+if TYPE_CHECKING:
+    from ftbench.judge.options import JudgeOptions
 
 N = TypeVar("N", int, float)
 
@@ -33,3 +40,63 @@ def bounded(kind: Callable[[str], N], *, low: float | None = None, high: float |
         return value
 
     return parse
+
+
+def repo_root(explicit: Path | None) -> Path:
+    """The repository every command works in: ``--repo``, else the git top level of the
+    current directory, else the current directory. The one resolver of every command."""
+    if explicit is not None:
+        if not explicit.is_dir():
+            raise UsageError(f"--repo: not a directory: {explicit}")
+        return explicit.resolve()
+    from ftbench.measure.environment import git
+
+    top = git(Path.cwd(), "rev-parse", "--show-toplevel")
+    return Path(top).resolve() if top else Path.cwd().resolve()
+
+
+def add_judge_arguments(parser: argparse.ArgumentParser, *, selection: bool = True) -> None:
+    """The judge's options. ``selection=False`` leaves out the baseline-choice options
+    (``ft-bench compare`` names its baseline explicitly)."""
+    from ftbench.judge import options as d
+
+    group = parser.add_argument_group("regression judge (see docs/regression.md)")
+    group.add_argument(
+        "--regress-pct", type=bounded(float, low=0), default=None, metavar="PCT",
+        help=f"smallest slowdown (percent of the median) that counts as a regression "
+             f"(default {d.DEFAULT_REGRESS_PCT:g})")
+    group.add_argument(
+        "--alpha", type=bounded(float, low=0, high=1, open_low=True, open_high=True),
+        default=None, metavar="P",
+        help=f"significance level of the one-sided Mann-Whitney U test for the whole job, "
+             f"split across phases (default {d.DEFAULT_ALPHA:g})")
+    if selection:
+        group.add_argument(
+            "--baseline", default=None, metavar="auto|latest|none|FILE|KEY",
+            help="baseline: recent reports of the base/same branch (auto, default), the most "
+                 "recent matching report (latest), none, a report file or an archive key")
+        group.add_argument(
+            "--baseline-branch", default=None, metavar="BRANCH",
+            help="branch whose reports form the baseline (default: the PR/MR target branch "
+                 "from GITHUB_BASE_REF or CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else this "
+                 "branch)")
+        group.add_argument(
+            "--baseline-count", type=bounded(int, low=1), default=None, metavar="N",
+            help=f"number of recent reports pooled into the baseline "
+                 f"(default {d.DEFAULT_BASELINE_COUNT})")
+    group.add_argument("--fail-on", choices=d.FAIL_ON_CHOICES, default=None,
+                       help="which phase's regression exits 4 (default any)")
+    group.add_argument(
+        "--allow-incomparable", action="store_true", default=None,
+        help="judge even against reports from another machine class, measuring backend or "
+             "tool versions")
+
+
+def judge_options(ns: argparse.Namespace) -> JudgeOptions:
+    """The judge's options from a namespace filled by :func:`add_judge_arguments`."""
+    from ftbench.judge.options import JudgeOptions
+
+    given = {name: getattr(ns, name, None) for name in (
+        "regress_pct", "alpha", "baseline", "baseline_branch", "baseline_count", "fail_on",
+        "allow_incomparable")}
+    return JudgeOptions(**{k: v for k, v in given.items() if v is not None})

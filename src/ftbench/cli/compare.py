@@ -17,13 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from ftbench.cli import tables
+from ftbench.cli.common import add_judge_arguments, judge_options, repo_root
 from ftbench.errors import UsageError
+from ftbench.report.codec import to_value
 from ftbench.report.markdown import fmt_s
+from ftbench.report.model import Verdict
 
 HELP = "compare two reports (or sets of reports) with the regression judge"
 DESCRIPTION = (
@@ -35,14 +38,12 @@ DESCRIPTION = (
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the ``compare`` subcommand (sets ``func``)."""
-    from ftbench.judge.core import add_judge_arguments
-
     p = subparsers.add_parser("compare", help=HELP, description=DESCRIPTION)
     p.add_argument("base", metavar="BASE", help="baseline report(s): FILE|KEY[,FILE|KEY...]")
     p.add_argument("new", metavar="NEW", help="new report(s): FILE|KEY[,FILE|KEY...]")
     p.add_argument("--repo", type=Path, default=None, metavar="DIR",
-                   help="repository root whose archive resolves keys (default: current "
-                        "directory)")
+                   help="repository root whose archive resolves keys (default: the git top "
+                        "level of the current directory)")
     p.add_argument("--archive-dir", type=Path, default=None, metavar="DIR",
                    help="local archive directory (default: .firsttry/archive)")
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
@@ -58,65 +59,45 @@ def split_specs(text: str) -> list[str]:
     return specs
 
 
-def merge_reports(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One report whose samples are those of all ``reports`` (metadata of the first)."""
-    merged: dict[str, Any] = json.loads(json.dumps(reports[0]))
-    runs: dict[str, Any] = {}
-    for phase in ("cold", "warm"):
-        samples: list[Any] = []
-        present = False
-        for report in reports:
-            block = (report.get("runs") or {}).get(phase)
-            if isinstance(block, Mapping):
-                present = True
-                if isinstance(block.get("samples"), list):
-                    samples += block["samples"]
-        if present:
-            runs[phase] = {"samples": samples}
-    merged["runs"] = runs
-    return merged
-
-
 def run(args: argparse.Namespace) -> int:
-    from ftbench.archive.sync import open_stores_safely
-    from ftbench.judge.baseline import resolve_report
-    from ftbench.judge.core import JudgeOptions, differences, judge
+    from ftbench.archive.sync import open_archives
+    from ftbench.judge.baseline import History, resolve_report
+    from ftbench.judge.comparable import differences
+    from ftbench.judge.core import judge, pool
 
-    options = JudgeOptions.from_args(args)
-    root = (args.repo or Path.cwd()).resolve()
+    options = judge_options(args)
+    root = repo_root(args.repo)
     base_specs, new_specs = split_specs(args.base), split_specs(args.new)
-    stores: list[Any] = []
+    history: History | None = None
     notes: list[str] = []
     if not all(Path(s).is_file() or (root / s).is_file() for s in base_specs + new_specs):
-        stores, notes = open_stores_safely(root, args.archive_dir)
-    new = [resolve_report(s, stores, root) for s in new_specs]
-    repo_id = new[0].report.get("repo_id")
-    repo_id = repo_id if isinstance(repo_id, str) else None
-    base = [resolve_report(s, stores, root, repo_id) for s in base_specs]
+        history, notes = open_archives(root, args.archive_dir)
+    new = [resolve_report(s, history, root) for s in new_specs]
+    base = [resolve_report(s, history, root, new[0].report.repo_id) for s in base_specs]
     if not options.allow_incomparable:
         for other in new[1:]:
             diff = differences(new[0].report, other.report, same_target=False)
             if diff:
                 raise UsageError(f"NEW reports differ ({other.key}: {'; '.join(diff)}); "
                                  "use --allow-incomparable to pool them anyway")
-    verdict = judge(merge_reports([n.report for n in new]), base, options, same_target=False)
+    verdict = judge(pool([n.report for n in new]), base, options, same_target=False)
     if args.json:
-        out = verdict.to_dict()
+        out: dict[str, Any] = to_value(verdict)
         out["new"] = [n.key for n in new]
         print(json.dumps(out, indent=2))
     else:
         print_table(verdict, [n.key for n in new], notes, sys.stdout)
-    return verdict.exit_code()
+    return verdict.exit_code
 
 
-def table_rows(verdict: Any) -> list[list[str]]:
+def table_rows(verdict: Verdict) -> list[list[str]]:
     """The table's rows (header first): one per judged phase."""
     rows = [["phase", "baseline median (n)", "new median (n)", "change", "95% CI", "p",
              "verdict"]]
-    for p in verdict.phases:
+    for name, p in verdict.phases.items():
         ci = "-" if p.ci95_pct is None else f"{p.ci95_pct[0]:+.1f}%..{p.ci95_pct[1]:+.1f}%"
         rows.append([
-            p.phase,
+            name,
             f"{fmt_s(p.baseline.median)} ({p.baseline.n})",
             f"{fmt_s(p.current.median)} ({p.current.n})",
             "-" if p.pct_change is None else f"{p.pct_change:+.1f}%",
@@ -127,15 +108,15 @@ def table_rows(verdict: Any) -> list[list[str]]:
     return rows
 
 
-def print_table(verdict: Any, new_keys: Sequence[str], notes: Sequence[str],
+def print_table(verdict: Verdict, new_keys: Sequence[str], notes: Sequence[str],
                 out: TextIO) -> None:
     rows = table_rows(verdict)
-    footer = [f"baseline: {', '.join(verdict.baseline_keys) or '-'}",
+    footer = [f"baseline: {', '.join(verdict.baseline.keys) or '-'}",
               f"new: {', '.join(new_keys)}",
-              f"verdict: {verdict.verdict} - {verdict.summary_line()}"]
+              f"verdict: {verdict.verdict} - {verdict.summary}"]
     footer += [f"note: {n}" for n in [*verdict.notes, *notes]]
     styles = {i: {"regression": "bold red", "improvement": "green"}.get(row[-1], "")
               for i, row in enumerate(rows[1:])}
-    tables.print_table(rows, out, title=f"ft-bench compare (threshold {verdict.regress_pct:g}%, "
-                                        f"alpha {verdict.alpha:g})", text_title=False,
+    title = f"ft-bench compare (threshold {verdict.threshold_pct:g}%, alpha {verdict.alpha:g})"
+    tables.print_table(rows, out, title=title, text_title=False,
                        styles=styles, footer=footer)

@@ -14,34 +14,18 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+
+from ftbench.report.model import Stats
 
 
-@dataclass(frozen=True)
-class Summary:
-    n: int
-    median: float | None
-    mean: float | None
-    stdev: float | None
-    min: float | None
-    max: float | None
-    mad: float | None
-    ci95: tuple[float, float] | None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ci95"] = list(self.ci95) if self.ci95 else None
-        return data
-
-
-def summarize(values: Sequence[float]) -> Summary:
+def summarize(values: Sequence[float]) -> Stats:
     xs = sorted(float(v) for v in values)
     n = len(xs)
     if n == 0:
-        return Summary(0, None, None, None, None, None, None, None)
+        return Stats(n=0, median=None, mean=None, stdev=None, min=None, max=None, mad=None,
+                     ci95=None)
     med = statistics.median(xs)
-    return Summary(
+    return Stats(
         n=n,
         median=med,
         mean=statistics.fmean(xs),

@@ -1,0 +1,35 @@
+"""Whether two reports may be judged against each other."""
+
+from __future__ import annotations
+
+from ftbench.report.model import Report
+
+
+def differences(current: Report, other: Report, *, same_target: bool = True) -> list[str]:
+    """What makes ``other`` (a baseline) not comparable with ``current``.
+
+    The target (tier, mode, configuration hash; only with ``same_target``), the machine class
+    (CPU model, core count, OS, architecture), the measuring backend and the tool versions.
+    Each entry reads ``field: baseline-value -> current``.
+    """
+    pairs: list[tuple[str, object, object]] = [
+        ("tier", other.tier, current.tier),
+        ("mode", other.mode, current.mode),
+        ("target.config_hash", other.target.config_hash, current.target.config_hash),
+    ] if same_target else []
+    cur, base = current.environment, other.environment
+    pairs += [
+        ("cpu_model", base.cpu_model, cur.cpu_model),
+        ("cpu_count", base.cpu_count, cur.cpu_count),
+        ("os", base.os, cur.os),
+        ("arch", base.arch, cur.arch),
+        ("measurement.probe", other.measurement.probe, current.measurement.probe),
+    ]
+    for step in sorted(set(cur.tool_versions) | set(base.tool_versions)):
+        pairs.append((f"tool_versions.{step}", base.tool_versions.get(step),
+                      cur.tool_versions.get(step)))
+    return [f"{name}: {_show(old)} -> {_show(new)}" for name, old, new in pairs if old != new]
+
+
+def _show(value: object) -> str:
+    return "(none)" if value is None else str(value)

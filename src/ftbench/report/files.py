@@ -1,0 +1,92 @@
+"""The report files: ``bench_proof.json``, ``bench_proof.md``, ``bench_report.env``.
+
+Every write is atomic (temporary file, then rename), so a crash never leaves half a report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from ftbench.errors import UsageError
+from ftbench.report.markdown import render
+from ftbench.report.codec import ModelError
+from ftbench.report.model import Report
+
+JSON_NAME = "bench_proof.json"
+MD_NAME = "bench_proof.md"
+ENV_NAME = "bench_report.env"
+REPORT_NAMES = (JSON_NAME, MD_NAME, ENV_NAME)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def dotenv_lines(report: Report, report_path: str) -> list[str]:
+    """GitLab dotenv lines: valid names, single-line values; unknown values left out."""
+    runs, verdict, archive = report.runs, report.regression, report.archive
+    values: dict[str, object] = {
+        "FT_BENCH_RUN_ID": report.run_id,
+        "FT_BENCH_TIER": report.tier,
+        "FT_BENCH_MODE": report.mode,
+        "FT_BENCH_OK": str(report.ok).lower(),
+        "FT_BENCH_COLD_MEDIAN_S": runs.cold.elapsed_s if runs.cold else None,
+        "FT_BENCH_WARM_MEDIAN_S": runs.warm.elapsed_s if runs.warm else None,
+        "FT_BENCH_SPEEDUP": report.speedup,
+        "FT_BENCH_VERDICT": verdict.verdict if verdict else "not judged",
+        "FT_BENCH_REPORT": report_path,
+        "FT_BENCH_ARCHIVE_KEY": archive.local_key if archive else None,
+        "FT_BENCH_S3_KEY": archive.s3_key if archive else None,
+        "FT_BENCH_S3_URL": archive.s3_url if archive else None,
+    }
+    lines = []
+    for name, value in values.items():
+        if value is None or not _ENV_NAME.match(name):
+            continue
+        text = " ".join(str(value).split())  # no newlines, no runs of blanks
+        lines.append(f"{name}={text}")
+    return lines
+
+
+def write_reports(report: Report, out_dir: Path, *, pretty: bool = True) -> str:
+    """Write the JSON, Markdown and dotenv files; returns the Markdown.
+
+    ``pretty=False`` (compact JSON) is for the safety write right after measuring.
+    """
+    markdown = render(report)
+    atomic_write(out_dir / JSON_NAME, report.to_json(pretty=pretty))
+    atomic_write(out_dir / MD_NAME, markdown)
+    shown = os.path.join(out_dir.name, JSON_NAME)
+    atomic_write(out_dir / ENV_NAME, "\n".join(dotenv_lines(report, shown)) + "\n")
+    return markdown
+
+
+def read_report(path: Path) -> Report:
+    """A report file, checked; a one-line :class:`UsageError` when it is not a report."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read report {path}: {exc.strerror or exc}") from None
+    return parse_report(data, str(path))
+
+
+def parse_report(data: bytes, source: str) -> Report:
+    """Report bytes, checked; a one-line :class:`UsageError` when they are not a report."""
+    try:
+        return Report.from_json(data, source)
+    except ModelError as exc:
+        raise UsageError(str(exc)) from None

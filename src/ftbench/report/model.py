@@ -1,0 +1,374 @@
+"""The report model: the one definition of ``bench_proof.json``.
+
+Every stage after measuring works on these frozen dataclasses; JSON is made only by
+:meth:`Report.to_json` / :meth:`Report.archive_bytes` and read only by
+:meth:`Report.from_json`, which checks every field and loads every schema version ftbench has
+written (schema 1). The JSON Schema file ``schema/bench_proof.schema.json`` is generated from
+these classes (``python tests/schema_gen.py``; a test keeps the two equal). Field order here is
+the key order of the JSON. Times are seconds, memory KiB, timestamps ISO 8601 UTC to the second.
+``docs/report-schema.md`` explains every field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ftbench.report.codec import OMIT_NONE, ModelError, from_value, minimum, pattern, to_value
+
+SCHEMA_VERSION = 1
+#: Every schema version :meth:`Report.from_json` loads.
+SUPPORTED_SCHEMAS = (1,)
+
+Mode = Literal["fast", "normal", "full", "custom"]
+VerdictName = Literal["regression", "improvement", "no change", "inconclusive",
+                      "not comparable", "no baseline"]
+PHASE_NAMES = ("cold", "warm")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tool:
+    name: Literal["ftbench"]
+    version: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetStep:
+    """One step as configured (templates, secrets masked)."""
+
+    name: str
+    cmd: str | tuple[str, ...]
+    shell: bool
+    cache: tuple[str, ...]
+    clear: str | tuple[str, ...] | None
+    env: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetInfo:
+    kind: Literal["tier", "cmd"]
+    source: str
+    config_hash: str = field(metadata=pattern(r"[0-9a-f]{16}"))
+    steps: tuple[TargetStep, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    cold_runs: int
+    warm_runs: int
+    warmup: int
+    skip_cold: bool
+    skip_warm: bool
+    timeout_s: float | None
+    max_procs: int | None
+    allow_failure: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measurement:
+    """How samples were measured. Reports of different ``probe`` backends are not compared."""
+
+    probe: str
+    clock: str
+    rss_unit: str
+    #: What ``max_rss_kb`` covers: ``largest process`` of the command's tree (absent in
+    #: reports of ftbench 0.1).
+    rss_scope: str | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stats:
+    """Summary of a set of values (seconds); ``ci95`` is the 95% CI of the median."""
+
+    n: int = field(metadata=minimum(0))
+    median: float | None
+    mean: float | None
+    stdev: float | None
+    min: float | None
+    max: float | None
+    mad: float | None
+    ci95: tuple[float, float] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepSample:
+    name: str
+    wall_s: float = field(metadata=minimum(0))
+    user_s: float = field(metadata=minimum(0))
+    sys_s: float = field(metadata=minimum(0))
+    max_rss_kb: int | None
+    rss_exact: bool
+    rss_floor_kb: int | None
+    exit_code: int
+    timed_out: bool
+    log: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sample:
+    """One timed run of the whole target: sums over its steps (peak RSS: the largest)."""
+
+    index: int = field(metadata=minimum(1))
+    wall_s: float = field(metadata=minimum(0))
+    user_s: float = field(metadata=minimum(0))
+    sys_s: float = field(metadata=minimum(0))
+    max_rss_kb: int | None
+    rss_exact: bool
+    exit_code: int
+    timed_out: bool
+    ok: bool
+    steps: tuple[StepSample, ...]
+
+    @property
+    def counts(self) -> bool:
+        """Whether the judge and the summaries use it: ok, not timed out, wall time > 0."""
+        return self.ok and not self.timed_out and self.wall_s > 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheSize:
+    bytes: int
+    files: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Phase:
+    """``runs.cold`` or ``runs.warm``: summaries over the ok samples, and every sample."""
+
+    elapsed_s: float | None
+    ok: bool
+    exit_code: int
+    planned: int
+    failed_samples: int
+    timed_out_samples: int
+    stats: Stats
+    user_s_median: float | None
+    sys_s_median: float | None
+    max_rss_kb: int | None
+    rss_exact: bool
+    steps: dict[str, Stats]
+    cache: CacheSize | None
+    samples: tuple[Sample, ...]
+
+    def walls(self) -> list[float]:
+        """Wall times of the samples that count (see :attr:`Sample.counts`)."""
+        return [s.wall_s for s in self.samples if s.counts]
+
+    @property
+    def failed(self) -> int:
+        """Samples left out of the statistics for failing (timeouts not included)."""
+        return sum(1 for s in self.samples if not s.ok and not s.timed_out)
+
+    @property
+    def timed_out(self) -> int:
+        return sum(1 for s in self.samples if s.timed_out)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runs:
+    cold: Phase | None = field(default=None, metadata=OMIT_NONE)
+    warm: Phase | None = field(default=None, metadata=OMIT_NONE)
+
+    def items(self) -> list[tuple[str, Phase]]:
+        """``(name, phase)`` of the measured phases, cold first."""
+        return [(name, phase) for name in PHASE_NAMES
+                if (phase := getattr(self, name)) is not None]
+
+    def get(self, name: str) -> Phase | None:
+        phase: Phase | None = getattr(self, name, None) if name in PHASE_NAMES else None
+        return phase
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    os: str
+    os_release: str | None
+    kernel: str
+    arch: str
+    cpu_model: str
+    cpu_count: int | None
+    cpu_count_logical: int | None
+    cpu_affinity: int | None
+    memory_bytes: int | None
+    disk_free_bytes: int | None
+    python: str
+    python_implementation: str | None
+    tool_versions: dict[str, str | None]
+    ci: str | None
+    env: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitInfo:
+    commit: str | None
+    branch: str | None
+    tag: str | None
+    dirty: bool | None
+    remote: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Repository:
+    name: str
+    files: int
+    bytes: int
+    top_extensions: tuple[tuple[str, int], ...]
+    fingerprint: str
+    fingerprint_method: Literal["git-tree", "git-tree+changes", "content-sha256"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SideStats:
+    """One side (current or baseline) of a judged phase."""
+
+    n: int
+    median: float | None
+    failed: int = 0
+    timed_out: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseVerdict:
+    verdict: VerdictName
+    metric: str
+    current: SideStats
+    baseline: SideStats
+    pct_change: float | None = None
+    ci95_pct: tuple[float, float] | None = None
+    p_value: float | None = None
+    #: ``greater`` (tested for slower) or ``less`` (faster)
+    alternative: str | None = None
+    #: the per-phase significance level actually used
+    alpha: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineInfo:
+    keys: tuple[str, ...]
+    reports: int
+    selection: str
+    #: samples pooled per phase
+    samples: dict[str, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """The judge's verdict: the report's ``regression`` block."""
+
+    verdict: VerdictName
+    summary: str
+    reason: str
+    metric: str
+    method: str
+    alpha: float
+    threshold_pct: float
+    fail_on: str
+    exit_code: Literal[0, 4]
+    baseline: BaselineInfo
+    comparable: bool
+    differences: tuple[str, ...]
+    notes: tuple[str, ...]
+    phases: dict[str, PhaseVerdict]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchiveRef:
+    """Where the report was archived. Added after archiving: not part of the archived bytes."""
+
+    local_key: str | None
+    s3_key: str | None
+    s3_url: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    """One benchmark run: ``bench_proof.json``."""
+
+    schema: Literal[1]
+    run_id: str = field(metadata=pattern(r"[0-9a-f]{32}"))
+    timestamp: str = field(metadata=pattern(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"))
+    tool: Tool
+    tier: str
+    mode: Mode
+    repo_id: str = field(metadata=pattern(r"[0-9a-zA-Z._-]{1,64}"))
+    target: TargetInfo
+    settings: Settings
+    measurement: Measurement
+    runs: Runs
+    speedup: float | None
+    ok: bool
+    error: str | None
+    environment: Environment
+    git: GitInfo
+    repository: Repository
+    regression: Verdict | None
+    archive: ArchiveRef | None = field(default=None, metadata=OMIT_NONE)
+
+    # --- reading -----------------------------------------------------------------------
+
+    @classmethod
+    def from_json(cls, data: bytes | str, source: str = "report") -> Report:
+        """Parse and check a report of any supported schema version.
+
+        Raises :class:`ModelError` with one line naming ``source`` and the first bad field.
+        """
+        try:
+            parsed = json.loads(data)
+        except (ValueError, RecursionError):
+            raise ModelError(f"{source}: not valid JSON") from None
+        return cls.from_dict(parsed, source)
+
+    @classmethod
+    def from_dict(cls, value: object, source: str = "report") -> Report:
+        if not isinstance(value, dict):
+            raise ModelError(f"{source}: not a report (expected a JSON object)")
+        if value.get("schema") not in SUPPORTED_SCHEMAS:
+            raise ModelError(f"{source}: not an ftbench report of schema "
+                             f"{', '.join(map(str, SUPPORTED_SCHEMAS))} "
+                             f"(schema: {value.get('schema')!r})")
+        try:
+            return from_value(cls, value, "report")
+        except ModelError as exc:
+            raise ModelError(f"{source}: {exc}") from None
+
+    # --- writing -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, object]:
+        value: dict[str, object] = to_value(self)
+        return value
+
+    def to_json(self, *, pretty: bool = True) -> str:
+        """JSON text: indented for people, or compact (``pretty=False``)."""
+        if pretty:
+            return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False) + "\n"
+
+    def archive_bytes(self) -> bytes:
+        """The bytes archived for this report: no ``archive`` block, sorted keys, compact."""
+        body = self.to_dict()
+        body.pop("archive", None)
+        return (json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+                + "\n").encode()
+
+    # --- derived -----------------------------------------------------------------------
+
+    @property
+    def succeeded(self) -> bool:
+        """At least one phase was measured and every measured phase is ok."""
+        phases = self.runs.items()
+        return bool(phases) and all(p.ok for _, p in phases)
+
+    @property
+    def config_hash(self) -> str:
+        return self.target.config_hash
+
+
+
+@dataclass(frozen=True)
+class KeyedReport:
+    """A report and where it was read from: an archive key or a file path."""
+
+    key: str
+    report: Report
