@@ -119,7 +119,7 @@ def test_git_timeout_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     def slow(*args: object, **kwargs: object) -> object:
         raise subprocess.TimeoutExpired("git", 5)
 
-    monkeypatch.setattr(rid_mod.subprocess, "run", slow)
+    monkeypatch.setattr("ftbench.archive.repo_id.subprocess.run", slow)
     assert rid_mod.git_remote_url(tmp_path) is None
 
 

@@ -1,8 +1,8 @@
 """The user guide's import path: ``from tools.ft_bench_s3 import S3ArchiveManager, S3Config``.
 
-A thin re-export of :mod:`ftbench.archive.s3` (installed users can import from ``ftbench``).
+A thin re-export of :mod:`ftbench.archive.manager` (installed users can import from ``ftbench``).
 """
 
-from ftbench.archive.s3 import S3ArchiveManager, S3Config, UploadResult
+from ftbench.archive.manager import S3ArchiveManager, S3Config, UploadResult
 
 __all__ = ["S3ArchiveManager", "S3Config", "UploadResult"]

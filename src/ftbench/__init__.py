@@ -14,7 +14,7 @@ __all__ = ["S3ArchiveManager", "S3Config", "UploadResult", "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name in {"S3ArchiveManager", "S3Config", "UploadResult"}:
-        from ftbench.archive import s3
+        from ftbench.archive import manager
 
-        return getattr(s3, name)
+        return getattr(manager, name)
     raise AttributeError(f"module 'ftbench' has no attribute {name!r}")

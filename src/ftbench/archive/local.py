@@ -6,6 +6,8 @@
   ``os.replace``, which is still atomic and, since a key embeds its content digest, can only
   replace a file with identical bytes.
 * Pending uploads are empty marker files in ``<root>/.pending/``, named by the URL-quoted key.
+* A file-system failure (permissions, a full disk, a file where a directory should be) is a
+  :class:`~ftbench.errors.SetupError` naming the archive, never a bare ``OSError``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote
 
@@ -47,6 +49,16 @@ def check_key(key: str) -> str:
     return key
 
 
+@contextlib.contextmanager
+def _fs_errors(action: str, where: Path) -> Iterator[None]:
+    """Turn an ``OSError`` into a one-line :class:`SetupError` (exit 5)."""
+    try:
+        yield
+    except OSError as exc:
+        raise SetupError(f"cannot {action} the local archive {where}: "
+                         f"{exc.strerror or exc}") from exc
+
+
 class LocalArchive:
     """An :class:`~ftbench.archive.base.ArchiveStore` on the local file system."""
 
@@ -67,6 +79,11 @@ class LocalArchive:
     def put(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None) -> bool:
         """Write ``data`` under ``key`` once; False when the key already exists."""
         dest = self.path_of(key)
+        with _fs_errors("write", self.root):
+            return self._put(dest, data)
+
+    @staticmethod
+    def _put(dest: Path, data: bytes) -> bool:
         if dest.exists():
             return False
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -95,23 +112,26 @@ class LocalArchive:
         """Keys of ``repo_id``'s reports, newest first (keys start with the timestamp)."""
         base = "/".join(p for p in (self.prefix, repo_id) if p)
         directory = self.root.joinpath(*base.split("/"))
-        try:
-            with os.scandir(directory) as it:
-                names = [e.name for e in it
-                         if e.name.endswith(".json") and not e.name.startswith(".")
-                         and e.is_file()]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+        with _fs_errors("read", self.root):
+            try:
+                with os.scandir(directory) as it:
+                    names = [e.name for e in it
+                             if e.name.endswith(".json") and not e.name.startswith(".")
+                             and e.is_file()]
+            except (FileNotFoundError, NotADirectoryError):
+                return []
         names.sort(reverse=True)
         if limit is not None:
             names = names[: max(limit, 0)]
         return [f"{base}/{n}" for n in names]
 
     def get(self, key: str) -> bytes | None:
-        try:
-            return self.path_of(key).read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return None
+        path = self.path_of(key)
+        with _fs_errors("read", self.root):
+            try:
+                return path.read_bytes()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return None
 
     def exists(self, key: str) -> bool:
         return self.path_of(key).is_file()
@@ -121,11 +141,13 @@ class LocalArchive:
     def repo_ids(self) -> list[str]:
         """Repository ids with at least one directory under the prefix."""
         directory = self.root.joinpath(*self.prefix.split("/")) if self.prefix else self.root
-        try:
-            with os.scandir(directory) as it:
-                return sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+        with _fs_errors("read", self.root):
+            try:
+                with os.scandir(directory) as it:
+                    return sorted(e.name for e in it
+                                  if e.is_dir() and not e.name.startswith("."))
+            except (FileNotFoundError, NotADirectoryError):
+                return []
 
     def all_keys(self) -> list[str]:
         """Every report key under the prefix, oldest first within each repository."""
@@ -143,18 +165,20 @@ class LocalArchive:
     def mark_pending(self, key: str) -> None:
         """Remember that ``key`` still has to be uploaded (idempotent)."""
         check_key(key)
-        self.pending_dir.mkdir(parents=True, exist_ok=True)
         marker = self.pending_dir / quote(key, safe="")
-        with contextlib.suppress(FileExistsError):
-            marker.touch(exist_ok=False)
+        with _fs_errors("write", self.root):
+            self.pending_dir.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                marker.touch(exist_ok=False)
 
     def pending_keys(self) -> list[str]:
         """Keys waiting for upload, oldest first (by key, i.e. by report time)."""
-        try:
-            with os.scandir(self.pending_dir) as it:
-                names = [e.name for e in it if not e.name.startswith(".")]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+        with _fs_errors("read", self.root):
+            try:
+                with os.scandir(self.pending_dir) as it:
+                    names = [e.name for e in it if not e.name.startswith(".")]
+            except (FileNotFoundError, NotADirectoryError):
+                return []
         keys = []
         for name in names:
             key = unquote(name)
@@ -167,7 +191,7 @@ class LocalArchive:
         return keys
 
     def clear_pending(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        with _fs_errors("write", self.root), contextlib.suppress(FileNotFoundError):
             (self.pending_dir / quote(key, safe="")).unlink()
 
     def is_pending(self, key: str) -> bool:

@@ -3,30 +3,23 @@
 boto3 is optional and imported lazily: ``import ftbench`` and ``ft-bench --help`` never load it,
 and without it everything but the upload works (the CLI prints the guide's ``[SKIP]`` line).
 
-The public API is the one of the user guide (``tools.ft_bench_s3`` re-exports it):
-:class:`S3Config`, :class:`S3ArchiveManager`, :class:`UploadResult`. Secrets (secret key,
-session token) never appear in a repr, ``to_dict()``, a log line, an error or a report.
+This module is the store (:class:`S3Store`), the client, errors and URLs; the user guide's API
+(:class:`~ftbench.archive.manager.S3ArchiveManager`, ``UploadResult``) is in
+:mod:`ftbench.archive.manager` (also importable from here). Secrets (secret key, session
+token) never appear in a repr, ``to_dict()``, a log line, an error or a report.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
-import os
-import re
 import threading
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from ftbench.archive.base import canonical_report_bytes, load_report, report_key
-from ftbench.archive.repo_id import check_repo_id, repo_id
+from ftbench.archive.repo_id import check_repo_id
 from ftbench.archive.s3config import ENV_VARS, S3Config, parse_bool
 from ftbench.errors import FtbenchError, SetupError
 from ftbench.redact import scrub
@@ -38,8 +31,6 @@ log = logging.getLogger("ftbench.archive")
 
 T = TypeVar("T")
 CONTENT_TYPE = "application/json"
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-_RUN_TYPE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _boto3_lock = threading.Lock()
 
 
@@ -154,35 +145,7 @@ def _is_not_found(exc: BaseException) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Metadata and URLs
-
-
-def _meta_value(value: Any) -> str:
-    text = str(value)
-    # User metadata travels in HTTP headers: keep it printable ASCII.
-    return quote(text, safe=" !#$&'()*+,-./:;=?@[]^_`{|}~")[:256]
-
-
-def report_metadata(report: Mapping[str, Any], data: bytes, *, repo_id: str,
-                    run_type: str) -> dict[str, str]:
-    """Object metadata: repository, tier, mode, commit, branch, timestamp, integrity."""
-    git = report.get("git") if isinstance(report.get("git"), Mapping) else {}
-    repo = report.get("repository") if isinstance(report.get("repository"), Mapping) else {}
-    assert isinstance(git, Mapping) and isinstance(repo, Mapping)
-    fields = {
-        "repository": repo.get("name"),
-        "repo-id": repo_id,
-        "tier": report.get("tier"),
-        "mode": report.get("mode"),
-        "commit": git.get("commit"),
-        "branch": git.get("branch"),
-        "timestamp": report.get("timestamp"),
-        "run-type": run_type,
-        "schema": report.get("schema"),
-    }
-    meta = {k: _meta_value(v) for k, v in fields.items() if v not in (None, "")}
-    meta["sha256"] = hashlib.sha256(data).hexdigest()
-    return meta
+# URLs
 
 
 def _metadata(response: Mapping[str, Any]) -> dict[str, str]:
@@ -216,28 +179,6 @@ def object_url(config: S3Config, key: str) -> str:
     if config.addressing_style == "virtual":
         return f"{parts.scheme}://{bucket}.{parts.netloc}/{qkey}"
     return f"{parts.scheme}://{parts.netloc}/{bucket}/{qkey}"
-
-
-def key_timestamp(report: Mapping[str, Any]) -> str:
-    """The report's timestamp as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC); now when absent."""
-    raw = report.get("timestamp")
-    if isinstance(raw, str) and _TIMESTAMP.match(raw):
-        return raw
-    if isinstance(raw, str) and raw.strip():
-        try:
-            parsed = datetime.fromisoformat(raw.strip())
-        except ValueError as exc:
-            raise SetupError("report timestamp is not ISO 8601") from exc
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def check_run_type(run_type: str) -> str:
-    if not _RUN_TYPE.match(run_type):
-        raise SetupError("run_type must be 1-32 letters, digits, '_' or '-'")
-    return run_type
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,157 +374,23 @@ class S3Store:
         return object_url(self.config, key)
 
 
-# --------------------------------------------------------------------------------------------
-# The guide's API
-
-
-@dataclass
-class UploadResult:
-    """The guide's "Upload Result Fields". ``created`` is False when the object was already
-    there (an idempotent re-upload); it is not part of :meth:`to_dict`."""
-
-    success: bool
-    url: str | None = None
-    key: str | None = None
-    size_bytes: int = 0
-    upload_time_ms: float = 0.0
-    error: str | None = None
-    created: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"success": self.success, "url": self.url, "key": self.key,
-                "size_bytes": self.size_bytes, "upload_time_ms": self.upload_time_ms,
-                "error": self.error}
-
-
-class S3ArchiveManager:
-    """Upload, list and download benchmark reports (the user guide's Python API)."""
-
-    def __init__(self, config: S3Config | None = None, *, store: S3Store | None = None) -> None:
-        self.config = config if config is not None else S3Config.from_env()
-        self._store = store
-
-    def __repr__(self) -> str:
-        return f"S3ArchiveManager({self.config!r})"
-
-    @property
-    def store(self) -> S3Store:
-        if self._store is None:
-            self._store = S3Store(self.config)
-        return self._store
-
-    def unavailable_reason(self) -> str | None:
-        """Why uploads cannot happen (no network call), or None when they can."""
-        if not self.config.enabled:
-            return "disabled (S3_ENABLED)"
-        if self.config.problems:
-            return "; ".join(self.config.problems)
-        if not self.config.bucket_name:
-            return "not configured (S3_BUCKET_NAME is not set)"
-        if not boto3_available():
-            return "boto3 not installed"
-        return None
-
-    def is_available(self) -> bool:
-        """boto3 present, configuration complete and enabled. No request is made (so it
-        needs no ListBucket permission)."""
-        return self.unavailable_reason() is None
-
-    def _repo_id(self, repo_root: str | os.PathLike[str], override: str | None = None) -> str:
-        return repo_id(Path(repo_root), override)
-
-    def upload_bytes(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None,
-                     *, check_exists: bool = True) -> UploadResult:
-        """Upload prepared bytes under ``key`` (idempotent)."""
-        start = time.perf_counter()
-        reason = self.unavailable_reason()
-        if reason is not None:
-            return UploadResult(success=False, key=key, size_bytes=len(data), error=reason)
-        try:
-            created = self.store.put(key, data, metadata or {}, check_exists=check_exists)
-            url = self.store.url(key)
-        except FtbenchError as exc:
-            return UploadResult(success=False, key=key, size_bytes=len(data), error=str(exc),
-                                upload_time_ms=round((time.perf_counter() - start) * 1000, 1))
-        return UploadResult(success=True, url=url, key=key, size_bytes=len(data),
-                            upload_time_ms=round((time.perf_counter() - start) * 1000, 1),
-                            created=created)
-
-    def prepare(self, report_data: Mapping[str, Any], repo_root: str | os.PathLike[str],
-                run_type: str = "benchmark", *, repo_id_override: str | None = None,
-                ) -> tuple[str, bytes, dict[str, str]]:
-        """The key, bytes and metadata a report is archived with."""
-        check_run_type(run_type)
-        rid = self._repo_id(repo_root, repo_id_override)
-        data = canonical_report_bytes(report_data)
-        key = report_key(self.config.prefix, rid, data, key_timestamp(report_data), run_type)
-        return key, data, report_metadata(report_data, data, repo_id=rid, run_type=run_type)
-
-    def upload_benchmark_report(self, report_data: Mapping[str, Any],
-                                repo_root: str | os.PathLike[str],
-                                run_type: str = "benchmark") -> UploadResult:
-        """Upload one report; ``success`` is True also when it was already uploaded."""
-        try:
-            key, data, meta = self.prepare(report_data, repo_root, run_type)
-        except FtbenchError as exc:
-            return UploadResult(success=False, error=str(exc))
-        return self.upload_bytes(key, data, meta)
-
-    def upload_from_file(self, local_path: str | os.PathLike[str],
-                         repo_root: str | os.PathLike[str],
-                         run_type: str = "benchmark") -> UploadResult:
-        """Upload the JSON report stored at ``local_path``."""
-        try:
-            parsed = json.loads(Path(local_path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            return UploadResult(success=False,
-                                error=f"cannot read {local_path}: {exc.strerror or exc}")
-        except ValueError:
-            return UploadResult(success=False, error=f"{local_path} is not valid JSON")
-        if not isinstance(parsed, dict):
-            return UploadResult(success=False, error=f"{local_path} is not a JSON object")
-        return self.upload_benchmark_report(parsed, repo_root, run_type)
-
-    def list_reports(self, repo_root: str | os.PathLike[str], max_keys: int = 100,
-                     ) -> list[str]:
-        """The newest ``max_keys`` report keys of the repository, oldest to newest (so
-        ``sorted(keys)[-n:]`` are the latest). Empty when unavailable or on error (logged)."""
-        if not self.is_available():
-            return []
-        try:
-            keys = self.store.list_keys(self._repo_id(repo_root), limit=max_keys)
-        except FtbenchError as exc:
-            log.warning("S3 list failed: %s", exc)
-            return []
-        return list(reversed(keys))
-
-    def download_report(self, key: str) -> dict[str, Any] | None:
-        """The report stored under ``key``, or None (missing, not JSON, or on error)."""
-        if not self.is_available():
-            return None
-        try:
-            return load_report(self.store, key)
-        except FtbenchError as exc:
-            log.warning("S3 download failed: %s", exc)
-            return None
-
-    def url(self, key: str, *, presign: bool | None = None) -> str:
-        return self.store.url(key, presign=presign)
-
-    def presigned_url(self, key: str, expires_in: int | None = None) -> str:
-        return self.store.presigned_url(key, expires_in or self.config.presign_expiry_s or 3600)
-
-
 __all__ = [
     "ENV_VARS",
-    "S3ArchiveManager",
     "S3Config",
     "S3Error",
     "S3Store",
-    "UploadResult",
     "boto3_available",
     "check_repo_id",
     "object_url",
     "parse_bool",
-    "report_metadata",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``S3ArchiveManager`` and ``UploadResult`` moved to :mod:`ftbench.archive.manager`;
+    still importable from here (lazily: that module imports this one)."""
+    if name in ("S3ArchiveManager", "UploadResult"):
+        from ftbench.archive import manager
+
+        return getattr(manager, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,89 +2,70 @@
 
 * :func:`archive_report` is called once per run: it writes the report to the local archive and,
   with ``--upload-s3``, uploads it (then whatever is still pending), printing the guide's lines.
-  A failed upload leaves a pending marker; it never changes the run's exit code.
+  A failed upload leaves a pending marker; it never changes the run's exit code. It does not
+  touch the report: its :class:`ArchiveOutcome` gives the keys and URL
+  (:attr:`ArchiveOutcome.archive_ref` is the report's ``archive`` block).
 * :func:`sync_pending` (``ft-bench archive sync``) uploads the pending reports concurrently.
-* :func:`open_stores` gives the judge every store to read baselines from.
+* :func:`open_archives` gives the judge, ``compare`` and ``trend`` every archive to read.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from ftbench.archive.base import ArchiveStore, canonical_report_bytes, report_key
+from ftbench.archive.base import SCAN_LIMIT, Archives, ArchiveStore, report_key
 from ftbench.archive.local import DEFAULT_PREFIX, LocalArchive, default_archive_dir
-from ftbench.archive.repo_id import check_repo_id, repo_id
-from ftbench.archive.s3 import (
-    S3ArchiveManager,
-    S3Config,
-    S3Error,
-    S3Store,
-    boto3_available,
+from ftbench.archive.manager import S3ArchiveManager
+from ftbench.archive.metadata import (
+    KeyParts,
     check_run_type,
-    key_timestamp,
+    metadata_for_key,
+    parse_key,
     report_metadata,
 )
+from ftbench.archive.repo_id import check_repo_id, repo_id
+from ftbench.archive.s3 import S3Config, S3Error, S3Store, boto3_available
 from ftbench.archive.s3config import prefix_problem
-from ftbench.errors import FtbenchError, one_line
+from ftbench.errors import FtbenchError
+from ftbench.report.model import ArchiveRef, Report
 
 SKIP_BOTO3 = "[SKIP] S3 upload skipped (boto3 not installed)"
 SKIP_UNCONFIGURED = "[SKIP] S3 upload skipped (not configured or unavailable)"
 UPLOADED = "✓ Benchmark report uploaded to S3"
 WARN_FAILED = "[WARN] S3 upload failed: {reason}"
 DEFAULT_WORKERS = 16
+MAX_WORKERS = 64
 # Errors after which further requests are pointless (stop instead of waiting on each).
 FATAL_KINDS = frozenset({"connection", "timeout", "access_denied", "no_bucket", "credentials",
                          "boto3"})
 
-_KEY = re.compile(
-    r"^(?:(?P<prefix>.+)/)?(?P<repo_id>[^/]+)/"
-    r"(?P<timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)-(?P<run_type>[A-Za-z0-9_-]+)-"
-    r"(?P<digest>[0-9a-f]{12})\.json$"
-)
+__all__ = ["ArchiveOutcome", "KeyParts", "SyncResult", "archive_report", "open_archives",
+           "open_local", "parse_key", "sync_pending"]
 
 
 @dataclass(frozen=True)
-class KeyParts:
-    prefix: str
-    repo_id: str
-    timestamp: str
-    run_type: str
-    digest: str
-
-
-def parse_key(key: str) -> KeyParts | None:
-    """The parts of an archive key made by :func:`ftbench.archive.base.report_key`."""
-    m = _KEY.match(key)
-    if not m:
-        return None
-    return KeyParts(m.group("prefix") or "", m.group("repo_id"), m.group("timestamp"),
-                    m.group("run_type"), m.group("digest"))
-
-
-@dataclass
 class ArchiveOutcome:
-    """What happened to one report."""
+    """What happened to one report: where it is archived, and a one-line ``message``."""
 
     local_key: str
+    local_path: Path
     s3_key: str | None = None
     s3_url: str | None = None
     uploaded: bool = False
     pending: bool = False
     message: str = ""
-    local_path: Path | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``report["archive"]`` entry."""
-        return {"local_key": self.local_key, "s3_key": self.s3_key, "s3_url": self.s3_url}
+    @property
+    def archive_ref(self) -> ArchiveRef:
+        """The report's ``archive`` block:
+        ``dataclasses.replace(report, archive=outcome.archive_ref)``."""
+        return ArchiveRef(local_key=self.local_key, s3_key=self.s3_key, s3_url=self.s3_url)
 
 
 @dataclass
@@ -116,54 +97,39 @@ def local_prefix(config: S3Config) -> str:
     return config.prefix
 
 
-def open_local(repo_root: Path, archive_dir: Path | None = None,
+def open_local(repo_root: Path, archive_dir: Path | str | None = None,
                config: S3Config | None = None) -> LocalArchive:
     config = config if config is not None else S3Config.from_env()
     return LocalArchive(default_archive_dir(repo_root, archive_dir), local_prefix(config))
 
 
-def open_stores(repo_root: Path, archive_dir: Path | None = None) -> list[ArchiveStore]:
-    """The local archive, then the S3 archive when configured, enabled and boto3 is present.
-    Reads on the S3 store raise :class:`~ftbench.archive.s3.S3Error` on failure."""
-    config = S3Config.from_env()
+def open_archives(repo_root: Path, archive_dir: Path | str | None = None, *,
+                  scan_limit: int | None = SCAN_LIMIT) -> tuple[Archives, list[str]]:
+    """The archives to read history from: the local archive, then the S3 bucket when it is
+    configured, enabled and boto3 is present. When S3 is wanted but cannot be set up (a bad
+    ``S3_*`` value, boto3 missing) the local archive alone, and a note saying why. Opening
+    makes no request; a bucket that cannot be read becomes a note of
+    :meth:`Archives.newest`."""
+    config = S3Config.from_env()  # never raises: bad values are config.problems
     stores: list[ArchiveStore] = [open_local(repo_root, archive_dir, config)]
-    if config.is_usable and boto3_available():
-        stores.append(S3Store(config))
-    return stores
+    notes: list[str] = []
+    if config.enabled and (config.bucket_name or config.problems):
+        if config.problems:
+            notes.append(f"S3 archive unavailable: {'; '.join(config.problems)}")
+        elif not boto3_available():
+            notes.append("S3 archive unavailable: boto3 not installed")
+        else:
+            stores.append(S3Store(config))
+    return Archives(stores, scan_limit=scan_limit), notes
 
 
-def open_stores_safely(repo_root: Path, archive_dir: Path | None = None
-                       ) -> tuple[list[ArchiveStore], list[str]]:
-    """:func:`open_stores` for readers (judge, compare, trend): when S3 cannot be set up, the
-    local archive alone, and a note saying why."""
-    try:
-        return open_stores(repo_root, archive_dir), []
-    except Exception as exc:  # reading history must never break a run
-        local = open_local(repo_root, archive_dir)
-        return [local], [f"S3 archive unavailable: {one_line(exc)}"]
-
-
-def _resolve_repo_id(report: Mapping[str, Any], repo_root: Path, override: str | None) -> str:
+def _resolve_repo_id(report: Report, repo_root: Path, override: str | None) -> str:
     if override:
         return check_repo_id(override)
-    own = report.get("repo_id")
-    if isinstance(own, str) and own:
-        try:
-            return check_repo_id(own, "report repo_id")
-        except FtbenchError:
-            pass
-    return repo_id(repo_root)
-
-
-def _metadata_for(key: str, data: bytes) -> dict[str, str]:
-    parts = parse_key(key)
     try:
-        parsed = json.loads(data)
-    except ValueError:
-        parsed = {}
-    report = parsed if isinstance(parsed, dict) else {}
-    return report_metadata(report, data, repo_id=parts.repo_id if parts else "",
-                           run_type=parts.run_type if parts else "benchmark")
+        return check_repo_id(report.repo_id, "report repo_id")
+    except FtbenchError:
+        return repo_id(repo_root)
 
 
 def _print(out: TextIO | None, line: str) -> None:
@@ -171,14 +137,15 @@ def _print(out: TextIO | None, line: str) -> None:
         print(line, file=out, flush=True)
 
 
-def archive_report(report: dict[str, Any], repo_root: Path, *, upload_s3: bool = False,
-                   archive_dir: Path | None = None, repo_id_override: str | None = None,
+def archive_report(report: Report, repo_root: Path, *, upload_s3: bool = False,
+                   archive_dir: Path | str | None = None, repo_id_override: str | None = None,
                    run_type: str = "benchmark", out: TextIO | None = None,
                    config: S3Config | None = None) -> ArchiveOutcome:
     """Archive ``report`` locally, then (``upload_s3``) to S3 with the guide's messages.
 
-    Sets ``report["archive"]`` (not part of the archived bytes). Raises only for local
-    problems (:class:`~ftbench.errors.FtbenchError`: bad repo id, unwritable archive); S3
+    The archived bytes are :meth:`Report.archive_bytes`; the report is not changed (attach
+    :attr:`ArchiveOutcome.archive_ref` to it). Raises only for local problems
+    (:class:`~ftbench.errors.FtbenchError`: bad repo id or run type, unwritable archive); S3
     problems are printed and leave the report pending.
     """
     out = sys.stdout if out is None else out
@@ -186,48 +153,34 @@ def archive_report(report: dict[str, Any], repo_root: Path, *, upload_s3: bool =
     check_run_type(run_type)
     rid = _resolve_repo_id(report, Path(repo_root), repo_id_override)
     local = open_local(Path(repo_root), archive_dir, config)
-    data = canonical_report_bytes(report)
-    key = report_key(local.prefix, rid, data, key_timestamp(report), run_type)
-    try:
-        local.put(key, data, {})
-    except OSError as exc:
-        raise FtbenchError(f"cannot write the local archive {local.root}: "
-                           f"{exc.strerror or exc}") from None
-    outcome = ArchiveOutcome(local_key=key, local_path=local.path_of(key),
-                             message=f"archived locally: {local.path_of(key)}")
-    report["archive"] = outcome.to_dict()
+    data = report.archive_bytes()
+    key = report_key(local.prefix, rid, data, report.timestamp, run_type)
+    local.put(key, data, {})  # SetupError when the archive cannot be written
+    path = local.path_of(key)
     if not upload_s3:
-        return outcome
+        return ArchiveOutcome(key, path, message=f"archived locally: {path}")
 
     if not config.is_usable:
         for problem in config.problems:
             _print(out, f"[WARN] {problem}")
         _print(out, SKIP_UNCONFIGURED)
-        outcome.message = "S3 upload skipped (not configured or unavailable)"
-        return outcome
+        return ArchiveOutcome(key, path,
+                              message="S3 upload skipped (not configured or unavailable)")
     if not boto3_available():
         _print(out, SKIP_BOTO3)
-        outcome.message = "S3 upload skipped (boto3 not installed)"
-        return outcome
+        return ArchiveOutcome(key, path, message="S3 upload skipped (boto3 not installed)")
 
-    if config.prefix != local.prefix:  # pragma: no cover - local_prefix() keeps them equal
-        key = report_key(config.prefix, rid, data, key_timestamp(report), run_type)
     manager = S3ArchiveManager(config)
+    # local_prefix() makes the S3 key the local one whenever the S3 prefix is usable.
     result = manager.upload_bytes(key, data, report_metadata(report, data, repo_id=rid,
                                                               run_type=run_type))
     if not result.success:
         local.mark_pending(key)
-        outcome.pending = True
-        outcome.message = f"S3 upload failed: {result.error}"
         _print(out, WARN_FAILED.format(reason=result.error))
-        return outcome
+        return ArchiveOutcome(key, path, pending=True,
+                              message=f"S3 upload failed: {result.error}")
 
     local.clear_pending(key)
-    outcome.uploaded = True
-    outcome.s3_key = key
-    outcome.s3_url = result.url
-    outcome.message = "uploaded to S3"
-    report["archive"] = outcome.to_dict()
     _print(out, UPLOADED)
     _print(out, f"  Key: {key}")
     _print(out, f"  Size: {result.size_bytes} bytes")
@@ -242,10 +195,11 @@ def archive_report(report: dict[str, Any], repo_root: Path, *, upload_s3: bool =
             _print(out, WARN_FAILED.format(
                 reason=f"{synced.remaining} pending report(s) still pending: "
                        f"{synced.error or 'see ft-bench archive sync'}"))
-    return outcome
+    return ArchiveOutcome(key, path, s3_key=key, s3_url=result.url, uploaded=True,
+                          message="uploaded to S3")
 
 
-def sync_pending(repo_root: Path, *, archive_dir: Path | None = None,
+def sync_pending(repo_root: Path, *, archive_dir: Path | str | None = None,
                  config: S3Config | None = None, workers: int = DEFAULT_WORKERS,
                  include_all: bool = False, store: S3Store | None = None,
                  local: LocalArchive | None = None) -> SyncResult:
@@ -265,7 +219,7 @@ def sync_pending(repo_root: Path, *, archive_dir: Path | None = None,
     if not boto3_available():
         raise S3Error("boto3 not installed (pip install 'ftbench[s3]')", kind="boto3")
     local = local if local is not None else open_local(Path(repo_root), archive_dir, config)
-    workers = max(1, min(int(workers), 64))
+    workers = max(1, min(int(workers), MAX_WORKERS))
     store = store if store is not None else S3Store(config, max_pool_connections=workers)
     result = SyncResult(workers=workers)
 
@@ -310,7 +264,7 @@ def sync_pending(repo_root: Path, *, archive_dir: Path | None = None,
             if data is None:  # the local report was removed: nothing left to upload
                 local.clear_pending(key)
                 return
-            created = store.put(key, data, _metadata_for(key, data), check_exists=check_each)
+            created = store.put(key, data, metadata_for_key(key, data), check_exists=check_each)
         except S3Error as exc:
             if exc.kind in FATAL_KINDS:
                 stop.set()

@@ -1,8 +1,9 @@
 """``ft-bench archive list|show|sync`` and ``ft-bench doctor``, plus the archive options of
 ``ft-bench run`` (``--upload-s3``, ``--archive-dir``, ``--repo-id``).
 
-Every command returns an exit code from :mod:`ftbench.errors`; expected failures are printed
-as one line on stderr, never as a traceback.
+Every command returns an exit code from :mod:`ftbench.errors`; failures are raised as
+:class:`~ftbench.errors.FtbenchError` and printed (one line, its exit code) by the one error
+handler, :func:`ftbench.cli.app.main`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ftbench.archive.base import load_report
+from ftbench.archive.base import ArchiveStore
 from ftbench.archive.local import ARCHIVE_DIR_ENV, LocalArchive
 from ftbench.archive.repo_id import REPO_ID_ENV, git_remote_url, normalise_remote, repo_id
 from ftbench.archive.s3 import ENV_VARS, S3Config, S3Error, S3Store, boto3_available
@@ -29,7 +29,10 @@ from ftbench.archive.sync import (
     open_local,
     sync_pending,
 )
-from ftbench.errors import EXIT_OK, EXIT_SETUP, FtbenchError, SetupError, UsageError
+from ftbench.cli.common import bounded, repo_root
+from ftbench.errors import EXIT_OK, EXIT_SETUP, SetupError
+from ftbench.report.codec import ModelError
+from ftbench.report.model import Report
 
 HINTS = {
     "connection": "check that S3_ENDPOINT_URL is right and reachable from here "
@@ -48,41 +51,12 @@ HINTS = {
              "S3_CHECKSUM=when_required and S3_ADDRESSING_STYLE=path",
 }
 
-Handler = Callable[[argparse.Namespace], int]
+_limit = bounded(int, low=0)
+_workers = bounded(int, low=1)
 
 
-def _guard(fn: Handler) -> Handler:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return fn(args)
-        except FtbenchError as exc:
-            print(f"ft-bench: error: {exc}", file=sys.stderr)
-            return exc.exit_code
-        except OSError as exc:
-            print(f"ft-bench: error: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_SETUP
-
-    run.__name__ = fn.__name__
-    run.__doc__ = fn.__doc__
-    return run
-
-
-def _repo_root(args: argparse.Namespace) -> Path:
-    """``--repo``, else the git top level of the current directory, else the directory."""
-    for attr in ("repo", "repo_root", "root"):
-        value = getattr(args, attr, None)
-        if value:
-            path = Path(value)
-            if not path.is_dir():
-                raise UsageError(f"--repo: not a directory: {path}")
-            return path.resolve()
-    try:
-        proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
-                              text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return Path.cwd().resolve()
-    top = proc.stdout.strip() if proc.returncode == 0 else ""
-    return Path(top).resolve() if top else Path.cwd().resolve()
+def _root(args: argparse.Namespace) -> Path:
+    return repo_root(args.repo)
 
 
 def _archive_dir(args: argparse.Namespace) -> Path | None:
@@ -112,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--repo", metavar="DIR", default=None,
+        p.add_argument("--repo", metavar="DIR", type=Path, default=None,
                        help="repository root (default: the git top level of the current "
                             "directory)")
         p.add_argument("--archive-dir", metavar="DIR", default=None,
@@ -121,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p_list = sub.add_parser("list", help="list a repository's reports, newest first")
     common(p_list)
     p_list.add_argument("--repo-id", metavar="ID", default=None)
-    p_list.add_argument("--limit", type=int, default=20, help="at most N keys (default 20)")
+    p_list.add_argument("--limit", type=_limit, default=20, help="at most N keys (default 20)")
     p_list.add_argument("--s3", action="store_true", help="list the S3 bucket instead")
     p_list.set_defaults(func=cmd_list)
 
@@ -135,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     common(p_sync)
     p_sync.add_argument("--all", action="store_true", dest="include_all",
                         help="also upload every local report missing from the bucket")
-    p_sync.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+    p_sync.add_argument("--workers", type=_workers, default=DEFAULT_WORKERS,
                         help=f"parallel uploads (default {DEFAULT_WORKERS})")
     p_sync.set_defaults(func=cmd_sync)
 
@@ -148,13 +122,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p_doc.set_defaults(func=cmd_doctor)
 
 
-@_guard
 def cmd_list(args: argparse.Namespace) -> int:
-    root = _repo_root(args)
+    root = _root(args)
     rid = repo_id(root, args.repo_id)
     config = S3Config.from_env()
-    if args.limit < 0:
-        raise SetupError("--limit must be >= 0")
     if args.s3:
         store = _s3_store(config)
         keys = store.list_keys(rid, limit=args.limit)
@@ -184,28 +155,31 @@ def _s3_store(config: S3Config) -> S3Store:
     return S3Store(config)
 
 
-@_guard
 def cmd_show(args: argparse.Namespace) -> int:
-    root = _repo_root(args)
+    root = _root(args)
     config = S3Config.from_env()
     key = str(args.key).strip()
-    report: dict[str, Any] | None
+    store: ArchiveStore
     if args.s3:
-        report = load_report(_s3_store(config), key)
+        store = _s3_store(config)
         where = f"s3://{config.bucket_name}"
     else:
         local = open_local(root, _archive_dir(args), config)
-        report = load_report(local, key)
-        where = str(local.root)
-    if report is None:
+        store, where = local, str(local.root)
+    data = store.get(key)
+    if data is None:
         raise SetupError(f"no report {key!r} in {where}")
-    print(json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False))
+    try:
+        text = Report.from_json(data, key).to_json(pretty=True)
+    except ModelError as exc:  # show what is stored all the same
+        print(f"[WARN] {exc}; shown as stored", file=sys.stderr)
+        text = data.decode("utf-8", errors="replace")
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
 
 
-@_guard
 def cmd_sync(args: argparse.Namespace) -> int:
-    root = _repo_root(args)
+    root = _root(args)
     config = S3Config.from_env()
     if not config.is_usable:
         for problem in config.problems:
@@ -243,9 +217,8 @@ def _repo_id_source(root: Path, args: argparse.Namespace) -> str:
     return f"path {root.resolve()}"
 
 
-@_guard
 def cmd_doctor(args: argparse.Namespace) -> int:
-    root = _repo_root(args)
+    root = _root(args)
     config = S3Config.from_env()
     rid = repo_id(root, getattr(args, "repo_id", None))
     local: LocalArchive = open_local(root, _archive_dir(args), config)
