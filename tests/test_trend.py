@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -15,11 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from factory import BrokenStore, MemoryStore, make_report, noisy, ts
 from ftbench.analyse import trend
-from ftbench.archive.base import canonical_report_bytes, report_key
+from ftbench.archive.base import Archives, report_key
 from ftbench.archive.local import LocalArchive
+from ftbench.cli import trend as trend_cli
 from ftbench.cli.app import main
-from judge_factory import BrokenStore, MemoryStore, make_report, noisy, ts
+from ftbench.report.model import KeyedReport, Phase, Report, Stats
 
 RID = "abcd1234"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -34,46 +38,57 @@ def _no_s3(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def report(i: int, median: float, *, seed: int | None = None, cv: float = 0.03,
-           n: int = 10, stats: bool = True, **kw: Any) -> dict[str, Any]:
-    """The i-th report of a series: warm samples around ``median``, a commit per report."""
+           n: int = 10, stats: bool = True, **kw: Any) -> Report:
+    """The i-th report of a series: warm samples around ``median``, a commit per report.
+
+    ``stats=False``: the warm phase keeps its ``elapsed_s`` but has no summary statistics
+    (no min, max or CI).
+    """
     walls = noisy(median, n, cv=cv, seed=i if seed is None else seed)
-    r = make_report(walls, noisy(3 * median, 5, seed=1000 + i), timestamp=ts(i), repo_id=RID,
-                    **kw)
-    r["git"]["commit"] = f"{i:04x}" + "c" * 36
-    if stats:
-        s = sorted(walls)
-        r["runs"]["warm"]["stats"] = {"n": n, "median": s[n // 2], "min": s[0], "max": s[-1],
-                                      "ci95": [s[1], s[-2]]}
+    kw.setdefault("repo_id", RID)
+    r = make_report(walls, noisy(3 * median, 5, seed=1000 + i), timestamp=ts(i),
+                    commit=f"{i:04x}" + "c" * 36, **kw)
+    if not stats:
+        assert r.runs.warm is not None
+        bare = Stats(n=n, median=None, mean=None, stdev=None, min=None, max=None, mad=None,
+                     ci95=None)
+        warm = dataclasses.replace(r.runs.warm, stats=bare)
+        r = dataclasses.replace(r, runs=dataclasses.replace(r.runs, warm=warm))
     return r
 
 
 def step_series(count: int = 20, at: int = 10, before: float = 0.100,
-                after: float = 0.130, **kw: Any) -> list[dict[str, Any]]:
+                after: float = 0.130, **kw: Any) -> list[Report]:
     return [report(i, before if i < at else after, **kw) for i in range(count)]
 
 
-def archive(tmp_path: Path, reports: Sequence[dict[str, Any]]) -> Path:
+def archive(tmp_path: Path, reports: Sequence[Report]) -> Path:
     """A local archive in ``tmp_path/archive`` holding ``reports`` under their keys."""
     root = tmp_path / "archive"
     store = LocalArchive(root)
     for r in reports:
-        data = canonical_report_bytes(r)
-        store.put(report_key(store.prefix, RID, data, r["timestamp"]), data)
+        data = r.archive_bytes()
+        store.put(report_key(store.prefix, r.repo_id, data, r.timestamp), data)
     return root
 
 
-def cli(tmp_path: Path, reports: Sequence[dict[str, Any]], *args: str) -> list[str]:
+def cli(tmp_path: Path, reports: Sequence[Report], *args: str) -> list[str]:
     """``ft-bench trend`` over an archive of ``reports``."""
     arc = archive(tmp_path, reports)
     return ["trend", "--repo", str(tmp_path), "--archive-dir", str(arc), "--repo-id", RID,
             *args]
 
 
-def memory(reports: Sequence[dict[str, Any]], name: str = "local") -> MemoryStore:
+def memory(reports: Sequence[Report], name: str = "local") -> MemoryStore:
     store = MemoryStore(name)
     for r in reports:
         store.add(r)
     return store
+
+
+def analyse(stores: Sequence[MemoryStore], **kw: Any) -> trend.Trend:
+    """``trend.analyse`` over ``stores`` (all keys, no scan limit)."""
+    return trend.analyse(Archives(stores, scan_limit=None), RID, **kw)
 
 
 # --- change points ---------------------------------------------------------------------------
@@ -86,14 +101,18 @@ def test_step_is_detected_at_the_right_report(tmp_path: Path,
     lines = out.splitlines()
     changes = [line for line in lines if line.startswith("change at")]
     assert changes == [changes[0]] and changes[0].startswith(f"change at {ts(10)} (commit 000a")
-    assert " warm 1" in changes[0] and " -> 1" in changes[0] and "(+" in changes[0]
+    levels = re.search(r": warm ([\d.]+) ms -> ([\d.]+) ms \(\+(\d+)%\)$", changes[0])
+    assert levels is not None, changes[0]
+    before, after, pct = (float(v) for v in levels.groups())
+    assert before == pytest.approx(100, rel=0.03) and after == pytest.approx(130, rel=0.03)
+    assert abs(pct - (after / before - 1) * 100) <= 1
     marked = [line for line in lines if line.rstrip().endswith("%") and "^" in line]
     assert len(marked) == 1 and marked[0].split()[0] == "11" and ts(10) in marked[0]
     assert "tier lite, mode normal, warm phase (20 reports)" in lines[0]
 
 
 def test_step_levels_and_percentage() -> None:
-    t = trend.analyse([memory(step_series())], RID)
+    t = analyse([memory(step_series())])
     assert t.changes is not None and [c.index for c in t.changes] == [10]
     change = t.changes[0]
     assert change.before_s == pytest.approx(0.100, rel=0.03)
@@ -104,19 +123,19 @@ def test_step_levels_and_percentage() -> None:
 @pytest.mark.parametrize("seed", range(5))
 def test_flat_noisy_series_has_no_change_point(seed: int) -> None:
     reports = [report(i, 0.100, seed=100 * seed + i, cv=0.03) for i in range(20)]
-    t = trend.analyse([memory(reports)], RID)
-    assert t.changes == [], [c.line("warm") for c in t.changes or []]
+    t = analyse([memory(reports)])
+    assert t.changes == (), [trend_cli.change_line(c, "warm") for c in t.changes or ()]
 
 
 def test_one_outlier_report_is_not_a_change() -> None:
     reports = [report(i, 0.160 if i == 9 else 0.100) for i in range(20)]
-    t = trend.analyse([memory(reports)], RID)
-    assert t.changes == []
+    t = analyse([memory(reports)])
+    assert t.changes == ()
 
 
 def test_several_steps_in_both_directions() -> None:
     levels = [0.100] * 12 + [0.150] * 10 + [0.090] * 10
-    t = trend.analyse([memory([report(i, m) for i, m in enumerate(levels)])], RID)
+    t = analyse([memory([report(i, m) for i, m in enumerate(levels)])])
     assert t.changes is not None and [c.index for c in t.changes] == [12, 22]
     assert t.changes[0].pct > 40 and t.changes[1].pct < -30
 
@@ -125,15 +144,17 @@ def test_penalty_is_scale_free_and_overridable() -> None:
     fast = [report(i, 0.010 if i < 10 else 0.013) for i in range(20)]
     slow = [report(i, 10.0 if i < 10 else 13.0) for i in range(20)]
     for series in (fast, slow):
-        assert [c.index for c in trend.analyse([memory(series)], RID).changes or []] == [10]
-    huge = trend.analyse([memory(slow)], RID, penalty=1e6)
-    assert huge.changes == []
+        assert [c.index for c in analyse([memory(series)]).changes or []] == [10]
+    huge = analyse([memory(slow)], penalty=1e6)
+    assert huge.changes == ()
 
 
 def test_change_points_need_four_reports() -> None:
-    t = trend.analyse([memory(step_series(3, at=2))], RID)
+    t = analyse([memory(step_series(3, at=2))])
     assert t.changes is None and any("at least 4" in n for n in t.notes)
-    assert trend.change_points([0.1, 0.1, 0.2, 0.2])[0] in ([], [2])
+    # four reports are enough for one change, three are not
+    assert trend.change_points([0.1, 0.1, 0.2, 0.2]) == ([2], trend.NOISE_FLOOR)
+    assert trend.change_points([0.1, 0.1, 0.2])[0] == []
 
 
 def test_noise_scale_is_robust_and_floored() -> None:
@@ -141,6 +162,12 @@ def test_noise_scale_is_robust_and_floored() -> None:
     assert trend.noise_scale([]) == trend.NOISE_FLOOR
     # a level shift moves one difference only: the scale stays at the floor
     assert trend.noise_scale([0.0] * 10 + [1.0] * 10) == trend.NOISE_FLOOR
+    # alternating +-0.1 steps: MAD 0.1, scaled to a normal sigma of one report
+    jitter = [0.1 * (i % 2) for i in range(21)]
+    expected = 1.4826 * 0.1 / 2**0.5
+    assert trend.noise_scale(jitter) == pytest.approx(expected)
+    shifted = jitter[:10] + [v + 1.0 for v in jitter[10:]]  # ... with a level shift
+    assert trend.noise_scale(shifted) == pytest.approx(expected)
 
 
 # --- selection -------------------------------------------------------------------------------
@@ -153,17 +180,17 @@ def test_filters_tier_branch_and_failed_reports() -> None:
     reports += [report(40, 0.1, ok=False), report(41, 0.1, warm_failed=[0.2])]
     store = memory(reports)
 
-    default = trend.analyse([store], RID)  # tier/mode of the newest *successful* report
+    default = analyse([store])  # tier/mode of the newest *successful* report
     assert default.tier == "lite" and len(default.points) == 16
     assert {p.branch for p in default.points} == {"main", "feature"}
 
-    full = trend.analyse([store], RID, tier="full")
+    full = analyse([store], tier="full")
     assert full.tier == "full" and len(full.points) == 3
     assert all(p.median_s > 0.4 for p in full.points)
 
-    main_only = trend.analyse([store], RID, branch="main")  # newest on main: tier full
+    main_only = analyse([store], branch="main")  # newest on main: tier full
     assert main_only.tier == "full"
-    main_only = trend.analyse([store], RID, branch="main", tier="lite")
+    main_only = analyse([store], branch="main", tier="lite")
     assert len(main_only.points) == 12 and {p.branch for p in main_only.points} == {"main"}
 
     keys = {p.key for p in default.points}
@@ -175,22 +202,29 @@ def test_mode_and_phase_defaults() -> None:
     reports += [make_report(None, noisy(0.3, 5, seed=i), timestamp=ts(10 + i), repo_id=RID,
                             mode="full") for i in range(2)]
     store = memory(reports)
-    newest = trend.analyse([store], RID)
+    newest = analyse([store])
     assert (newest.mode, newest.phase, len(newest.points)) == ("full", "cold", 2)
-    fast = trend.analyse([store], RID, mode="fast")
+    fast = analyse([store], mode="fast")
     assert (fast.mode, fast.phase, len(fast.points)) == ("fast", "warm", 3)
-    cold = trend.analyse([store], RID, mode="fast", phase="cold")
-    assert cold.phase == "cold" and all(p.median_s > 0.2 for p in cold.points)
+    cold = analyse([store], mode="fast", phase="cold")
+    assert cold.phase == "cold" and len(cold.points) == 3
+    assert all(p.median_s > 0.2 for p in cold.points)
 
 
 def test_last_keeps_the_newest_oldest_first() -> None:
-    t = trend.analyse([memory(step_series(30, at=100))], RID, last=5)
+    t = analyse([memory(step_series(30, at=100))], last=5)
     assert [p.timestamp for p in t.points] == [ts(i) for i in range(25, 30)]
+
+
+def test_reading_stops_once_last_reports_are_found() -> None:
+    store = memory(step_series(30, at=100))
+    analyse([store], last=5)
+    assert store.gets == 5  # on S3 every read is a request
 
 
 def test_stores_are_deduplicated_and_a_broken_store_is_a_note() -> None:
     reports = step_series(8, at=100)
-    t = trend.analyse([BrokenStore("s3"), memory(reports), memory(reports, "s3copy")], RID)
+    t = analyse([BrokenStore("s3"), memory(reports), memory(reports, "s3copy")])
     assert len(t.points) == 8
     assert any(n.startswith("archive s3 unavailable: ConnectionError") for n in t.notes)
 
@@ -200,8 +234,10 @@ def test_other_repositories_and_garbage_are_ignored() -> None:
     store.add(make_report(noisy(0.1, 10), timestamp=ts(50), repo_id="ffff0000"))
     store.data[f"benchmarks/{RID}/{ts(60)}-benchmark-000000000000.json"] = b"not json"
     store.data[f"benchmarks/{RID}/{ts(61)}-benchmark-000000000001.json"] = b"[1, 2]"
-    t = trend.analyse([store], RID)
+    t = analyse([store])
     assert len(t.points) == 5
+    unreadable = [n for n in t.notes if n.startswith("could not read ")]
+    assert len(unreadable) == 2 and ts(60) in unreadable[-1] and ts(61) in unreadable[0]
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -228,11 +264,17 @@ def test_chart_is_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert not [p for p in chart.parent.iterdir() if p.name != "trend.png"]  # no temp left
 
 
-def test_chart_in_seconds_without_stats(tmp_path: Path) -> None:
+def test_chart_in_seconds_without_stats(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
     chart = tmp_path / "slow.png"
     reports = [report(i, 2.0 if i < 5 else 2.5, stats=False) for i in range(10)]
     assert main(cli(tmp_path, reports, "--chart", str(chart), "--json")) == 0
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
+    data = json.loads(capsys.readouterr().out)
+    assert data["chart"] == str(chart) and len(data["points"]) == 10
+    first = data["points"][0]  # the median comes from elapsed_s, there is no spread
+    assert first["median_s"] == pytest.approx(2.0, rel=0.1)
+    assert (first["min_s"], first["max_s"], first["ci95"]) == (None, None, None)
 
 
 def test_fewer_than_two_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -275,7 +317,7 @@ def test_without_matplotlib(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     chart = tmp_path / "c.png"
     assert main(cli(tmp_path, step_series(), "--chart", str(chart))) == 0
     out = capsys.readouterr().out
-    assert trend.SKIP_MATPLOTLIB in out and "change at" in out
+    assert trend_cli.SKIP_MATPLOTLIB in out and "change at" in out
     assert not chart.exists()
 
 
@@ -308,13 +350,14 @@ def test_rich_table_on_a_terminal() -> None:
             return True
 
     out = Tty()
-    trend.print_history(trend.analyse([memory(step_series())], RID), out)
+    trend_cli.print_history(analyse([memory(step_series())]), out)
     text = out.getvalue()
     assert ("┃" in text or "│" in text) and "▲ +" in text and "change at" in text
 
 
 def test_importing_trend_loads_no_heavy_module() -> None:
-    code = ("import sys, ftbench.cli.app, ftbench.analyse.trend, ftbench.analyse.plot; "
+    code = ("import sys, ftbench.cli.app, ftbench.cli.trend, ftbench.analyse.trend, "
+            "ftbench.analyse.plot; "
             "ftbench.cli.app.build_parser(); "
             "print(sorted(m for m in ('numpy', 'scipy', 'rich', 'ruptures', 'matplotlib') "
             "if m in sys.modules))")
@@ -330,32 +373,75 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
                                                                 max_size=4),
     max_leaves=12)
-numbers = st.none() | st.booleans() | st.integers(-5, 5) | st.floats() | st.text(max_size=3)
-phase_blocks = st.fixed_dictionaries(
-    {}, optional={"ok": st.booleans() | json_values, "elapsed_s": numbers,
-                  "stats": st.fixed_dictionaries({}, optional={
-                      "n": numbers, "median": numbers, "min": numbers, "max": numbers,
-                      "ci95": st.lists(numbers, max_size=3) | json_values}) | json_values,
-                  "samples": st.lists(json_values, max_size=3) | json_values})
-reports = st.fixed_dictionaries(
-    {}, optional={"schema": st.sampled_from([1, 2, "1", None]), "tier": st.sampled_from(
-        ["lite", "full", None, 3]), "mode": st.sampled_from(["normal", None]),
-        "timestamp": st.text(max_size=25) | json_values, "run_id": st.text(max_size=3) | numbers,
-        "runs": st.dictionaries(st.sampled_from(["warm", "cold", "x"]), phase_blocks | json_values,
-                                max_size=3) | json_values,
-        "git": st.fixed_dictionaries({}, optional={"commit": json_values,
-                                                   "branch": json_values}) | json_values,
-        "target": json_values})
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(reports | json_values, max_size=8), st.sampled_from([None, "main"]),
-       st.sampled_from([None, "warm", "cold"]))
-def test_loader_never_crashes(items: list[Any], branch: str | None, phase: str | None) -> None:
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(json_values, max_size=6))
+def test_garbage_in_the_archive_is_a_note_each(items: list[Any]) -> None:
     store = MemoryStore()
     for i, item in enumerate(items):
         store.data[f"benchmarks/{RID}/{ts(i)}-benchmark-{i:012x}.json"] = json.dumps(item).encode()
-    t = trend.analyse([store], RID, branch=branch, phase=phase)
-    assert all(p.median_s > 0 for p in t.points)
-    trend.print_history(t, io.StringIO())
+    t = analyse([store])
+    assert t.points == () and len(t.notes) == len(items)
+    assert all(n.startswith("could not read ") for n in t.notes)
+
+
+positive_or_not = st.sampled_from([None, -0.5, 0.0, 0.05, 0.1, 2.0])
+spreads = st.sampled_from([None, (0.2, 0.1), (0.0, 0.1), (0.09, 0.11)])
+
+
+@st.composite
+def odd_reports(draw: st.DrawFn, i: int) -> Report:
+    """A valid report with a possibly missing, failed or odd (zero, negative) phase."""
+    r = report(i, 0.1, n=6, tier=draw(st.sampled_from(["lite", "full"])),
+               branch=draw(st.sampled_from(["main", "feature", None])))
+    runs: dict[str, Phase | None] = {}
+    for name in ("warm", "cold"):
+        block = r.runs.get(name)
+        assert block is not None
+        if draw(st.booleans()):
+            runs[name] = None
+            continue
+        low_high, ci = draw(spreads), draw(spreads)
+        stats = dataclasses.replace(block.stats, median=draw(positive_or_not),
+                                    min=low_high[0] if low_high else None,
+                                    max=low_high[1] if low_high else None, ci95=ci)
+        runs[name] = dataclasses.replace(block, elapsed_s=draw(positive_or_not),
+                                         ok=draw(st.booleans()), stats=stats)
+    return dataclasses.replace(r, runs=dataclasses.replace(r.runs, **runs))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.integers(0, 8), st.sampled_from([None, "main"]),
+       st.sampled_from([None, "warm", "cold"]), st.integers(2, 5))
+def test_selection_of_odd_reports(data: st.DataObject, count: int, branch: str | None,
+                                  phase: trend.PhaseName | None, last: int) -> None:
+    reports = [data.draw(odd_reports(i)) for i in range(count)]
+    store = memory(reports)
+    t = analyse([store], branch=branch, phase=phase, last=last)
+
+    # what the selection should keep, from the newest report down
+    newest = [KeyedReport(key, Report.from_json(store.data[key]))
+              for key in store.list_keys(RID)]
+    kept = [k for k in newest if k.report.succeeded
+            and (branch is None or k.report.git.branch == branch)]
+    tier = kept[0].report.tier if kept else None
+    chosen = phase or (("warm" if kept[0].report.runs.warm else "cold") if kept else "warm")
+    expected = []
+    for k in kept:
+        block = k.report.runs.get(chosen)
+        median = None if block is None else (
+            block.elapsed_s if block.elapsed_s is not None else block.stats.median)
+        if k.report.tier == tier and median is not None and median > 0:
+            expected.append(k.key)
+    assert (t.tier, t.phase) == (tier, chosen)
+    assert [p.key for p in t.points] == expected[:last][::-1]
+    for p in t.points:
+        assert p.median_s > 0
+        assert p.ci95 is None or 0 < p.ci95[0] <= p.ci95[1]
+        assert (p.min_s is None) == (p.max_s is None)
+        assert p.min_s is None or p.max_s is None or 0 < p.min_s <= p.max_s
+    out = io.StringIO()
+    trend_cli.print_history(t, out)
+    assert len(t.points) < 1 or out.getvalue().count("\n") >= len(t.points) + 2
     json.dumps(t.to_dict(), allow_nan=False)

@@ -59,7 +59,7 @@ def write_chart(trend: Trend, path: Path) -> None:
     ax.plot(xs, medians, marker="o", markersize=3.5, color="tab:blue", linewidth=1.2,
             label="median")
 
-    changes = trend.changes or []
+    changes = trend.changes or ()
     bounds = [0, *(c.index for c in changes), len(points)]
     levels = [changes[0].before_s] if changes else []
     levels += [c.after_s for c in changes]

@@ -1,0 +1,204 @@
+"""``ft-bench trend``: history over the archive, change points, a chart (``docs/trends.md``).
+
+Reads this repository's reports from every archive store (local, plus S3 when configured),
+keeps the successful ones of one tier and mode (default: those of the newest report), oldest to
+newest, at most ``--last``, and prints one row per report with the median of a phase and the
+change points found by :mod:`ftbench.analyse.trend`::
+
+    ft-bench trend                       # warm phase of the newest report's tier and mode
+    ft-bench trend --phase cold --branch main --last 100 --chart trend.png
+    ft-bench trend --json
+
+Only argparse and printing live here; ruptures, matplotlib and rich are imported only inside
+the functions that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ftbench.analyse.trend import (
+    DEFAULT_LAST,
+    DEFAULT_PENALTY,
+    MAX_LAST,
+    PHASES,
+    Change,
+    Trend,
+    analyse,
+)
+from ftbench.cli.common import bounded
+from ftbench.errors import EXIT_OK, UsageError
+
+HELP = "history of the archived reports, change points and a chart"
+DESCRIPTION = (
+    "Show the history of this repository's archived reports (one tier, mode and phase), the "
+    "change points found in the per-report medians (PELT, needs ruptures) and optionally a "
+    "PNG chart (needs matplotlib). Always exits 0 unless the arguments or archive are unusable."
+)
+SKIP_MATPLOTLIB = "[SKIP] charts need matplotlib: pip install 'ftbench[plot]'"
+
+_last = bounded(int, low=2, high=MAX_LAST)
+_penalty = bounded(float, low=0, open_low=True)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the ``trend`` subcommand (sets ``func``)."""
+    p = subparsers.add_parser("trend", help=HELP, description=DESCRIPTION)
+    p.add_argument("--repo", type=Path, default=None, metavar="DIR",
+                   help="repository root (default: the git top level of the current "
+                        "directory)")
+    p.add_argument("--archive-dir", type=Path, default=None, metavar="DIR",
+                   help="local archive directory (default: $FTBENCH_ARCHIVE_DIR or "
+                        ".firsttry/archive)")
+    p.add_argument("--repo-id", default=None, metavar="ID",
+                   help="repository id (default: $S3_REPO_ID, else derived from the git "
+                        "remote or the path)")
+    sel = p.add_argument_group("selection")
+    sel.add_argument("--tier", default=None, help="tier (default: the newest report's)")
+    sel.add_argument("--mode", default=None, help="mode (default: the newest report's)")
+    sel.add_argument("--phase", choices=PHASES, default=None,
+                     help="phase to follow (default: warm, else cold)")
+    sel.add_argument("--branch", default=None, metavar="B", help="only reports of branch B")
+    sel.add_argument("--last", type=_last, default=DEFAULT_LAST, metavar="N",
+                     help=f"at most the newest N reports (default {DEFAULT_LAST}, "
+                          f"at most {MAX_LAST})")
+    out = p.add_argument_group("analysis and output")
+    out.add_argument("--penalty", type=_penalty, default=DEFAULT_PENALTY, metavar="X",
+                     help=f"PELT penalty in units of the report-to-report noise; higher finds "
+                          f"fewer changes (default {DEFAULT_PENALTY:g})")
+    out.add_argument("--chart", type=Path, default=None, metavar="PATH.png",
+                     help="write a PNG chart (needs matplotlib)")
+    out.add_argument("--json", action="store_true",
+                     help="print the points and change points as JSON")
+    p.set_defaults(func=run)
+
+
+def check_chart_path(path: Path | None) -> None:
+    if path is not None and path.suffix.lower() != ".png":
+        raise UsageError(f"--chart must name a .png file, got {str(path)!r}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ftbench.archive.repo_id import repo_id
+    from ftbench.archive.sync import open_archives
+    from ftbench.cli.common import repo_root
+
+    check_chart_path(args.chart)
+    root = repo_root(args.repo)
+    rid = repo_id(root, args.repo_id)
+    archives, notes = open_archives(root, args.archive_dir)
+    trend = analyse(archives, rid, tier=args.tier, mode=args.mode, branch=args.branch,
+                    phase=args.phase, last=args.last, penalty=args.penalty, notes=notes)
+    out, err = sys.stdout, sys.stderr
+    chart_line: str | None = None
+    if args.chart is not None and len(trend.points) >= 2:
+        chart_line = write_chart_or_skip(trend, args.chart)
+    if args.json:
+        skipped_chart = chart_line is not None and chart_line.startswith("[")
+        data = trend.to_dict()
+        data["message"] = too_few_line(trend) if len(trend.points) < 2 else None
+        data["chart"] = str(args.chart) if chart_line and not skipped_chart else None
+        out.write(json.dumps(data, indent=2) + "\n")
+        for line in (trend.skipped, chart_line if skipped_chart else None):
+            if line:
+                err.write(line + "\n")
+        return EXIT_OK
+    if len(trend.points) < 2:
+        extra = " (no chart written)" if args.chart is not None else ""
+        out.write(too_few_line(trend) + extra + "\n")
+    else:
+        print_history(trend, out)
+        if chart_line:
+            out.write(chart_line + "\n")
+    for note in trend.notes:
+        out.write(f"note: {note}\n")
+    return EXIT_OK
+
+
+def write_chart_or_skip(trend: Trend, path: Path) -> str:
+    """``chart: PATH`` after writing it, or the [SKIP] line when matplotlib is missing."""
+    from ftbench.analyse.plot import write_chart
+
+    try:
+        write_chart(trend, path)
+    except ImportError:
+        return SKIP_MATPLOTLIB
+    return f"chart: {path}"
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def describe(trend: Trend) -> str:
+    """``repository R, tier T, mode M, warm phase[, branch B]``."""
+    parts = [f"repository {trend.repo_id}",
+             f"tier {trend.tier}" if trend.tier else "any tier",
+             f"mode {trend.mode}" if trend.mode else "any mode", f"{trend.phase} phase"]
+    if trend.branch:
+        parts.append(f"branch {trend.branch}")
+    return ", ".join(parts)
+
+
+def fmt_pct(value: float) -> str:
+    return f"{value:+.0f}%" if abs(value) >= 10 else f"{value:+.1f}%"
+
+
+def change_line(change: Change, phase: str) -> str:
+    from ftbench.report.markdown import fmt_s
+
+    commit = f" (commit {change.commit[:12]})" if change.commit else ""
+    return (f"change at {change.timestamp}{commit}: {phase} {fmt_s(change.before_s)} -> "
+            f"{fmt_s(change.after_s)} ({fmt_pct(change.pct)})")
+
+
+def table_rows(trend: Trend, *, ascii_marks: bool = True) -> list[list[str]]:
+    """Header, then one row per point, oldest first."""
+    from ftbench.report.markdown import fmt_s
+
+    rows = [["#", "timestamp", "commit", "branch", trend.phase + " median", "n", "change"]]
+    starts = trend.starts
+    for i, p in enumerate(trend.points):
+        change = starts.get(i)
+        mark = ""
+        if change is not None:
+            up = change.pct >= 0
+            arrow = ("^" if up else "v") if ascii_marks else ("▲" if up else "▼")
+            mark = f"{arrow} {fmt_pct(change.pct)}"
+        rows.append([str(i + 1), p.timestamp, (p.commit or "-")[:12], p.branch or "-",
+                     fmt_s(p.median_s), str(p.n), mark])
+    return rows
+
+
+def summary_lines(trend: Trend) -> list[str]:
+    """The lines under the table: the [SKIP] line, the changes, or "no change points"."""
+    if trend.skipped:
+        return [trend.skipped]
+    if trend.changes is None:
+        return []
+    noise = f"noise {trend.noise * 100:.1f}%, " if trend.noise is not None else ""
+    if not trend.changes:
+        return [f"no change points ({noise}penalty {trend.penalty:g})"]
+    return [change_line(c, trend.phase) for c in trend.changes]
+
+
+def print_history(trend: Trend, out: TextIO) -> None:
+    """The history table (rich on a terminal, plain text otherwise), then the changes."""
+    from ftbench.cli.tables import print_table
+
+    tty = out.isatty()
+    rows = table_rows(trend, ascii_marks=not tty)
+    title = f"ft-bench trend: {describe(trend)} ({len(trend.points)} reports)"
+    starts = trend.starts
+    styles = {i: "bold red" if change.pct > 0 else "bold green"
+              for i in range(len(rows) - 1) if (change := starts.get(i)) is not None}
+    print_table(rows, out, title=title, styles=styles, footer=summary_lines(trend))
+
+
+def too_few_line(trend: Trend) -> str:
+    count = len(trend.points)
+    found = "no successful report" if count == 0 else "only 1 successful report"
+    return f"{found} of {describe(trend)}: a trend needs at least 2"
