@@ -20,13 +20,17 @@ RUNS = int(os.environ.get("RUNS", "30"))
 
 def measure(argv: list[str]) -> list[float]:
     times = []
+    executor = probe.default_executor()
     with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(RUNS):
-            result = probe.run_measured(argv, cwd=Path.cwd(), env=dict(os.environ),
-                                        log_path=Path(tmp) / "out.log")
-            if not result.ok:
-                raise SystemExit(f"{argv} failed: see its output in a manual run")
-            times.append(result.wall_s)
+        job = probe.Job(argv, Path.cwd(), dict(os.environ), Path(tmp) / "out.log")
+        try:
+            for _ in range(RUNS):
+                result = executor.run(job)
+                if not result.ok:
+                    raise SystemExit(f"{argv} failed: see {job.log_path} in a manual run")
+                times.append(result.wall_s)
+        finally:
+            executor.close()
     return times
 
 

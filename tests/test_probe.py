@@ -1,39 +1,29 @@
-"""ftbench.measure.probe: wall/CPU time, peak RSS of the target (not the harness), exit codes, timeouts."""
+"""ftbench.measure.probe: time, CPU, peak RSS of the target (not the harness), exits, timeouts."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ftbench.errors import SetupError
 from ftbench.measure import probe
 from processes import gone
 
-MiB = 1024  # ru_maxrss is in KiB
-HAVE_GNU_TIME = os.access(probe.GNU_TIME, os.X_OK)
-HAVE_NATIVE = probe.native_probe() is not None
-
-BACKENDS = [
-    pytest.param("native", marks=pytest.mark.skipif(
-        not HAVE_NATIVE, reason="no C compiler: the native probe cannot be built")),
-    pytest.param("gnu-time", marks=pytest.mark.skipif(
-        not HAVE_GNU_TIME, reason=f"{probe.GNU_TIME} (GNU time) is not installed")),
-    "direct",
-]
-EXACT_BACKENDS = BACKENDS[:2]
+MiB = 1024  # ProcessResult.max_rss_kb is in KiB on every platform
+BACKENDS = list(probe.BACKENDS)
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     name: str = request.param
     monkeypatch.setenv("FTBENCH_PROBE", name)
-    assert probe.backend() == name
     return name
 
 
@@ -44,8 +34,12 @@ def log(tmp_path: Path) -> Path:
 
 def run(argv: list[str], log: Path, cwd: Path, timeout_s: float | None = None,
         env: dict[str, str] | None = None) -> probe.ProcessResult:
-    return probe.run_measured(argv, cwd=cwd, env=env or dict(os.environ), log_path=log,
-                              timeout_s=timeout_s, header="# header\n")
+    """Measure ``argv`` with the backend FTBENCH_PROBE names, appending to ``log``."""
+    executor = probe.default_executor()
+    try:
+        return executor.run(probe.Job(argv, cwd, env or dict(os.environ), log, timeout_s))
+    finally:
+        executor.close()
 
 
 def _grow_harness() -> bytearray:
@@ -56,14 +50,17 @@ def _grow_harness() -> bytearray:
     return block
 
 
-@pytest.mark.parametrize("backend", EXACT_BACKENDS, indirect=True)
+@pytest.mark.parametrize("backend", ["forkserver"], indirect=True)
 def test_true_reports_its_own_small_peak_rss(backend: str, log: Path, tmp_path: Path) -> None:
     ballast = _grow_harness()  # a harness-inherited figure would be >= 64 MiB
     result = run(["/bin/true"], log, tmp_path)
     assert result.ok
-    assert result.rss_exact
     assert result.max_rss_kb is not None
     assert 0 < result.max_rss_kb < 10 * MiB, result
+    # /bin/true needs ~1 MiB: what it reads is what it inherited from the fork server, and
+    # the result says so
+    assert not result.rss_exact
+    assert result.max_rss_kb <= result.rss_floor_kb < 10 * MiB
     del ballast
 
 
@@ -71,8 +68,8 @@ FRESH_HARNESS = """
 import dataclasses, json, os, sys
 from pathlib import Path
 from ftbench.measure import probe
-result = probe.run_measured(sys.argv[1:], cwd=Path.cwd(), env=dict(os.environ),
-                            log_path=Path(os.environ["FTBENCH_TEST_LOG"]))
+log = Path(os.environ["FTBENCH_TEST_LOG"])
+result = probe.default_executor().run(probe.Job(sys.argv[1:], Path.cwd(), dict(os.environ), log))
 print(json.dumps(dataclasses.asdict(result)))
 """
 
@@ -161,13 +158,10 @@ def test_timeout_kills_the_whole_process_group(backend: str, log: Path,
                                                tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
     script = f"sleep 30 & echo $! > '{pid_file}'; sleep 30"
-    started = time.monotonic()
     result = run(["sh", "-c", script], log, tmp_path, timeout_s=0.5)
-    elapsed = time.monotonic() - started
     assert result.timed_out
     assert not result.ok
     assert result.exit_code == -1
-    assert elapsed < 10
     grandchild = int(pid_file.read_text())
     assert gone(grandchild), f"grandchild {grandchild} survived the timeout"
 
@@ -176,12 +170,10 @@ def test_background_grandchild_does_not_block_the_harness(backend: str, log: Pat
                                                           tmp_path: Path) -> None:
     """A command that leaves a daemon behind (a build server, say) must not hang the sample."""
     pid_file = tmp_path / "daemon.pid"
-    started = time.monotonic()
-    result = run(["sh", "-c", f"sleep 5 & echo $! > '{pid_file}'"], log, tmp_path)
-    elapsed = time.monotonic() - started
+    result = run(["sh", "-c", f"sleep 30 & echo $! > '{pid_file}'"], log, tmp_path)
     try:
         assert result.ok
-        assert elapsed < 3, f"harness waited {elapsed:.1f}s for a background grandchild"
+        os.kill(int(pid_file.read_text()), 0)  # still running: the harness did not wait for it
     finally:
         import contextlib
         import signal
@@ -190,64 +182,76 @@ def test_background_grandchild_does_not_block_the_harness(backend: str, log: Pat
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
 
 
-def test_missing_program_in_native_is_exit_127(monkeypatch: pytest.MonkeyPatch, log: Path,
-                                               tmp_path: Path) -> None:
-    if not HAVE_NATIVE:
-        pytest.skip("no C compiler: the native probe cannot be built")
-    monkeypatch.setenv("FTBENCH_PROBE", "native")
+@pytest.mark.parametrize("backend", ["forkserver"], indirect=True)
+def test_missing_program_is_exit_127_with_a_message(backend: str, log: Path,
+                                                    tmp_path: Path) -> None:
     result = run(["ftbench-no-such-program-xyz"], log, tmp_path)
     assert result.exit_code == 127
-    assert "cannot run" in (tmp_path / "out.log").read_text()
+    assert "cannot run" in log.read_text()
 
 
-def test_describe_backend_is_one_line(backend: str) -> None:
-    text = probe.describe_backend()
-    assert text
-    assert "\n" not in text
-
-
-def test_log_is_truncated_and_starts_with_the_header(backend: str, log: Path,
-                                                     tmp_path: Path) -> None:
-    log.write_text("stale output from an earlier run\n")
+def test_output_is_appended_to_the_log(backend: str, log: Path, tmp_path: Path) -> None:
+    log.write_text("# header\n")
     assert run(["echo", "fresh"], log, tmp_path).ok
     assert log.read_text() == "# header\nfresh\n"
 
 
-# --- run_many: queued samples --------------------------------------------------------------
-
-def _jobs(tmp_path: Path, argv: list[str], count: int) -> list[probe.Job]:
-    jobs = []
-    for i in range(count):
-        path = tmp_path / f"run-{i}.log"
-        probe.prepare_log(path, f"# run {i}\n")
-        jobs.append(probe.Job(argv, tmp_path, dict(os.environ), path))
-    return jobs
+def test_rss_units_are_kib_on_every_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert probe._to_kib(200 * 2**20) == 200 * MiB  # macOS: bytes
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert probe._to_kib(200 * MiB) == 200 * MiB  # Linux: KiB already
 
 
-def test_run_many_yields_every_result_in_order(backend: str, tmp_path: Path) -> None:
-    script = "n=$(cat count 2>/dev/null || echo 0); echo $((n+1)) > count; exit $((n % 3))"
-    results = list(probe.run_many(_jobs(tmp_path, ["sh", "-c", script], 7)))
-    assert [r.exit_code for r in results] == [0, 1, 2, 0, 1, 2, 0]
-    assert (tmp_path / "count").read_text().strip() == "7"
-    assert "# run 6" in (tmp_path / "run-6.log").read_text()
+@pytest.mark.parametrize("platform", ["win32"])
+def test_unsupported_platform_is_a_setup_error(platform: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", platform)
+    with pytest.raises(SetupError, match="Linux and macOS only") as caught:
+        probe.default_executor()
+    assert caught.value.exit_code == 5
 
 
-@pytest.mark.parametrize("backend", ["native"], indirect=True)
-def test_run_many_stopped_early_kills_and_cancels_the_queue(backend: str,
-                                                           tmp_path: Path) -> None:
-    # each run records its start, then runs for a while with a grandchild
-    script = "echo $$ >> starts; sleep 30 & echo $! >> grandchildren; sleep 0.3; exit 1"
-    results = probe.run_many(_jobs(tmp_path, ["sh", "-c", script], 6))
-    first = next(results)
-    assert first.exit_code == 1
-    results.close()  # like the runner after a failure
-    starts = (tmp_path / "starts").read_text().split()
-    assert len(starts) <= 2, "queued runs must be cancelled, not run"
-    first_grandchild, *killed = map(int, (tmp_path / "grandchildren").read_text().split())
-    os.kill(first_grandchild, 9)  # the finished run's daemon is left alone, by design
-    for pid in killed:  # the run that was under way when stopped: its whole group is gone
-        assert gone(pid), f"grandchild {pid} survived"
-    # the helper takes requests again after a cancel
-    again = probe.run_measured(["true"], cwd=tmp_path, env=dict(os.environ),
-                               log_path=tmp_path / "again.log")
-    assert again.ok
+def test_probe_module_imports_without_resource() -> None:
+    """On Windows ``resource`` does not exist: importing the measure package must not need it."""
+    code = ("import sys; sys.modules['resource'] = None; "
+            "import ftbench.measure.probe, ftbench.measure.runner; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_dead_server_is_replaced(log: Path, tmp_path: Path) -> None:
+    executor = probe.ForkServer()
+    try:
+        assert executor.run(probe.Job(["true"], tmp_path, dict(os.environ), log)).ok
+        server = executor._proc
+        assert server is not None
+        server.kill()
+        server.wait()
+        assert executor.run(probe.Job(["true"], tmp_path, dict(os.environ), log)).ok
+        assert executor._proc is not None and executor._proc.pid != server.pid
+    finally:
+        executor.close()
+
+
+def test_ctrl_c_kills_the_running_group_and_the_server_goes_on(log: Path,
+                                                               tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    script = f"sleep 30 & echo $! > '{pid_file}'; sleep 30"
+    executor = probe.ForkServer()
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(KeyboardInterrupt):
+            executor.run(probe.Job(["sh", "-c", script], tmp_path, dict(os.environ), log))
+        assert gone(int(pid_file.read_text())), "the grandchild survived Ctrl-C"
+        assert executor.run(probe.Job(["true"], tmp_path, dict(os.environ), log)).ok
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        executor.close()

@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +19,8 @@ from pathlib import Path
 from ftbench.errors import EXIT_COMMAND_FAILED, FtbenchError, SetupError
 from ftbench.measure import cache, probe
 from ftbench.measure.config import MODES, Step, Target, target_path
+from ftbench.measure.executor import RSS_SCOPE, Executor, Job, ProcessResult
 from ftbench.redact import scrub
-
-PHASES = ("cold", "warm")
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class RunSettings:
 @dataclass(frozen=True)
 class StepSample:
     name: str
-    result: probe.ProcessResult
+    result: ProcessResult
     log: str  # path relative to the repository root
 
 
@@ -101,6 +100,7 @@ class BenchResult:
     error: FtbenchError | None = None
     interrupted: bool = False
     probe_backend: str = ""
+    rss_scope: str = RSS_SCOPE  # what max_rss_kb covers (see executor.RSS_SCOPE)
 
     @property
     def failed_sample(self) -> Sample | None:
@@ -124,44 +124,13 @@ class Progress:
         """The run is over."""
 
 
-class LogFiles:
-    """Log-file housekeeping in one background thread, off the samples' critical path.
-
-    Creating a file costs ~0.3 ms on some file systems, as much as running ``/bin/true``, and
-    deleting one ~0.1 ms; truncating an existing one costs a tenth of that. So each log is
-    prepared (truncated, or created, with its header) by the thread ahead of its sample,
-    reusing the previous run's file of the same name; the previous run's other logs (those
-    this run will not write, ``planned`` being all it will) are deleted right after the first
-    phase's logs are ready.
-    """
-
-    def __init__(self, artifacts: Path, planned: set[Path]) -> None:
-        from concurrent.futures import Future, ThreadPoolExecutor
-
-        artifacts.mkdir(parents=True, exist_ok=True)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ftbench-logs")
-        self._ready: dict[Path, Future[None]] = {}
-        with os.scandir(artifacts) as entries:
-            self._stale = [Path(e.path) for e in entries if Path(e.path) not in planned]
-
-    def prepare(self, logs: list[tuple[Path, str]]) -> None:
-        """Create ``(path, header)`` logs in order in the background; then drop stale ones."""
-        for path, header in logs:
-            self._ready[path] = self._pool.submit(probe.prepare_log, path, header)
-        while self._stale:
-            self._pool.submit(_remove, self._stale.pop())
-
-    def wait(self, path: Path) -> None:
-        future = self._ready.get(path)
-        if future is None:
-            raise SetupError(f"no log file was prepared for {path.name}")
-        future.result()
-
-    def close(self) -> None:
-        """Finish the pending housekeeping (stale logs too, if no phase ran) and stop."""
-        while self._stale:
-            self._pool.submit(_remove, self._stale.pop())
-        self._pool.shutdown(wait=True)
+def prepare_log(path: Path, header: str) -> None:
+    """Create (or truncate) a log file holding ``header``; the command's output follows."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, header.encode(errors="replace"))
+    finally:
+        os.close(fd)
 
 
 def _remove(path: Path) -> None:
@@ -176,7 +145,8 @@ class Runner:
     def __init__(self, target: Target, settings: RunSettings, repo_root: Path,
                  artifacts_dir: Path, progress: Progress | None = None,
                  protected: tuple[Path, ...] = (),
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 executor: Executor | None = None) -> None:
         self.target = target
         self.settings = settings
         self.root = repo_root.resolve()
@@ -188,6 +158,7 @@ class Runner:
             step.name: cache.resolve_cache_paths(step.cache, self.root, guarded)
             for step in target.steps
         }
+        self.executor = executor if executor is not None else probe.default_executor()
         self._shown: dict[str, str] | None = None
         self._envs: dict[tuple[str, str], dict[str, str]] = {}
         self._artifacts_shown: str | None = None
@@ -204,14 +175,14 @@ class Runner:
 
     def run(self) -> BenchResult:
         result = BenchResult(self.target, self.settings, self.clock().replace(microsecond=0),
-                             probe_backend=probe.backend())
-        self.logs = LogFiles(self.artifacts, self._planned_logs())
+                             probe_backend=self.executor.name)
         try:
+            self._remove_stale_logs()
             if not self.settings.skip_cold:
                 self._phase(result, "cold", self.settings.cold_runs)
-            if not self.settings.skip_warm and not self._stopped(result):
+            if not self.settings.skip_warm and result.error is None:
                 self._samples(result, "warmup", self.settings.warmup, record=None)
-                if not self._stopped(result):
+                if result.error is None:
                     self._phase(result, "warm", self.settings.warm_runs)
         except FtbenchError as exc:
             result.error = exc
@@ -219,12 +190,9 @@ class Runner:
             result.interrupted = True
             result.error = FtbenchError("interrupted", exit_code=130)
         finally:
-            self.logs.close()
+            self.executor.close()
             self.progress.close()
         return result
-
-    def _stopped(self, result: BenchResult) -> bool:
-        return result.error is not None
 
     def _phase(self, result: BenchResult, name: str, count: int) -> None:
         phase = PhaseResult(name, count)
@@ -238,17 +206,8 @@ class Runner:
         if count <= 0:
             return
         self.progress.phase(name, count)
-        self._prepare_logs(name, count)
-        # One step and nothing to do between samples: queue them in the probe (run_many).
-        pipelined = name != "cold" and len(self.target.steps) == 1
-        samples = self._pipelined(name, count) if pipelined else (
-            self._sample(name, index) for index in range(1, count + 1))
-        with contextlib.closing(samples):
-            self._consume(result, name, count, record, samples)
-
-    def _consume(self, result: BenchResult, name: str, count: int,
-                 record: PhaseResult | None, samples: Iterator[Sample]) -> None:
-        for index, sample in enumerate(samples, 1):
+        for index in range(1, count + 1):
+            sample = self._sample(name, index)
             if record is not None:
                 record.samples.append(sample)
             self.progress.sample(name, index, count, sample.wall_s, sample.ok)
@@ -303,30 +262,15 @@ class Runner:
         return {self._log_path(phase, index, step) for phase, count in phases
                 for index in range(1, count + 1) for step in self.target.steps}
 
-    def _prepare_logs(self, phase: str, count: int) -> None:
-        shown = self._shown_commands()
-        self.logs.prepare([
-            (self._log_path(phase, index, step),
-             f"# ftbench {phase} sample {index}, step {step.name}: {shown[step.name]}\n")
-            for index in range(1, count + 1) for step in self.target.steps])
-
-    def _pipelined(self, phase: str, count: int) -> Generator[Sample, None, None]:
-        """The samples of a one-step phase, measured with :func:`probe.run_many`."""
-        step = self.target.steps[0]
-        argv = step.argv(self.target.tier, self.settings.mode)
-        env = self._env(step, phase)
-        paths = [self._log_path(phase, index, step) for index in range(1, count + 1)]
-
-        def jobs() -> Iterator[probe.Job]:
-            for path in paths:
-                self.logs.wait(path)
-                yield probe.Job(argv, self.root, env, path, self.settings.timeout_s)
-
-        results = probe.run_many(jobs())
-        with contextlib.closing(results):
-            for index, (path, measured) in enumerate(zip(paths, results, strict=False), 1):
-                log = self._relative(path.name)
-                yield Sample(phase, index, (StepSample(step.name, measured, log),))
+    def _remove_stale_logs(self) -> None:
+        """Delete what a previous run left in the artifacts directory, except the logs this
+        run will write again (truncating a file is cheaper than creating one)."""
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        planned = self._planned_logs()
+        with os.scandir(self.artifacts) as entries:
+            stale = [Path(e.path) for e in entries if Path(e.path) not in planned]
+        for path in stale:
+            _remove(path)
 
     def _sample(self, phase: str, index: int) -> Sample:
         if phase == "cold":
@@ -335,17 +279,17 @@ class Runner:
         steps: list[StepSample] = []
         budget = self.settings.timeout_s
         started = time.monotonic()
+        shown = self._shown_commands()
         for step in self.target.steps:
-            argv = step.argv(tier, mode)
             log_path = self._log_path(phase, index, step)
             remaining = None
             if budget is not None:
                 remaining = max(0.001, budget - (time.monotonic() - started))
             try:
-                self.logs.wait(log_path)
-                measured = probe.run_measured(argv, cwd=self.root, env=self._env(step, phase),
-                                              log_path=log_path, timeout_s=remaining,
-                                              header=None)
+                prepare_log(log_path, f"# ftbench {phase} sample {index}, step {step.name}: "
+                                      f"{shown[step.name]}\n")
+                measured = self.executor.run(Job(step.argv(tier, mode), self.root,
+                                                 self._env(step, phase), log_path, remaining))
             except OSError as exc:
                 raise SetupError(f"step '{step.name}': cannot run: {exc.strerror}") from None
             steps.append(StepSample(step.name, measured, self._relative(log_path.name)))
