@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from factory import BrokenStore, MemoryStore, make_report, noisy, ts
 from ftbench.analyse import trend
-from ftbench.archive.base import Archives, report_key
+from ftbench.archive.base import SCAN_LIMIT, Archives, report_key
 from ftbench.archive.local import LocalArchive
 from ftbench.cli import trend as trend_cli
 from ftbench.cli.app import main
@@ -253,6 +253,15 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert [c["index"] for c in data["changes"]] == [10]
     assert data["changes"][0]["timestamp"] == ts(10) and data["changes"][0]["pct"] > 20
     assert data["penalty"] == trend.DEFAULT_PENALTY and data["message"] is None
+
+
+def test_last_reaches_past_the_default_scan_limit(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    count = SCAN_LIMIT + 5
+    reports = [report(i, 0.1, seed=i) for i in range(count)]
+    assert main(cli(tmp_path, reports, "--last", str(count), "--json")) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["points"]) == count
 
 
 def test_chart_is_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     check_chart_path(args.chart)
     root = repo_root(args.repo)
     rid = repo_id(root, args.repo_id)
-    archives, notes = open_archives(root, args.archive_dir)
+    # every key: --last counts matching reports, and may exceed the archives' default scan
+    archives, notes = open_archives(root, args.archive_dir, scan_limit=None)
     trend = analyse(archives, rid, tier=args.tier, mode=args.mode, branch=args.branch,
                     phase=args.phase, last=args.last, penalty=args.penalty, notes=notes)
     out, err = sys.stdout, sys.stderr
