@@ -82,12 +82,12 @@ def find_baselines(current: Report, history: History, options: JudgeOptions, *,
     if spec == "latest":
         branch: str | None = None
         count = 1
-        origin = "most recent report of any branch"
+        origin, scope = "most recent report of any branch", "any branch"
     else:
         branch, source = base_branch(current, options, environ)
         count = options.baseline_count
-        origin = ("any branch (current branch unknown)" if branch is None
-                  else f"branch {branch} ({source})")
+        origin = scope = ("any branch (current branch unknown)" if branch is None
+                          else f"branch {branch} ({source})")
     candidates = _candidates(current, history, branch, notes, want=count,
                              any_comparable=options.allow_incomparable)
     chosen = candidates[:count]
@@ -102,7 +102,7 @@ def find_baselines(current: Report, history: History, options: JudgeOptions, *,
                 notes.append(f"skipped {len(skipped)} newer report(s) from another machine "
                              "class, measuring backend, tool versions or target")
     description = f"{len(chosen)} report(s) of {origin}" if spec == "auto" else origin
-    why = "" if chosen else (f"no earlier successful report of {origin} with this tier, mode "
+    why = "" if chosen else (f"no earlier successful report of {scope} with this tier, mode "
                              f"and target in {history.describe() or 'no archive'}")
     return Selection(chosen, description, notes, why)
 
