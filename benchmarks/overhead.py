@@ -5,6 +5,9 @@ Targets (issue 2): timing /bin/true 300 times, ftbench's warm median is within 0
 minus that of a 1-sample run) / 299 - is at most 1.5x hyperfine's, measured the same way.
 Each whole-process time is the median of REPEAT launches. Prints both side by side.
 
+Then, per backend (FTBENCH_PROBE), measured in this process over N runs of /bin/true: the
+loop's cost per sample (harness included) and the median wall time the backend reports.
+
 Run: `.venv/bin/python benchmarks/overhead.py` (REPEAT=9 by default).
 """
 
@@ -50,6 +53,29 @@ def hyperfine_argv(runs: int, export: Path | None = None) -> list[str]:
     return [*argv, TARGET]
 
 
+def backend_costs() -> None:
+    from ftbench.measure import probe
+
+    print(f"{'backend':<14}{'per sample':>14}{'median wall':>14}{'/bin/true peak RSS':>22}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in probe.BACKENDS:
+            os.environ["FTBENCH_PROBE"] = name
+            executor = probe.default_executor()
+            job = probe.Job([TARGET], Path(tmp), dict(os.environ), Path(tmp) / "log")
+            try:
+                executor.run(job)  # start-up (the fork server) is not per-sample cost
+                start = time.perf_counter()
+                results = [executor.run(job) for _ in range(N)]
+                cost = (time.perf_counter() - start) / N
+            finally:
+                executor.close()
+            walls = statistics.median(r.wall_s for r in results)
+            rss = results[-1].max_rss_kb
+            shown = f"{'<= ' if not results[-1].rss_exact else ''}{rss} KiB" if rss else (
+                f"unknown (< {results[-1].rss_floor_kb} KiB)")
+            print(f"{name:<14}{cost * 1000:>11.3f} ms{walls * 1000:>11.3f} ms{shown:>22}")
+
+
 def main() -> None:
     if shutil.which("hyperfine") is None:
         print("hyperfine not found: `apt-get install hyperfine` (Debian) to run this benchmark")
@@ -80,6 +106,8 @@ def main() -> None:
     ratio = ft_cost / hf_cost if hf_cost > 0 else float("inf")
     print(f"median difference: {diff_ms:+.3f} ms ({'ok' if abs(diff_ms) <= 0.5 else 'MISSED'});"
           f" cost ratio: {ratio:.2f}x ({'ok' if ratio <= 1.5 else 'MISSED'})")
+    print()
+    backend_costs()
 
 
 if __name__ == "__main__":
