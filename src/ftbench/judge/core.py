@@ -14,6 +14,7 @@ percentile bootstrap of the median ratio (seeded: the same inputs give the same 
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import replace
@@ -73,10 +74,14 @@ def judge_phase(current: Sequence[float], baseline: Sequence[float], *, phase: s
         reason = f"{abs(change):.1f}% {direction} but not significant (p >= {alpha:g})"
     ci = stats.bootstrap_ratio_ci(current, baseline, resamples=BOOTSTRAP_RESAMPLES,
                                   seed=BOOTSTRAP_SEED)
+    # a ratio beyond the float range (sub-normal wall times) has no number the report's JSON
+    # can hold: left out rather than written as Infinity/NaN, which no reader accepts
+    if ci is not None and not all(math.isfinite(v) for v in ci):
+        ci = None
     return PhaseVerdict(verdict=verdict, metric=METRIC, current=cur, baseline=base,
-                        pct_change=_round(change), ci95_pct=None if ci is None else
-                        (_round(ci[0]), _round(ci[1])), p_value=p_value,
-                        alternative=alternative, alpha=alpha, reason=reason)
+                        pct_change=_round(change) if math.isfinite(change) else None,
+                        ci95_pct=None if ci is None else (_round(ci[0]), _round(ci[1])),
+                        p_value=p_value, alternative=alternative, alpha=alpha, reason=reason)
 
 
 def judge(current: Report, baselines: Sequence[KeyedReport], options: JudgeOptions,
