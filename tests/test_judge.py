@@ -222,6 +222,21 @@ def test_samples_with_zero_wall_time_do_not_count() -> None:
     assert v.phases["warm"].current.n == 10 and v.verdict == "no change"
 
 
+def test_a_change_beyond_the_float_range_still_makes_a_readable_report() -> None:
+    # sub-normal wall times: the median ratio overflows; the block must still be valid JSON
+    # that the model reads back (Infinity/NaN would make the archived report unreadable)
+    cur = make_report(noisy(1.0, 10, seed=4), None, timestamp=ts(99))
+    base = [keyed("k", make_report([5e-324 * (i + 1) for i in range(10)], None))]
+    v = judge(cur, base, DEFAULTS)
+    warm = v.phases["warm"]
+    assert v.verdict == "regression" and v.exit_code == EXIT_REGRESSION
+    assert warm.pct_change is None and warm.ci95_pct is None
+    json.dumps(to_value(v), allow_nan=False)
+    report = dataclasses.replace(cur, regression=v)
+    assert Report.from_json(report.to_json()).regression == v
+    assert "\n" not in v.summary and "warm: regression" in v.summary
+
+
 def test_all_current_samples_failed_is_inconclusive() -> None:
     cur = make_report([], None, warm_failed=[1.0, 1.0, 1.0])
     v = judge(cur, baselines(), DEFAULTS)
