@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from factory import make_report, noisy, sample, ts
 from ftbench.archive.base import report_key
 from ftbench.archive.local import LocalArchive
+from ftbench.archive.repo_id import repo_id
 from ftbench.cli.app import main
 from ftbench.cli.compare import print_table, split_specs, table_rows
 from ftbench.errors import FtbenchError, UsageError
@@ -107,7 +108,8 @@ def test_archive_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert f"baseline: {old_key}" in out and f"new: {new_key}" in out
     assert main(["compare", old_key, new_key, *args]) == 4
-    # NEW's file name alone names no repository
+    # NEW's file name is looked up under this repository's id: another repository's report
+    # needs its full key
     assert main(["compare", old_key, new_key.rsplit("/", 1)[-1], *args]) == 2
     assert "neither a report file nor an archive key" in capsys.readouterr().err
 
@@ -116,23 +118,50 @@ def test_key_file_name_from_a_subdirectory_of_the_repository(
         tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     # keys resolve in the repository's archive (git top level), not in the working directory
+    own_id = repo_id(tmp_repo)
     archive = LocalArchive(tmp_repo / ".firsttry" / "archive", "benchmarks")
-    old = make_report(noisy(1.0, 10, seed=1), timestamp=ts(1))
-    old_key = report_key("benchmarks", old.repo_id, old.archive_bytes(), old.timestamp)
-    archive.put(old_key, old.archive_bytes(), {})
+    stored = []
+    for i, median in ((1, 1.0), (2, 1.4)):
+        report = make_report(noisy(median, 10, seed=i), timestamp=ts(i), repo_id=own_id)
+        key = report_key("benchmarks", own_id, report.archive_bytes(), report.timestamp)
+        archive.put(key, report.archive_bytes(), {})
+        stored.append(key)
+    old_key, new_key = stored
     sub = tmp_repo / "src" / "pkg"
     sub.mkdir(parents=True)
-    new = write(sub / "new.json", make_report(noisy(1.4, 10, seed=2), timestamp=ts(2)))
+    new = write(sub / "new.json", make_report(noisy(1.4, 10, seed=2), timestamp=ts(2),
+                                              repo_id=own_id))
     (tmp_repo / ".firsttry" / "bench_proof.json").write_text(
         make_report(noisy(1.0, 10, seed=3), timestamp=ts(3)).to_json())
     monkeypatch.chdir(sub)
     assert main(["compare", old_key.rsplit("/", 1)[-1], "new.json"]) == 4
     out = capsys.readouterr().out
     assert f"baseline: {old_key}" in out and "new: new.json" in out
+    # both sides by file name
+    assert main(["compare", old_key.rsplit("/", 1)[-1], new_key.rsplit("/", 1)[-1]]) == 4
+    assert f"new: {new_key}" in capsys.readouterr().out
     # a file relative to the repository root also resolves from the subdirectory
     assert main(["compare", ".firsttry/bench_proof.json", new]) == 4
     assert f"baseline: {tmp_repo.resolve() / '.firsttry' / 'bench_proof.json'}" in (
         capsys.readouterr().out)
+
+
+def test_a_run_named_twice_counts_once(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # pooling one run's samples twice would make any difference look significant
+    archive = LocalArchive(tmp_path / "archive", "benchmarks")
+    base = make_report(noisy(1.0, 10, seed=1), timestamp=ts(1))
+    base_key = report_key("benchmarks", base.repo_id, base.archive_bytes(), base.timestamp)
+    archive.put(base_key, base.archive_bytes(), {})
+    base_file = write(tmp_path / "base.json", base)
+    new = reports(tmp_path, 1.05, 1, "new", seed=20)[0]
+    assert main(["compare", f"{base_file},{base_file},{base_key}", f"{new},{new}", "--json",
+                 "--repo", str(tmp_path), "--archive-dir", str(tmp_path / "archive")]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["baseline"]["keys"] == [base_file] and d["new"] == [new]
+    assert d["phases"]["warm"]["baseline"]["n"] == 10 and d["phases"]["warm"]["current"]["n"] == 10
+    assert f"BASE: {base_key} is the run of {base_file}, counted once" in d["notes"]
+    assert f"NEW: {new} is the run of {new}, counted once" in d["notes"]
 
 
 def test_machine_differences_are_not_judged(tmp_path: Path,

@@ -1,8 +1,10 @@
 """``ft-bench compare BASE NEW``: judge one report (or set) against another with the same judge.
 
-``BASE`` and ``NEW`` are each a report file, an archive key (full key, or just its file name
-``2026-11-25T13:58:00Z-benchmark-0123456789ab.json`` within NEW's repository), or a
-comma-separated list of those, a *set*, whose samples are pooled::
+``BASE`` and ``NEW`` are each a report file (relative to the working directory or the
+repository root), an archive key (full key, or just its file name
+``2026-11-25T13:58:00Z-benchmark-0123456789ab.json``: BASE's within NEW's repository id,
+NEW's within this repository's), or a comma-separated list of those, a *set*, whose samples
+are pooled (a run named twice counts once)::
 
     ft-bench compare .firsttry/old.json .firsttry/bench_proof.json
     ft-bench compare a.json,b.json,c.json .firsttry/bench_proof.json
@@ -26,7 +28,7 @@ from ftbench.cli.common import add_judge_arguments, judge_options, repo_root
 from ftbench.errors import UsageError
 from ftbench.report.codec import to_value
 from ftbench.report.markdown import fmt_s
-from ftbench.report.model import Verdict
+from ftbench.report.model import KeyedReport, Verdict
 
 HELP = "compare two reports (or sets of reports) with the regression judge"
 DESCRIPTION = (
@@ -60,7 +62,6 @@ def split_specs(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ftbench.archive.sync import open_archives
     from ftbench.judge.baseline import History, resolve_report
     from ftbench.judge.comparable import differences
     from ftbench.judge.core import judge, pool
@@ -70,10 +71,16 @@ def run(args: argparse.Namespace) -> int:
     base_specs, new_specs = split_specs(args.base), split_specs(args.new)
     history: History | None = None
     notes: list[str] = []
-    if not all(Path(s).is_file() or (root / s).is_file() for s in base_specs + new_specs):
+    if not all(_is_file(s, root) for s in base_specs + new_specs):
+        from ftbench.archive.sync import open_archives
+
         history, notes = open_archives(root, args.archive_dir)
-    new = [resolve_report(s, history, root) for s in new_specs]
-    base = [resolve_report(s, history, root, new[0].report.repo_id) for s in base_specs]
+    # NEW's file-name keys are looked up under this repository's id, BASE's under NEW's
+    own_id = _own_repo_id(root) if any(not _is_file(s, root) and "/" not in s
+                                       for s in new_specs) else None
+    new = _once([resolve_report(s, history, root, own_id) for s in new_specs], "NEW", notes)
+    base = _once([resolve_report(s, history, root, new[0].report.repo_id) for s in base_specs],
+                 "BASE", notes)
     if not options.allow_incomparable:
         for other in new[1:]:
             diff = differences(new[0].report, other.report, same_target=False)
@@ -84,10 +91,38 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         out: dict[str, Any] = to_value(verdict)
         out["new"] = [n.key for n in new]
+        out["notes"] = [*verdict.notes, *notes]
         print(json.dumps(out, indent=2))
     else:
         print_table(verdict, [n.key for n in new], notes, sys.stdout)
     return verdict.exit_code
+
+
+def _is_file(spec: str, root: Path) -> bool:
+    return Path(spec).is_file() or (root / spec).is_file()
+
+
+def _own_repo_id(root: Path) -> str | None:
+    from ftbench.archive.repo_id import repo_id
+
+    try:
+        return repo_id(root)
+    except UsageError:  # a bad S3_REPO_ID: only full keys can be found
+        return None
+
+
+def _once(reports: list[KeyedReport], side: str, notes: list[str]) -> list[KeyedReport]:
+    """``reports`` without repeats of one run (a file named twice, or as a file and a key):
+    pooling a run's samples twice would make any difference look significant."""
+    seen: dict[str, str] = {}
+    out = []
+    for r in reports:
+        if r.report.run_id in seen:
+            notes.append(f"{side}: {r.key} is the run of {seen[r.report.run_id]}, counted once")
+            continue
+        seen[r.report.run_id] = r.key
+        out.append(r)
+    return out
 
 
 def table_rows(verdict: Verdict) -> list[list[str]]:
