@@ -7,19 +7,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from factory import make_report
 from ftbench import redact
-from ftbench.archive.s3 import (
-    S3ArchiveManager,
-    S3Config,
-    describe_error,
-    key_timestamp,
-    object_url,
-)
+from ftbench.archive.manager import S3ArchiveManager
+from ftbench.archive.s3 import S3Config, describe_error, object_url
 from ftbench.archive.s3config import FALSE_WORDS, TRUE_WORDS, endpoint_problem, parse_bool
 
 SECRET = "fake-secret-for-tests-0000"
@@ -151,16 +148,20 @@ def test_guide_constructor_and_masking() -> None:
     assert d["access_key_id"] == "AKID****"
 
 
-def test_errors_are_scrubbed() -> None:
+def client_error(code: str, message: str, status: int) -> Exception:
     from botocore.exceptions import ClientError
 
+    # A partial response, as servers send (the stubs' TypedDict wants every header).
+    response: Any = {"Error": {"Code": code, "Message": message},
+                     "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "PutObject")
+
+
+def test_errors_are_scrubbed() -> None:
     cfg = S3Config.from_env(env(S3_SESSION_TOKEN=TOKEN))
-    exc = ClientError({"Error": {"Code": "WeirdError", "Message": f"bad {SECRET} {TOKEN}"},
-                       "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutObject")
-    err = describe_error(exc, cfg)
+    err = describe_error(client_error("WeirdError", f"bad {SECRET} {TOKEN}", 400), cfg)
     assert str(err) == f"WeirdError: bad {redact.MASK} {redact.MASK}"
-    denied = ClientError({"Error": {"Code": "SignatureDoesNotMatch", "Message": SECRET},
-                          "ResponseMetadata": {"HTTPStatusCode": 403}}, "PutObject")
+    denied = client_error("SignatureDoesNotMatch", SECRET, 403)
     assert describe_error(denied, cfg).kind == "access_denied"
     assert SECRET not in str(describe_error(denied, cfg))
 
@@ -191,15 +192,6 @@ def test_key_is_url_encoded() -> None:
     assert object_url(cfg, "p/a b#c?d.json") == "http://127.0.0.1:9/bench-bucket/p/a%20b%23c%3Fd.json"
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("2025-11-07T05:24:05Z", "2025-11-07T05:24:05Z"),
-    ("2025-11-07T06:24:05.123+01:00", "2025-11-07T05:24:05Z"),
-    ("2025-11-07T05:24:05", "2025-11-07T05:24:05Z"),
-])
-def test_key_timestamp(raw: str, expected: str) -> None:
-    assert key_timestamp({"timestamp": raw}) == expected
-
-
 def test_presigned_url_is_local_and_needs_no_network() -> None:
     manager = S3ArchiveManager(S3Config.from_env(env(S3_PRESIGN_EXPIRY="60")))
     url = manager.url(KEY)
@@ -211,7 +203,7 @@ def test_upload_from_missing_file_and_unavailable(tmp_path: Path) -> None:
     manager = S3ArchiveManager(S3Config.from_env({}))
     assert not manager.is_available()
     assert manager.list_reports(tmp_path) == [] and manager.download_report(KEY) is None
-    result = manager.upload_benchmark_report({"schema": 1}, tmp_path)
+    result = manager.upload_benchmark_report(make_report([1.0]).to_dict(), tmp_path)
     assert not result.success and result.error and "not configured" in result.error
     assert set(result.to_dict()) == {"success", "url", "key", "size_bytes", "upload_time_ms",
                                      "error"}
@@ -221,11 +213,35 @@ def test_upload_from_missing_file_and_unavailable(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("[1]")
     assert ok.upload_from_file(tmp_path / "bad.json", tmp_path).error == \
         f"{tmp_path / 'bad.json'} is not a JSON object"
+    (tmp_path / "bad.json").write_text("{")
+    assert ok.upload_from_file(tmp_path / "bad.json", tmp_path).error == \
+        f"{tmp_path / 'bad.json'} is not valid JSON"
+
+
+def test_invalid_report_is_refused_before_any_request(tmp_path: Path) -> None:
+    """The guide's dict is checked through the report model: a partial or wrong report
+    gives one line naming the field, and nothing is sent (the endpoint here is closed)."""
+    manager = S3ArchiveManager(S3Config.from_env(env()))
+    partial = {"schema": 1, "timestamp": "2025-11-07T05:24:05Z"}
+    result = manager.upload_benchmark_report(partial, tmp_path)
+    assert not result.success and result.key is None and result.error is not None
+    assert result.error.startswith("report_data: ") and "\n" not in result.error
+    wrong = {**make_report([1.0]).to_dict(), "tier": 3}
+    result = manager.upload_benchmark_report(wrong, tmp_path)
+    assert result.error is not None and result.error.startswith("report_data: ")
+    assert "tier" in result.error
+    (tmp_path / "partial.json").write_text(json.dumps(partial))
+    result = manager.upload_from_file(tmp_path / "partial.json", tmp_path)
+    assert result.error is not None and result.error.startswith(f"{tmp_path / 'partial.json'}: ")
+    # A valid report gets as far as the (closed) endpoint.
+    result = manager.upload_benchmark_report(make_report([1.0]).to_dict(), tmp_path)
+    assert result.error is not None and result.error.startswith("Connection error")
 
 
 def test_lazy_boto3() -> None:
     code = ("import sys, ftbench, ftbench.archive.s3, ftbench.archive.sync, "
-            "ftbench.cli.archive, tools.ft_bench_s3\n"
+            "ftbench.archive.manager, ftbench.cli.archive, tools.ft_bench_s3\n"
+            "ftbench.S3ArchiveManager, ftbench.archive.s3.S3ArchiveManager\n"
             "from ftbench.archive.s3 import S3Config\n"
             "S3Config.from_env()\n"
             "print('boto3' in sys.modules, 'botocore' in sys.modules)")

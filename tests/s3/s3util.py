@@ -1,13 +1,24 @@
-"""Helpers shared by the S3 tests (servers, buckets, environment, reports)."""
+"""Helpers shared by the S3 tests (servers, buckets, environment, reports).
+
+Reports come from ``tests/factory.py`` (``tests/`` is on ``sys.path``: pytest puts the
+directory of ``tests/conftest.py`` there), so every one is a report the writer could emit.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from servers import S3Server
+
+from factory import make_report as factory_report
+from ftbench.report.model import Report
+
+REPO_ID = "0badc0de"
 
 AWS_VARS_TO_CLEAR = (
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
@@ -67,20 +78,10 @@ def s3_env_for(server: S3Server, bucket: str, **extra: str) -> dict[str, str]:
 
 
 def make_report(i: int = 0, *, timestamp: str = "2025-11-07T05:24:05Z",
-                **extra: Any) -> dict[str, Any]:
-    """A small schema-1 report."""
-    report: dict[str, Any] = {
-        "schema": 1,
-        "run_id": f"{i:032x}",
-        "timestamp": timestamp,
-        "tool": {"name": "ftbench", "version": "0.1.0"},
-        "tier": "lite",
-        "mode": "fast",
-        "repo_id": "0badc0de",
-        "runs": {"warm": {"elapsed_s": 1.0 + i / 100, "ok": True, "exit_code": 0}},
-        "git": {"commit": "deadbeef" * 5, "branch": "main", "tag": None, "dirty": False,
-                "remote": "github.com/o/r"},
-        "repository": {"name": "r"},
-    }
-    report.update(extra)
-    return report
+                warm: Sequence[float] | None = None) -> Report:
+    """A small valid report: run id ``i`` (the same ``i`` gives an equal report), repository
+    id ``0badc0de``, warm wall times ``warm`` (default three of ``1 + i/100`` s)."""
+    report = factory_report(warm=list(warm) if warm is not None else [1.0 + i / 100] * 3,
+                            timestamp=timestamp, run_id=f"{i:032x}", repo_id=REPO_ID,
+                            mode="fast")
+    return dataclasses.replace(report, archive=None)  # as a run has it before archiving

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
+import hashlib
 import io
-import json
 import os
 import subprocess
 import sys
@@ -14,11 +13,13 @@ import pytest
 from s3util import admin_client, make_report, new_bucket, s3_env_for
 from servers import S3Server, fake_credentials, free_ports
 
-from ftbench.archive.base import canonical_report_bytes
+from ftbench.archive import sync
 from ftbench.archive.local import LocalArchive
 from ftbench.archive.s3 import S3Config, S3Store
-from ftbench.archive.sync import archive_report, open_stores, sync_pending
+from ftbench.archive.sync import archive_report, open_archives, sync_pending
 from ftbench.cli import archive as archive_cli
+from ftbench.cli.app import main
+from ftbench.report.model import ArchiveRef, Report
 
 pytestmark = pytest.mark.s3
 
@@ -36,11 +37,8 @@ def keys_in(server: S3Server, bucket: str) -> list[str]:
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="ft-bench")
-    sub = parser.add_subparsers(dest="command", required=True)
-    archive_cli.register(sub)
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    """``ft-bench ARGV`` in this process, through the CLI's one error handler."""
+    return main(argv)
 
 
 def test_upload_prints_the_guide_lines(s3_server: S3Server, s3_env: dict[str, str],
@@ -48,8 +46,9 @@ def test_upload_prints_the_guide_lines(s3_server: S3Server, s3_env: dict[str, st
     report = make_report(1)
     out = io.StringIO()
     outcome = archive_report(report, tmp_path, upload_s3=True, out=out)
-    data = canonical_report_bytes(report)
+    data = report.archive_bytes()
     key = outcome.s3_key
+    assert key is not None
     assert outcome.uploaded and not outcome.pending and key == outcome.local_key
     url = f"{s3_server.endpoint}/{s3_env['S3_BUCKET_NAME']}/{key.replace(':', '%3A')}"
     assert out.getvalue() == (
@@ -58,9 +57,18 @@ def test_upload_prints_the_guide_lines(s3_server: S3Server, s3_env: dict[str, st
         f"  Size: {len(data)} bytes\n"
         f"  URL: {url}\n")
     assert key.startswith("benchmarks/0badc0de/2025-11-07T05:24:05Z-benchmark-")
-    assert report["archive"] == {"local_key": key, "s3_key": key, "s3_url": url}
+    assert outcome.ref == ArchiveRef(local_key=key, s3_key=key, s3_url=url)
+    assert report == make_report(1)  # the report itself is not changed
     assert keys_in(s3_server, s3_env["S3_BUCKET_NAME"]) == [key]
     assert (tmp_path / ".firsttry/archive" / key).read_bytes() == data
+    head = admin_client(s3_server).head_object(Bucket=s3_env["S3_BUCKET_NAME"], Key=key)
+    meta = {k.lower(): v for k, v in head["Metadata"].items()}
+    if s3_server.kind != "rclone":  # rclone may keep no user metadata (docs/archive.md)
+        assert meta == {
+            "repository": report.repository.name, "repo-id": "0badc0de", "tier": "lite",
+            "mode": "fast", "commit": "0" * 40, "branch": "main",
+            "timestamp": "2025-11-07T05:24:05Z", "run-type": "benchmark", "schema": "1",
+            "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def test_upload_failure_warns_marks_pending_and_hides_secrets(
@@ -112,17 +120,22 @@ def test_no_upload_without_flag(s3_server: S3Server, s3_env: dict[str, str],
     assert out.getvalue() == ""
     assert keys_in(s3_server, s3_env["S3_BUCKET_NAME"]) == []
     assert outcome.s3_key is None
+    assert outcome.ref == ArchiveRef(local_key=outcome.local_key, s3_key=None, s3_url=None)
 
 
 def test_skip_when_boto3_missing(s3_server: S3Server, s3_env: dict[str, str],
                                  tmp_path: Path) -> None:
+    report_file = tmp_path / "report.json"
+    report_file.write_text(make_report().to_json())
     code = (
         "import sys, io\n"
         "sys.modules['boto3'] = None\n"  # makes 'import boto3' raise ImportError
         "from pathlib import Path\n"
         "from ftbench.archive.sync import archive_report\n"
-        "o = archive_report({'schema': 1, 'timestamp': '2025-11-07T05:24:05Z'}, "
-        f"Path({str(tmp_path)!r}), upload_s3=True, repo_id_override='abcd1234')\n"
+        "from ftbench.report.model import Report\n"
+        f"r = Report.from_json(Path({str(report_file)!r}).read_bytes())\n"
+        f"o = archive_report(r, Path({str(tmp_path)!r}), upload_s3=True, "
+        "repo_id_override='abcd1234')\n"
         "print(o.local_key)\n")
     env = {**os.environ, **s3_env}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
@@ -205,14 +218,47 @@ def test_sync_many_pending_and_all(s3_server: S3Server, s3_env: dict[str, str],
     assert keys_in(s3_server, s3_env["S3_BUCKET_NAME"]) == sorted(keys)
 
 
-def test_open_stores_reads_both(s3_server: S3Server, s3_env: dict[str, str],
-                                tmp_path: Path) -> None:
+def test_open_archives_reads_both(s3_server: S3Server, s3_env: dict[str, str],
+                                  tmp_path: Path) -> None:
     outcome = archive_report(make_report(9), tmp_path, upload_s3=True, out=io.StringIO())
-    stores = open_stores(tmp_path)
-    assert [s.name for s in stores] == ["local", "s3"]
-    for store in stores:
+    archives, notes = open_archives(tmp_path)
+    assert [s.name for s in archives.stores] == ["local", "s3"] and notes == []
+    for store in archives.stores:
         assert store.list_keys("0badc0de") == [outcome.local_key]
-        assert json.loads(store.get(outcome.local_key) or b"") == make_report(9)
+        assert Report.from_json(store.get(outcome.local_key) or b"") == make_report(9)
+    # Both stores hold it: the history has it once.
+    found = list(archives.newest("0badc0de", notes))
+    assert [(k.key, k.report) for k in found] == [(outcome.local_key, make_report(9))]
+    assert notes == []
+    assert archives.find(outcome.local_key.rsplit("/", 1)[-1], "0badc0de") == found[0]
+
+
+def test_open_archives_notes_why_s3_is_not_read(s3_server: S3Server, s3_env: dict[str, str],
+                                                tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad setting or a missing boto3: the local archive alone, and a note; a bucket that
+    cannot be reached: a note from the history, and the local reports still read."""
+    local = archive_report(make_report(8), tmp_path, upload_s3=False)
+    monkeypatch.setenv("S3_ENDPOINT_URL", "ftp://127.0.0.1:1")
+    archives, notes = open_archives(tmp_path)
+    assert [s.name for s in archives.stores] == ["local"]
+    assert notes == ["S3 archive unavailable: S3_ENDPOINT_URL must start with https:// or "
+                     "http://"]
+    monkeypatch.setenv("S3_ENDPOINT_URL", s3_env["S3_ENDPOINT_URL"])
+    with monkeypatch.context() as patch:
+        patch.setattr(sync, "boto3_available", lambda: False)
+        archives, notes = open_archives(tmp_path)
+    assert [s.name for s in archives.stores] == ["local"]
+    assert notes == ["S3 archive unavailable: boto3 not installed"]
+    set_env(monkeypatch, {**s3_env, "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_ports(1)[0]}",
+                          "S3_MAX_ATTEMPTS": "1"})
+    archives, notes = open_archives(tmp_path)
+    assert [s.name for s in archives.stores] == ["local", "s3"] and notes == []
+    assert [k.key for k in archives.newest("0badc0de", notes)] == [local.local_key]
+    assert len(notes) == 1 and notes[0].startswith("archive s3 unavailable: S3Error: "
+                                                   "Connection error")
+    monkeypatch.delenv("S3_BUCKET_NAME")
+    assert open_archives(tmp_path)[1] == []  # S3 not asked for: no note
 
 
 def test_cli_list_show_sync_doctor(s3_server: S3Server, s3_env: dict[str, str],
@@ -230,7 +276,11 @@ def test_cli_list_show_sync_doctor(s3_server: S3Server, s3_env: dict[str, str],
                     "--repo-id", "0badc0de"]) == 0
     assert capsys.readouterr().out.splitlines() == [b.local_key]
     assert run_cli(["archive", "show", a.local_key, "--repo", str(tmp_path)]) == 0
-    assert json.loads(capsys.readouterr().out) == make_report(1)
+    shown = capsys.readouterr().out
+    assert shown.startswith('{\n  "schema": 1,\n') and Report.from_json(shown) == make_report(1)
+    assert run_cli(["archive", "show", "--s3", b.local_key, "--repo", str(tmp_path)]) == 0
+    assert Report.from_json(capsys.readouterr().out) == make_report(
+        2, timestamp="2025-11-08T05:24:05Z")
     assert run_cli(["archive", "show", "--s3", "benchmarks/x/nope.json",
                     "--repo", str(tmp_path)]) == 5
     err = capsys.readouterr().err

@@ -1,9 +1,10 @@
 """The user guide's Python snippets, run verbatim from a repository root against real servers.
 
 The snippets are stored in ``tests/s3/guide/`` exactly as the guide prints them (a test checks
-that they still match the guide when it is available). Only the Advanced Usage snippet's four
-hard-coded connection literals are pointed at the test server: run as printed it would
-contact ``your-endpoint.com``.
+that they still match the guide when it is available). Only the Advanced Usage snippet is
+changed: its four hard-coded connection literals are pointed at the test server (as printed it
+would contact ``your-endpoint.com``), and its placeholder ``report_data`` (``# ... full
+report ...``) is filled with a full report, since reports are checked before upload.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import pytest
 from s3util import make_report, s3_env_for
 from servers import S3Server
 
-from ftbench.archive.base import canonical_report_bytes
-from ftbench.archive.s3 import S3ArchiveManager, S3Config
+from ftbench.archive.manager import S3ArchiveManager
+from ftbench.archive.s3config import S3Config
 
 pytestmark = pytest.mark.s3
 
@@ -60,14 +61,14 @@ def test_tools_import_from_repo_root() -> None:
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["ftbench.archive.s3", "False"]
+    assert proc.stdout.split() == ["ftbench.archive.manager", "False"]
 
 
 def test_basic_usage(s3_server: S3Server, bucket: str, tmp_path: Path) -> None:
     env = s3_env_for(s3_server, bucket)
     report = make_report(11)
     (tmp_path / ".firsttry").mkdir()
-    (tmp_path / ".firsttry/bench_proof.json").write_text(json.dumps(report))
+    (tmp_path / ".firsttry/bench_proof.json").write_text(report.to_json())
     proc = run_snippet(snippet("basic_usage.py.txt"), tmp_path, env)
     assert proc.returncode == 0, proc.stderr
     m = re.fullmatch(r"Uploaded to: (\S+)\n", proc.stdout)
@@ -77,7 +78,7 @@ def test_basic_usage(s3_server: S3Server, bucket: str, tmp_path: Path) -> None:
     manager = S3ArchiveManager(S3Config.from_env(env))
     keys = manager.list_reports("/workspaces/Firstry", max_keys=10)
     assert len(keys) == 1 and url.endswith(keys[0].replace(":", "%3A"))
-    assert manager.store.get(keys[0]) == canonical_report_bytes(report)
+    assert manager.store.get(keys[0]) == report.archive_bytes()
     assert s3_server.secret_key not in proc.stdout + proc.stderr
 
 
@@ -88,6 +89,10 @@ def test_advanced_usage(s3_server: S3Server, bucket: str, tmp_path: Path) -> Non
     for literal, value in replacements.items():
         assert code.count(literal) == 1
         code = code.replace(literal, json.dumps(value))
+    placeholder = ('report_data = {\n    "schema": 1,\n    "timestamp": "2025-11-07T05:24:05Z",\n'
+                   '    # ... full report ...\n}\n')
+    assert code.count(placeholder) == 1
+    code = code.replace(placeholder, f"report_data = {make_report(1).to_dict()!r}\n")
     proc = run_snippet(code, tmp_path, {})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -102,9 +107,9 @@ def test_trend_analysis(s3_server: S3Server, bucket: str, tmp_path: Path) -> Non
     env = s3_env_for(s3_server, bucket)
     manager = S3ArchiveManager(S3Config.from_env(env))
     for i in range(12):  # 12 reports; the script reads the latest 10
-        report = make_report(i, timestamp=f"2025-11-{i + 1:02d}T10:00:00Z")
-        report["runs"]["warm"]["elapsed_s"] = 2.0 + i
-        assert manager.upload_benchmark_report(report, "/workspaces/Firstry").success
+        report = make_report(i, timestamp=f"2025-11-{i + 1:02d}T10:00:00Z", warm=[2.0 + i] * 3)
+        assert report.runs.warm is not None and report.runs.warm.elapsed_s == 2.0 + i
+        assert manager.upload_benchmark_report(report.to_dict(), "/workspaces/Firstry").success
     proc = run_snippet(snippet("trend_analysis.py.txt"), tmp_path, env)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()

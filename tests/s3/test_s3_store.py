@@ -13,9 +13,9 @@ import pytest
 from s3util import admin_client, make_report, new_bucket, s3_env_for
 from servers import S3Server, free_ports
 
-from ftbench.archive.base import canonical_report_bytes
+from ftbench.archive.manager import S3ArchiveManager
 from ftbench.archive.repo_id import repo_id
-from ftbench.archive.s3 import S3ArchiveManager, S3Config, S3Store
+from ftbench.archive.s3 import S3Config, S3Store
 
 pytestmark = pytest.mark.s3
 
@@ -38,7 +38,7 @@ def fetch(url: str) -> bytes:
 
 def test_put_get_exists_roundtrip(s3_server: S3Server, bucket: str) -> None:
     store = S3Store(config_for(s3_server, bucket))
-    data = canonical_report_bytes(make_report())
+    data = make_report().archive_bytes()
     key = "benchmarks/0badc0de/2025-11-07T05:24:05Z-benchmark-abcdefabcdef.json"
     assert not store.exists(key)
     assert store.get(key) is None
@@ -59,7 +59,7 @@ def test_put_get_exists_roundtrip(s3_server: S3Server, bucket: str) -> None:
 
 def test_reupload_same_report_gives_one_object(s3_server: S3Server, bucket: str) -> None:
     manager = S3ArchiveManager(config_for(s3_server, bucket))
-    report = make_report(1)
+    report = make_report(1).to_dict()
     first = manager.upload_benchmark_report(report, "/workspaces/Firstry")
     second = manager.upload_benchmark_report(report, "/workspaces/Firstry")
     assert first.success and second.success
@@ -90,7 +90,7 @@ def test_if_none_match_behaviour_is_handled(s3_server: S3Server, bucket: str) ->
 def test_16_parallel_uploads_same_second_give_16_objects(s3_server: S3Server,
                                                         bucket: str) -> None:
     manager = S3ArchiveManager(config_for(s3_server, bucket))
-    reports = [make_report(i, timestamp="2025-11-07T05:24:05Z") for i in range(16)]
+    reports = [make_report(i, timestamp="2025-11-07T05:24:05Z").to_dict() for i in range(16)]
     barrier = threading.Barrier(16)
 
     def upload(report: dict[str, object]) -> str | None:
@@ -107,7 +107,7 @@ def test_16_parallel_uploads_same_second_give_16_objects(s3_server: S3Server,
 def test_16_parallel_uploads_of_one_report_give_one_object(s3_server: S3Server,
                                                           bucket: str) -> None:
     manager = S3ArchiveManager(config_for(s3_server, bucket))
-    report = make_report(7)
+    report = make_report(7).to_dict()
     barrier = threading.Barrier(16)
 
     def upload(_: int) -> bool:
@@ -148,7 +148,8 @@ def test_pagination_past_1000_keys(s3_server: S3Server, bucket: str) -> None:
 def test_wrong_secret_is_403_and_not_leaked(s3_server: S3Server, bucket: str) -> None:
     wrong = "wrong-secret-" + "z" * 20
     cfg = config_for(s3_server, bucket, S3_SECRET_ACCESS_KEY=wrong)
-    result = S3ArchiveManager(cfg).upload_benchmark_report(make_report(), "/tmp/x")  # noqa: S108
+    manager = S3ArchiveManager(cfg)
+    result = manager.upload_benchmark_report(make_report().to_dict(), "/tmp/x")  # noqa: S108
     assert not result.success
     assert result.error is not None and result.error.startswith("Access denied")
     assert wrong not in json.dumps(result.to_dict())
@@ -157,7 +158,8 @@ def test_wrong_secret_is_403_and_not_leaked(s3_server: S3Server, bucket: str) ->
 
 def test_missing_bucket(s3_server: S3Server) -> None:
     cfg = config_for(s3_server, "no-such-bucket-ftbench")
-    result = S3ArchiveManager(cfg).upload_benchmark_report(make_report(), "/tmp/x")  # noqa: S108
+    manager = S3ArchiveManager(cfg)
+    result = manager.upload_benchmark_report(make_report().to_dict(), "/tmp/x")  # noqa: S108
     assert not result.success
     assert result.error == "No such bucket: no-such-bucket-ftbench"
 
@@ -170,7 +172,7 @@ def test_endpoint_down() -> None:
         "S3_MAX_ATTEMPTS": "1", "S3_CONNECT_TIMEOUT": "2"})
     manager = S3ArchiveManager(cfg)
     assert manager.is_available()  # no request made: needs no ListBucket, no network
-    result = manager.upload_benchmark_report(make_report(), "/tmp/x")  # noqa: S108
+    result = manager.upload_benchmark_report(make_report().to_dict(), "/tmp/x")  # noqa: S108
     assert not result.success
     assert result.error == f"Connection error: could not connect to http://127.0.0.1:{port}"
     assert manager.list_reports("/tmp/x") == []  # noqa: S108
@@ -180,10 +182,11 @@ def test_endpoint_down() -> None:
 def test_presigned_url_opens(s3_server: S3Server, bucket: str) -> None:
     cfg = config_for(s3_server, bucket, S3_PRESIGN_EXPIRY="600")
     report = make_report(3)
-    result = S3ArchiveManager(cfg).upload_benchmark_report(report, "/workspaces/Firstry")
+    result = S3ArchiveManager(cfg).upload_benchmark_report(report.to_dict(),
+                                                           "/workspaces/Firstry")
     assert result.success and result.url is not None
     assert "X-Amz-Signature=" in result.url
-    assert fetch(result.url) == canonical_report_bytes(report)
+    assert fetch(result.url) == report.archive_bytes()
 
 
 def test_canonical_and_public_urls_open(seaweed: S3Server) -> None:
@@ -194,22 +197,22 @@ def test_canonical_and_public_urls_open(seaweed: S3Server) -> None:
         new_bucket(seaweed, "public-reports")
     report = make_report(4, timestamp="2025-11-08T10:15:30Z")
     canonical = S3ArchiveManager(config_for(seaweed, "public-reports"))
-    result = canonical.upload_benchmark_report(report, "/workspaces/Firstry")
+    result = canonical.upload_benchmark_report(report.to_dict(), "/workspaces/Firstry")
     assert result.success and result.url and result.key
     assert result.url == f"{seaweed.endpoint}/public-reports/" + result.key.replace(":", "%3A")
-    assert fetch(result.url) == canonical_report_bytes(report)
+    assert fetch(result.url) == report.archive_bytes()
     public = S3ArchiveManager(config_for(
         seaweed, "public-reports", S3_PUBLIC_URL_BASE=f"{seaweed.endpoint}/public-reports/"))
-    again = public.upload_benchmark_report(report, "/workspaces/Firstry")
+    again = public.upload_benchmark_report(report.to_dict(), "/workspaces/Firstry")
     assert again.url == result.url
-    assert fetch(again.url or "") == canonical_report_bytes(report)
+    assert fetch(again.url or "") == report.archive_bytes()
 
 
 def test_download_detects_tampering(seaweed: S3Server) -> None:
     bucket = new_bucket(seaweed)
     manager = S3ArchiveManager(config_for(seaweed, bucket))
-    result = manager.upload_benchmark_report(make_report(5), "/workspaces/Firstry")
-    assert result.key and manager.download_report(result.key) == make_report(5)
+    result = manager.upload_benchmark_report(make_report(5).to_dict(), "/workspaces/Firstry")
+    assert result.key and manager.download_report(result.key) == make_report(5).to_dict()
     admin = admin_client(seaweed)
     meta = admin.head_object(Bucket=bucket, Key=result.key)["Metadata"]
     admin.put_object(Bucket=bucket, Key=result.key, Body=b'{"tampered": true}', Metadata=meta)
@@ -220,13 +223,27 @@ def test_list_and_download_through_store(s3_server: S3Server, bucket: str) -> No
     manager = S3ArchiveManager(config_for(s3_server, bucket))
     for i, ts in enumerate(["2025-11-07T05:24:05Z", "2025-11-09T15:45:22Z",
                             "2025-11-08T10:15:30Z"]):
-        assert manager.upload_benchmark_report(make_report(i, timestamp=ts), "/r").success
+        assert manager.upload_benchmark_report(make_report(i, timestamp=ts).to_dict(),
+                                               "/r").success
     keys = manager.list_reports("/r", max_keys=2)
     assert [k.split("/")[-1][:20] for k in keys] == ["2025-11-08T10:15:30Z",
                                                      "2025-11-09T15:45:22Z"]
     report = manager.download_report(keys[-1])
     assert report is not None and report["timestamp"] == "2025-11-09T15:45:22Z"
     assert manager.download_report(keys[-1] + ".missing") is None
+    # An object that is not a report is not handed out as one.
+    admin_client(s3_server).put_object(Bucket=bucket, Key=keys[-1] + ".other", Body=b"{}")
+    assert manager.download_report(keys[-1] + ".other") is None
+
+
+def test_invalid_report_is_not_uploaded(s3_server: S3Server, bucket: str) -> None:
+    manager = S3ArchiveManager(config_for(s3_server, bucket))
+    partial = {"schema": 1, "timestamp": "2025-11-07T05:24:05Z"}  # the guide's placeholder
+    result = manager.upload_benchmark_report(partial, "/r")
+    assert not result.success and result.key is None
+    assert result.error is not None and result.error.startswith("report_data: ")
+    assert "\n" not in result.error
+    assert count_objects(s3_server, bucket) == 0
 
 
 @pytest.mark.parametrize("source", ["env", "profile"])
@@ -245,6 +262,7 @@ def test_aws_default_credential_chain(seaweed: S3Server, tmp_path: Path, source:
         monkeypatch.setenv("AWS_PROFILE", "bench")
     cfg = S3Config.from_env({"S3_ENDPOINT_URL": seaweed.endpoint, "S3_BUCKET_NAME": bucket})
     assert cfg.access_key_id is None and cfg.is_usable
-    result = S3ArchiveManager(cfg).upload_benchmark_report(make_report(), "/workspaces/Firstry")
+    result = S3ArchiveManager(cfg).upload_benchmark_report(make_report().to_dict(),
+                                                           "/workspaces/Firstry")
     assert result.success, result.error
     assert count_objects(seaweed, bucket) == 1

@@ -4,7 +4,7 @@
   with ``--upload-s3``, uploads it (then whatever is still pending), printing the guide's lines.
   A failed upload leaves a pending marker; it never changes the run's exit code. It does not
   touch the report: its :class:`ArchiveOutcome` gives the keys and URL
-  (:attr:`ArchiveOutcome.archive_ref` is the report's ``archive`` block).
+  (:attr:`ArchiveOutcome.ref` is the report's ``archive`` block).
 * :func:`sync_pending` (``ft-bench archive sync``) uploads the pending reports concurrently.
 * :func:`open_archives` gives the judge, ``compare`` and ``trend`` every archive to read.
 """
@@ -62,9 +62,9 @@ class ArchiveOutcome:
     message: str = ""
 
     @property
-    def archive_ref(self) -> ArchiveRef:
+    def ref(self) -> ArchiveRef:
         """The report's ``archive`` block:
-        ``dataclasses.replace(report, archive=outcome.archive_ref)``."""
+        ``dataclasses.replace(report, archive=outcome.ref)``."""
         return ArchiveRef(local_key=self.local_key, s3_key=self.s3_key, s3_url=self.s3_url)
 
 
@@ -144,7 +144,7 @@ def archive_report(report: Report, repo_root: Path, *, upload_s3: bool = False,
     """Archive ``report`` locally, then (``upload_s3``) to S3 with the guide's messages.
 
     The archived bytes are :meth:`Report.archive_bytes`; the report is not changed (attach
-    :attr:`ArchiveOutcome.archive_ref` to it). Raises only for local problems
+    :attr:`ArchiveOutcome.ref` to it). Raises only for local problems
     (:class:`~ftbench.errors.FtbenchError`: bad repo id or run type, unwritable archive); S3
     problems are printed and leave the report pending.
     """
