@@ -255,3 +255,42 @@ def test_ctrl_c_kills_the_running_group_and_the_server_goes_on(log: Path,
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         executor.close()
+
+
+@pytest.mark.parametrize("spawn", [True, False], ids=["posix_spawn", "fork"])
+def test_server_starts_commands_alike_with_posix_spawn_or_fork(
+        spawn: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of starting a command (fork where posix_spawn cannot start a session): a new
+    session, the given directory, /dev/null in, stdout and stderr appended to the log."""
+    from ftbench.measure import _forkserve
+
+    monkeypatch.chdir(tmp_path)  # _spawn enters the command's directory itself
+    monkeypatch.setattr(_forkserve, "_SPAWN_SETSID", spawn)
+    work = tmp_path / "work"
+    work.mkdir()
+    log = tmp_path / "log"
+    log.write_text("header\n")
+    script = b'pwd; echo err >&2; cat; ps -o sid= -p $$'
+    pid = _forkserve._spawn(os.fsencode(work), os.fsencode(log), b"/bin/sh",
+                            [b"sh", b"-c", script], {b"PATH": os.fsencode(os.defpath)})
+    _, status, _ = os.wait4(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    lines = log.read_text().split()
+    assert lines[:3] == ["header", str(work), "err"]
+    assert lines[3] == str(pid)  # it leads a session of its own
+
+
+def test_server_falls_back_to_fork_when_posix_spawn_cannot_start_a_session(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftbench.measure import _forkserve
+
+    def no_setsid(*args: Any, **kwargs: Any) -> int:
+        raise NotImplementedError("setsid")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_forkserve, "_SPAWN_SETSID", True)
+    monkeypatch.setattr(_forkserve.os, "posix_spawn", no_setsid)
+    pid = _forkserve._spawn(os.fsencode(tmp_path), os.fsencode(tmp_path / "log"), b"/bin/true",
+                            [b"true"], {})
+    assert os.waitstatus_to_exitcode(os.wait4(pid, 0)[1]) == 0
+    assert _forkserve._SPAWN_SETSID is False

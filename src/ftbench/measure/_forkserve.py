@@ -1,9 +1,12 @@
 """The fork server: runs as ``python -I -S _forkserve.py`` for a whole benchmark run.
 
-Every measured command is forked from this small interpreter rather than from the harness,
-because a child's peak RSS (``ru_maxrss``) starts at what it inherited at fork: forking from
-here keeps that floor at this process's few MiB, not the harness's tens or hundreds. It uses
-only built-in modules (``_signal``, not ``signal``, which would pull in ``enum``), to stay small.
+Every measured command is started from this small interpreter rather than from the harness,
+because a child's peak RSS (``ru_maxrss``) starts at what it inherited from the process that
+started it: starting it here keeps that floor at this process's few MiB, not the harness's
+tens or hundreds. Commands are started with ``posix_spawn`` (vfork and exec, as cheap as a
+compiled launcher: ``benchmarks/overhead.py``), or with fork where posix_spawn cannot start a
+new session. It uses only built-in modules (``_signal``, not ``signal``, which would pull in
+``enum``), to stay small.
 
 Protocol on stdin/stdout; a frame is a 4-byte little-endian length and a ``marshal`` payload.
 
@@ -14,8 +17,8 @@ Protocol on stdin/stdout; a frame is a 4-byte little-endian length and a ``marsh
   floor)``, flag 0 ran, 1 timed out, 2 cancelled; ``floor`` is this server's own peak RSS,
   the most a child can have inherited (both in the platform's ``ru_maxrss`` unit).
 
-The child starts a new session, reads /dev/null, appends stdout+stderr to the log, enters
-cwd and execs the program. The server waits for it with ``select`` on a SIGCHLD wake-up pipe
+The command runs in a new session, in ``cwd``, reading /dev/null, its stdout+stderr appended
+to the log; a command that cannot be started exits 127 with the reason in its log. The server waits for it with ``select`` on a SIGCHLD wake-up pipe
 and on stdin, so a timeout, a cancel frame or the harness going away (EOF) kill the child's
 whole process group with SIGKILL; no grandchild of a killed command survives. Portable
 POSIX only: no pidfd, no sigtimedwait.
@@ -33,6 +36,10 @@ import select
 import time
 
 RAN, TIMED_OUT, CANCELLED = 0, 1, 2
+_LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+#: Signals this process ignores that a command must not inherit ignored.
+_DEFAULTED = (_signal.SIGINT, _signal.SIGPIPE)
+_SPAWN_SETSID = hasattr(os, "posix_spawn")
 Request = tuple[float, bytes, bytes, bytes, list[bytes], dict[bytes, bytes]]
 Reply = tuple[int, float, float, int, int, int, int]
 
@@ -55,28 +62,76 @@ def _write_frame(fd: int, value: Reply) -> None:
         data = data[os.write(fd, data):]
 
 
-def _child(cwd: bytes, log: bytes, program: bytes, argv: list[bytes],
-           env: dict[bytes, bytes], floor_w: int) -> None:
-    """In the forked child: set up, then exec; never returns."""
-    code, what = 126, b"open the log " + log
+def _spawn(cwd: bytes, log: bytes, program: bytes, argv: list[bytes],
+           env: dict[bytes, bytes]) -> int:
+    """Start the command in a new session, stdin from /dev/null, stdout+stderr appended to
+    the log, in ``cwd``; its pid. ``posix_spawn`` (vfork and exec: as cheap as it gets), or
+    fork where the platform's posix_spawn cannot start a session."""
+    os.chdir(cwd)  # this process is single-threaded and serves nothing else
+    if _SPAWN_SETSID:
+        try:
+            return os.posix_spawn(program, argv, env, setsid=True, setsigdef=_DEFAULTED,
+                                  file_actions=[
+                                      (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                                      (os.POSIX_SPAWN_OPEN, 1, log, _LOG_FLAGS, 0o644),
+                                      (os.POSIX_SPAWN_DUP2, 1, 2)])
+        except NotImplementedError:
+            _disable_spawn()
+    pid = os.fork()
+    if pid == 0:
+        _exec_child(log, program, argv, env)
+    return pid
+
+
+def _disable_spawn() -> None:
+    global _SPAWN_SETSID
+    _SPAWN_SETSID = False
+
+
+def _exec_child(log: bytes, program: bytes, argv: list[bytes], env: dict[bytes, bytes]) -> None:
+    """In a forked child: set up, then exec; never returns."""
+    code = 127
     try:
         os.setsid()
-        _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
-        out = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        for signum in _DEFAULTED:
+            _signal.signal(signum, _signal.SIG_DFL)
+        out = os.open(log, _LOG_FLAGS, 0o644)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
         os.dup2(out, 2)
-        what = b"enter " + cwd
-        os.chdir(cwd)
-        code, what = 127, b"run " + program
-        os.write(floor_w, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss.to_bytes(8, "little"))
         os.execve(program, argv, env)
     except BaseException as exc:
         try:
-            os.write(2, b"ftbench: cannot " + what + b": " + str(exc).encode() + b"\n")
+            os.write(2, b"ftbench: cannot run " + program + b": " + str(exc).encode() + b"\n")
         finally:
             os._exit(code)
+
+
+def _cannot_start(log: bytes, program: bytes, exc: OSError) -> None:
+    """What the command's own log says when it could not be started."""
+    try:
+        fd = os.open(log, _LOG_FLAGS, 0o644)
+    except OSError:
+        return
+    try:
+        os.write(fd, b"ftbench: cannot run " + program + b": " + str(exc).encode() + b"\n")
+    finally:
+        os.close(fd)
+
+
+def _own_peak() -> int:
+    """This process's own peak RSS, the most a command started from it can inherit (in the
+    platform's ``ru_maxrss`` unit). On Linux, VmHWM: getrusage would also count the peak of
+    the harness this process was started from, which a command does not inherit."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _kill_group(pid: int) -> None:
@@ -87,13 +142,16 @@ def _kill_group(pid: int) -> None:
             pass
 
 
-def _run(request: Request, wake: int, floor_r: int, floor_w: int) -> Reply | None:
+def _run(request: Request, wake: int) -> Reply | None:
     """Run one request; None when the harness went away (the command is killed)."""
     timeout_s, cwd, log, program, argv, env = request
+    floor = _own_peak()
     started = time.monotonic_ns()
-    pid = os.fork()
-    if pid == 0:
-        _child(cwd, log, program, argv, env, floor_w)
+    try:
+        pid = _spawn(cwd, log, program, argv, env)
+    except OSError as exc:  # no such program or directory, not executable, ...
+        _cannot_start(log, program, exc)
+        return (time.monotonic_ns() - started, 0.0, 0.0, 0, 127 << 8, RAN, floor)
     deadline = started + int(timeout_s * 1e9) if timeout_s > 0 else None
     flag, harness_gone, killed = RAN, False, False
     while True:
@@ -126,10 +184,6 @@ def _run(request: Request, wake: int, floor_r: int, floor_w: int) -> Reply | Non
     finished = time.monotonic_ns()
     if harness_gone:
         return None
-    try:
-        floor = int.from_bytes(os.read(floor_r, 4096)[-8:], "little")
-    except BlockingIOError:  # the child failed before exec
-        floor = 0
     return (finished - started, usage.ru_utime, usage.ru_stime, usage.ru_maxrss, status, flag,
             floor)
 
@@ -143,8 +197,6 @@ def main() -> None:
     os.set_blocking(wake_w, False)
     _signal.set_wakeup_fd(wake_w)
     _signal.signal(_signal.SIGCHLD, lambda signum, frame: None)
-    floor_r, floor_w = os.pipe()
-    os.set_blocking(floor_r, False)
     while True:
         head = _read_exact(0, 4)
         if head is None:
@@ -155,7 +207,7 @@ def main() -> None:
         payload = _read_exact(0, size)
         if payload is None:
             return
-        reply = _run(marshal.loads(payload), wake, floor_r, floor_w)
+        reply = _run(marshal.loads(payload), wake)
         if reply is None:
             return
         _write_frame(1, reply)

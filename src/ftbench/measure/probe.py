@@ -97,6 +97,14 @@ class ForkServer:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
+        # The runner hands over the same environment dict for every sample of a step and
+        # phase: encode it once (a hundred variables cost ~0.1 ms a sample).
+        self._env: tuple[dict[str, str], dict[bytes, bytes]] | None = None
+
+    def _encoded_env(self, env: dict[str, str]) -> dict[bytes, bytes]:
+        if self._env is None or self._env[0] is not env:
+            self._env = (env, {os.fsencode(k): os.fsencode(v) for k, v in env.items()})
+        return self._env[1]
 
     def _server(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._proc.poll() is not None:
@@ -148,8 +156,7 @@ class ForkServer:
         request = marshal.dumps((
             float(job.timeout_s or 0.0), os.fsencode(job.cwd), os.fsencode(job.log_path),
             os.fsencode(_resolve_program(job.argv[0], job.cwd, job.env)),
-            [os.fsencode(a) for a in job.argv],
-            {os.fsencode(k): os.fsencode(v) for k, v in job.env.items()}))
+            [os.fsencode(a) for a in job.argv], self._encoded_env(job.env)))
         proc = self._server()
         try:
             self._send(proc, request)

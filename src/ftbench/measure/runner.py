@@ -159,9 +159,15 @@ class Runner:
             for step in target.steps
         }
         self.executor = executor if executor is not None else probe.default_executor()
-        self._shown: dict[str, str] | None = None
+        tier, mode = target.tier, settings.mode
+        self._argv = {step.name: step.argv(tier, mode) for step in target.steps}
+        # each step's command as log headers show it: secrets masked
+        self._shown = {name: scrub(" ".join(argv)) for name, argv in self._argv.items()}
         self._envs: dict[tuple[str, str], dict[str, str]] = {}
-        self._artifacts_shown: str | None = None
+        try:  # logs as reports show them: relative to the repository when inside it
+            self._artifacts_shown = str(artifacts_dir.resolve().relative_to(self.root))
+        except ValueError:
+            self._artifacts_shown = str(artifacts_dir)
         self.base_env = dict(os.environ)
         self.base_env["PATH"] = target_path(os.environ)
         if settings.max_procs is not None:
@@ -275,11 +281,9 @@ class Runner:
     def _sample(self, phase: str, index: int) -> Sample:
         if phase == "cold":
             self._clear_caches()
-        tier, mode = self.target.tier, self.settings.mode
         steps: list[StepSample] = []
         budget = self.settings.timeout_s
         started = time.monotonic()
-        shown = self._shown_commands()
         for step in self.target.steps:
             log_path = self._log_path(phase, index, step)
             remaining = None
@@ -287,31 +291,16 @@ class Runner:
                 remaining = max(0.001, budget - (time.monotonic() - started))
             try:
                 prepare_log(log_path, f"# ftbench {phase} sample {index}, step {step.name}: "
-                                      f"{shown[step.name]}\n")
-                measured = self.executor.run(Job(step.argv(tier, mode), self.root,
+                                      f"{self._shown[step.name]}\n")
+                measured = self.executor.run(Job(self._argv[step.name], self.root,
                                                  self._env(step, phase), log_path, remaining))
             except OSError as exc:
                 raise SetupError(f"step '{step.name}': cannot run: {exc.strerror}") from None
-            steps.append(StepSample(step.name, measured, self._relative(log_path.name)))
+            steps.append(StepSample(step.name, measured,
+                                    f"{self._artifacts_shown}/{log_path.name}"))
             if not measured.ok:
                 break
         return Sample(phase, index, tuple(steps))
-
-    def _shown_commands(self) -> dict[str, str]:
-        """Each step's command as log headers show it: secrets masked (computed once)."""
-        if self._shown is None:
-            tier, mode = self.target.tier, self.settings.mode
-            self._shown = {s.name: scrub(" ".join(s.argv(tier, mode))) for s in self.target.steps}
-        return self._shown
-
-    def _relative(self, log_name: str) -> str:
-        """A log's path as reports show it: relative to the repository when inside it."""
-        if self._artifacts_shown is None:
-            try:
-                self._artifacts_shown = str(self.artifacts.resolve().relative_to(self.root))
-            except ValueError:
-                self._artifacts_shown = str(self.artifacts)
-        return f"{self._artifacts_shown}/{log_name}"
 
 
 def _safe(name: str) -> str:
