@@ -44,21 +44,40 @@ class ModelError(ValueError):
     """A JSON value that does not fit the model."""
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_CACHE = "_ftbench_json_value"
+
+
+@cache
+def _layout(cls: type) -> tuple[tuple[str, bool], ...]:
+    """``(field name, omitted when None)`` of a dataclass, in order."""
+    return tuple((f.name, bool(f.metadata.get("omit_none"))) for f in dataclasses.fields(cls))
+
+
 def to_value(obj: Any) -> Any:
-    """The JSON value of a model object (dataclasses become dicts, tuples lists)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            if value is None and f.metadata.get("omit_none"):
-                continue
-            out[f.name] = to_value(value)
-        return out
+    """The JSON value of a model object (dataclasses become dicts, tuples lists).
+
+    The value of a frozen dataclass is computed once and kept on the object (the copies the
+    pipeline makes share their unchanged parts, so a report is encoded at little more than
+    the cost of its new parts): treat the result as read-only.
+    """
+    if isinstance(obj, _SCALARS):
+        return obj
     if isinstance(obj, tuple | list):
         return [to_value(v) for v in obj]
     if isinstance(obj, Mapping):
         return {str(k): to_value(v) for k, v in obj.items()}
-    return obj
+    cached = obj.__dict__.get(_CACHE)
+    if cached is not None:
+        return cached
+    out: dict[str, Any] = {}
+    for name, omit_none in _layout(type(obj)):
+        value = getattr(obj, name)
+        if value is None and omit_none:
+            continue
+        out[name] = to_value(value)
+    object.__setattr__(obj, _CACHE, out)
+    return out
 
 
 def from_value(cls: type[T], value: Any, path: str = "") -> T:

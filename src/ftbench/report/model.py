@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ftbench.report.codec import OMIT_NONE, ModelError, from_value, minimum, pattern, to_value
 
@@ -335,20 +335,21 @@ class Report:
 
     # --- writing -----------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, object]:
-        value: dict[str, object] = to_value(self)
+    def to_dict(self) -> dict[str, Any]:
+        """The report's JSON value (a fresh copy: change it at will)."""
+        value: dict[str, Any] = json.loads(self.to_json(pretty=False))
         return value
 
     def to_json(self, *, pretty: bool = True) -> str:
-        """JSON text: indented for people, or compact (``pretty=False``)."""
+        """JSON text: for people (nested objects and every sample on one line each), or
+        compact (``pretty=False``)."""
         if pretty:
-            return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False) + "\n"
+            return _pretty(to_value(self), "") + "\n"
+        return json.dumps(to_value(self), separators=(",", ":"), ensure_ascii=False) + "\n"
 
     def archive_bytes(self) -> bytes:
         """The bytes archived for this report: no ``archive`` block, sorted keys, compact."""
-        body = self.to_dict()
-        body.pop("archive", None)
+        body = {k: v for k, v in to_value(self).items() if k != "archive"}
         return (json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
                 + "\n").encode()
 
@@ -364,6 +365,22 @@ class Report:
     def config_hash(self) -> str:
         return self.target.config_hash
 
+
+
+def _pretty(value: Any, indent: str) -> str:
+    """Indented JSON down to the fields of a phase, then one line per object (a sample, a
+    summary). json's C encoder only runs without ``indent``: this keeps a 300-sample report
+    to a few milliseconds (``benchmarks/overhead.py``)."""
+    depth = len(indent) // 2
+    if not isinstance(value, dict | list) or not value or depth >= (3 if isinstance(
+            value, dict) else 4):
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    inner = indent + "  "
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_pretty(v, inner)}"
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    return "[\n" + ",\n".join(inner + _pretty(v, inner) for v in value) + f"\n{indent}]"
 
 
 @dataclass(frozen=True)
