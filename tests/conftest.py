@@ -82,10 +82,12 @@ def report_schema() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def validate_report(report_schema: dict[str, Any]) -> Callable[[Any], dict[str, Any]]:
-    """Validate a report (a dict, or the path of a bench_proof.json) against the schema.
+    """Validate a report (a model ``Report``, its dict, or the path of a bench_proof.json)
+    against the schema, and load it through the model.
 
-    Returns the report, so tests can write ``report = validate_report(path)``.
+    Returns the report's JSON value, so tests can write ``report = validate_report(path)``.
     """
+    from ftbench.report.model import Report
     from jsonschema import Draft202012Validator
 
     Draft202012Validator.check_schema(report_schema)
@@ -95,9 +97,12 @@ def validate_report(report_schema: dict[str, Any]) -> Callable[[Any], dict[str, 
     def check(report: Any) -> dict[str, Any]:
         if isinstance(report, (str, Path)):
             report = json.loads(Path(report).read_text(encoding="utf-8"))
+        if isinstance(report, Report):
+            report = report.to_dict()
         errors = sorted(validator.iter_errors(report), key=lambda e: list(e.absolute_path))
         assert not errors, "report does not match the schema:\n" + "\n".join(
             f"  {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10])
+        assert Report.from_dict(report).to_dict() == report
         return dict(report)
 
     return check

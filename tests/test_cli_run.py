@@ -380,7 +380,7 @@ def _harness_rss(repo: Path, megabytes: int, env: dict[str, str]) -> int:
     return int(line.split("=", 1)[1])
 
 
-@pytest.mark.parametrize("probe_backend", ["native", "direct"])
+@pytest.mark.parametrize("probe_backend", ["forkserver", "direct"])
 def test_huge_output_goes_to_the_log_not_the_harness_memory(
         tmp_repo: Path, validate_report: Validate, probe_backend: str) -> None:
     env = {**os.environ, "FTBENCH_PROBE": probe_backend}

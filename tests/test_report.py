@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import statistics
@@ -12,14 +13,17 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from factory import TEMPLATE
 from hypothesis import strategies as st
 
 from ftbench import redact
 from ftbench.measure.config import Step, Target
 from ftbench.measure.runner import BenchResult, Runner, RunSettings
-from ftbench.report import build as report_mod
-from ftbench.report.build import build_report, dotenv_lines, to_json, write_reports
+from ftbench.report import files as report_files
+from ftbench.report.build import build_report
+from ftbench.report.files import REPORT_NAMES, dotenv_lines, write_reports
 from ftbench.report.markdown import fmt_s, render
+from ftbench.report.model import ArchiveRef, Runs
 from ftbench.report.summary import median_ci, summarize
 
 Validate = Callable[[Any], dict[str, Any]]
@@ -104,12 +108,13 @@ def test_rss_figures_in_the_report(tmp_repo: Path, validate_report: Validate,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FTBENCH_PROBE", "direct")
     result = measure(tmp_repo, Step("t", ("/bin/true",)), skip_warm=True)
-    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    built = build_report(result, tmp_repo, repo_id="deadbeef")
+    report = validate_report(built)
     step = report["runs"]["cold"]["samples"][0]["steps"][0]
     assert step["max_rss_kb"] is None and step["rss_exact"] is False
     assert step["rss_floor_kb"] > 0
     assert report["measurement"]["probe"] == "direct"
-    assert "unknown" in render(report)
+    assert "unknown" in render(built)
 
 
 def test_report_contains_no_secrets(tmp_repo: Path, validate_report: Validate,
@@ -122,8 +127,10 @@ def test_report_contains_no_secrets(tmp_repo: Path, validate_report: Validate,
     step = Step("s", ("echo", "--password=hunter2xyz", "ghp_reportsecret123"),
                 env={"API_TOKEN": "envtoken999", "PLAIN": "--token=abc123456"})
     result = measure(tmp_repo, step)
-    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
-    paths = write_reports(report, tmp_path / "out", render(report))
+    built = build_report(result, tmp_repo, repo_id="deadbeef")
+    report = validate_report(built)
+    write_reports(built, tmp_path / "out")
+    paths = {name: tmp_path / "out" / name for name in REPORT_NAMES}
     assert report["git"]["remote"] == "https://example.com/o/r.git"
     recorded = report["environment"]["env"]
     assert recorded["CI"] == "true"
@@ -137,15 +144,16 @@ def test_report_contains_no_secrets(tmp_repo: Path, validate_report: Validate,
 
 
 def test_write_reports(tmp_repo: Path, tmp_path: Path, validate_report: Validate) -> None:
-    report = validate_report(build_report(measure(tmp_repo, Step("t", ("true",))), tmp_repo,
-                                          repo_id="deadbeef"))
+    built = build_report(measure(tmp_repo, Step("t", ("true",))), tmp_repo,
+                         repo_id="deadbeef")
+    report = validate_report(built)
     out = tmp_path / "out"
-    paths = write_reports(report, out, render(report))
-    assert set(paths) == {"json", "md", "env"}
-    validate_report(paths["json"])
-    assert json.loads(paths["json"].read_text()) == report
-    assert paths["md"].read_text() == render(report)
-    env = dict(line.split("=", 1) for line in paths["env"].read_text().splitlines())
+    markdown = write_reports(built, out)
+    validate_report(out / "bench_proof.json")
+    assert json.loads((out / "bench_proof.json").read_text()) == report
+    assert (out / "bench_proof.md").read_text() == markdown == render(built)
+    env = dict(line.split("=", 1) for line in (out / "bench_report.env").read_text()
+               .splitlines())
     assert env["FT_BENCH_REPORT"] == "out/bench_proof.json"
     assert env["FT_BENCH_WARM_MEDIAN_S"] == str(report["runs"]["warm"]["elapsed_s"])
     assert env["FT_BENCH_OK"] == "true"
@@ -162,19 +170,21 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path,
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(report_mod.os, "replace", boom)
+    monkeypatch.setattr(report_files.os, "replace", boom)
     with pytest.raises(OSError):
-        report_mod.atomic_write(target, "new")
+        report_files.atomic_write(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 
 
 def test_markdown_tables(tmp_repo: Path, validate_report: Validate) -> None:
-    report = validate_report(build_report(measure(tmp_repo, Step("lint", ("true",)),
-                                                  cold_runs=6, warm_runs=6),
-                                          tmp_repo, repo_id="deadbeef"))
-    report["regression"] = {"summary": "no regression (test)"}
-    md = render(report)
+    built = build_report(measure(tmp_repo, Step("lint", ("true",)), cold_runs=6, warm_runs=6),
+                         tmp_repo, repo_id="deadbeef")
+    report = validate_report(built)
+    verdict = TEMPLATE.regression
+    assert verdict is not None
+    md = render(dataclasses.replace(built, regression=dataclasses.replace(
+        verdict, summary="no regression (test)")))
     assert md.startswith("## ")
     assert "`lite` tier" in md
     assert "| cold |" in md and "| warm |" in md
@@ -195,21 +205,27 @@ def test_fmt_s() -> None:
 
 # --- dotenv: always valid NAME=value single lines -------------------------------------------
 
-_any_value = st.one_of(st.none(), st.text(), st.integers(), st.floats(), st.booleans())
+_text = st.text()
+_number = st.none() | st.floats(allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=300, deadline=None)
-@given(run_id=_any_value, tier=_any_value, mode=_any_value, ok=_any_value,
-       cold=_any_value, warm=_any_value, speedup=_any_value, verdict=_any_value,
-       local_key=_any_value, s3_key=_any_value, s3_url=_any_value, path=st.text())
-def test_dotenv_lines_are_valid_single_lines(run_id: Any, tier: Any, mode: Any, ok: Any,
-                                             cold: Any, warm: Any, speedup: Any, verdict: Any,
-                                             local_key: Any, s3_key: Any, s3_url: Any,
-                                             path: str) -> None:
-    report = {"run_id": run_id, "tier": tier, "mode": mode, "ok": ok, "speedup": speedup,
-              "runs": {"cold": {"elapsed_s": cold}, "warm": {"elapsed_s": warm}},
-              "regression": {"verdict": verdict} if verdict is not None else None,
-              "archive": {"local_key": local_key, "s3_key": s3_key, "s3_url": s3_url}}
+@given(run_id=_text, tier=_text, ok=st.booleans(), cold=_number, warm=_number,
+       speedup=_number, judged=st.booleans(), local_key=st.none() | _text,
+       s3_key=st.none() | _text, s3_url=st.none() | _text, path=st.text())
+def test_dotenv_lines_are_valid_single_lines(run_id: str, tier: str, ok: bool,
+                                             cold: float | None, warm: float | None,
+                                             speedup: float | None, judged: bool,
+                                             local_key: str | None, s3_key: str | None,
+                                             s3_url: str | None, path: str) -> None:
+    runs = TEMPLATE.runs
+    assert runs.cold is not None and runs.warm is not None
+    report = dataclasses.replace(
+        TEMPLATE, run_id=run_id, tier=tier, ok=ok, speedup=speedup,
+        runs=Runs(cold=dataclasses.replace(runs.cold, elapsed_s=cold),
+                  warm=dataclasses.replace(runs.warm, elapsed_s=warm)),
+        regression=TEMPLATE.regression if judged else None,
+        archive=ArchiveRef(local_key=local_key, s3_key=s3_key, s3_url=s3_url))
     lines = dotenv_lines(report, path)
     names = [line.split("=", 1)[0] for line in lines]
     assert len(set(names)) == len(names)
@@ -231,7 +247,7 @@ def test_summarize() -> None:
     assert s.mad == pytest.approx(1.0)
     assert s.ci95 is None  # fewer than 6 samples
     empty = summarize([])
-    assert empty.n == 0 and empty.median is None and empty.to_dict()["ci95"] is None
+    assert empty.n == 0 and empty.median is None and empty.ci95 is None
     assert summarize([5.0]).stdev == 0.0
 
 
@@ -248,26 +264,3 @@ def test_median_ci_matches_scipy_quantile_test(values: list[float]) -> None:
     assert ci[0] == pytest.approx(float(expected.low))
     assert ci[1] == pytest.approx(float(expected.high))
     assert ci[0] <= statistics.median(values) <= ci[1]
-
-
-_json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
-
-
-@given(phases=st.dictionaries(
-    st.sampled_from(["cold", "warm"]),
-    st.fixed_dictionaries({
-        "elapsed_s": st.floats(0, 10),
-        "samples": st.lists(st.dictionaries(st.text(min_size=1), _json_scalars), max_size=5),
-    })),
-    extra=st.dictionaries(st.text(min_size=1).filter(lambda k: k != "runs"), _json_scalars))
-def test_pretty_json_round_trips(phases: dict[str, Any], extra: dict[str, Any]) -> None:
-    report = {**extra, "runs": phases}
-    for pretty in (True, False):
-        assert json.loads(to_json(report, pretty=pretty)) == report
-
-
-def test_pretty_json_puts_one_sample_per_line() -> None:
-    report = {"schema": 1, "runs": {"warm": {"samples": [{"index": 1}, {"index": 2}]}}}
-    lines = to_json(report).splitlines()
-    assert '        {"index": 1},' in lines
-    assert '        {"index": 2}' in lines
