@@ -34,8 +34,10 @@ def selected_servers() -> list[str]:
     kinds = [k.strip() for k in raw.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in SERVER_KINDS]
     if unknown or not kinds:
-        raise pytest.UsageError(f"{SERVERS_ENV}={raw!r}: expected a comma-separated list of "
-                                f"{', '.join(SERVER_KINDS)}, or 'all'")
+        raise pytest.UsageError(
+            f"{SERVERS_ENV}={raw!r}: expected a comma-separated list of "
+            f"{', '.join(SERVER_KINDS)}, or 'all'"
+        )
     return list(dict.fromkeys(kinds))
 
 
@@ -49,8 +51,11 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def _server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    pool: dict[str, Any] = {"servers": {}, "creds": fake_credentials(),
-                            "base": tmp_path_factory.mktemp("s3servers")}
+    pool: dict[str, Any] = {
+        "servers": {},
+        "creds": fake_credentials(),
+        "base": tmp_path_factory.mktemp("s3servers"),
+    }
     yield pool
     for server in pool["servers"].values():
         server.stop()
