@@ -150,7 +150,6 @@ def test_failure_stops_the_run_and_keeps_what_was_measured(tmp_repo: Path) -> No
     assert [s.name for s in failed.steps] == ["flaky"]  # later steps of the sample skipped
     assert [(phase_of(j), j.argv[0]) for j in fake.jobs][-1] == ("warm", "flaky")
     assert len(fake.jobs) == 5
-    assert res.failed_sample is failed
 
 
 def test_allow_failure_keeps_sampling(tmp_repo: Path) -> None:
@@ -255,7 +254,6 @@ def test_sample_aggregates_its_steps(tmp_repo: Path) -> None:
 def test_interrupt_keeps_partial_results(tmp_repo: Path) -> None:
     fake = FakeExecutor([result(), KeyboardInterrupt()])
     res = run(tmp_repo, target(Step("t", ("true",))), settings(cold_runs=3), fake)
-    assert res.interrupted
     assert res.error is not None and res.error.exit_code == 130
     assert len(res.phases["cold"].samples) == 1
     assert fake.closed == 1

@@ -8,14 +8,6 @@ EXIT_COMMAND_FAILED = 3
 EXIT_REGRESSION = 4
 EXIT_SETUP = 5
 
-EXIT_MEANINGS = {
-    EXIT_OK: "success",
-    EXIT_USAGE: "usage error",
-    EXIT_COMMAND_FAILED: "a benchmarked command failed or timed out",
-    EXIT_REGRESSION: "performance regression detected",
-    EXIT_SETUP: "setup error (configuration, tier or command not found)",
-}
-
 
 class FtbenchError(Exception):
     """An expected failure with a one-line message and an exit code."""

@@ -26,7 +26,6 @@ MODES: dict[str, tuple[int, int, int]] = {
     "normal": (5, 10, 1),
     "full": (10, 30, 2),
 }
-DEFAULT_MODE = "normal"
 DEFAULT_TIER = "lite"
 _STEP_KEYS = {"name", "cmd", "shell", "cache", "clear", "env"}
 

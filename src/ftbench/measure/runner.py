@@ -98,17 +98,8 @@ class BenchResult:
     started_at: datetime
     phases: dict[str, PhaseResult] = field(default_factory=dict)
     error: FtbenchError | None = None
-    interrupted: bool = False
     probe_backend: str = ""
     rss_scope: str = RSS_SCOPE  # what max_rss_kb covers (see executor.RSS_SCOPE)
-
-    @property
-    def failed_sample(self) -> Sample | None:
-        for phase in self.phases.values():
-            for sample in phase.samples:
-                if not sample.ok:
-                    return sample
-        return None
 
 
 class Progress:
@@ -193,7 +184,6 @@ class Runner:
         except FtbenchError as exc:
             result.error = exc
         except KeyboardInterrupt:
-            result.interrupted = True
             result.error = FtbenchError("interrupted", exit_code=130)
         finally:
             self.executor.close()

@@ -18,6 +18,7 @@ from ftbench.report.model import (
     Measurement,
     Phase,
     Report,
+    SCHEMA_VERSION,
     Repository,
     Runs,
     Sample,
@@ -102,7 +103,7 @@ def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str)
         programs = {name: prog for name, prog in programs.items() if "/sh" not in prog}
     error = result.error
     return Report(
-        schema=1,
+        schema=SCHEMA_VERSION,
         run_id=uuid.uuid4().hex,
         timestamp=result.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         tool=Tool(name="ftbench", version=__version__),

@@ -71,7 +71,8 @@ def to_value(obj: Any) -> Any:
     if cached is not None:
         return cached
     out: dict[str, Any] = {}
-    for name, omit_none in _layout(type(obj)):
+    cls: type = obj.__class__
+    for name, omit_none in _layout(cls):
         value = getattr(obj, name)
         if value is None and omit_none:
             continue

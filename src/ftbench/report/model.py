@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from ftbench.report.codec import OMIT_NONE, ModelError, from_value, minimum, pattern, to_value
 
-SCHEMA_VERSION = 1
+#: The schema version this ftbench writes.
+SCHEMA_VERSION: Literal[1] = 1
 #: Every schema version :meth:`Report.from_json` loads.
 SUPPORTED_SCHEMAS = (1,)
 
