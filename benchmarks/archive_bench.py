@@ -10,6 +10,7 @@ Target: sync >= 300 reports/s.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -17,36 +18,27 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "s3"))
+sys.path[:0] = [str(REPO / "tests" / "s3"), str(REPO / "tests")]
 
 from s3util import admin_client, new_bucket, s3_env_for  # noqa: E402
-from s3util import make_report as small_report  # noqa: E402
 from servers import S3Server, fake_credentials  # noqa: E402
 
 from ftbench.archive.local import LocalArchive  # noqa: E402
+from ftbench.archive.manager import S3ArchiveManager  # noqa: E402
 from ftbench.archive.repo_id import repo_id  # noqa: E402
-from ftbench.archive.s3 import S3ArchiveManager, S3Config  # noqa: E402
+from ftbench.archive.s3config import S3Config  # noqa: E402
 from ftbench.archive.sync import archive_report, sync_pending  # noqa: E402
+from ftbench.report.model import Report  # noqa: E402
+
+#: A report written by ftbench 0.1.0 for `--tier lite` (~9 KB compact, 5 cold and 10 warm
+#: samples of their steps): every benchmark report is a copy with its own run id and time.
+REAL = Report.from_json((REPO / "tests/fixtures/reports/v1/tier-judged.json").read_bytes())
 
 
-def make_report(i: int = 0, **extra: Any) -> dict[str, Any]:
-    """A report the size of a real one (~13 KB: 15 samples of two steps, as `--tier lite`)."""
-    def sample(k: int) -> dict[str, Any]:
-        steps = [{"name": name, "wall_s": 0.1 + k / 1000, "user_s": 0.08, "sys_s": 0.02,
-                  "max_rss_kb": 20000 + k, "rss_exact": True, "rss_floor_kb": None,
-                  "exit_code": 0, "timed_out": False,
-                  "log": f".firsttry/bench_artifacts/warm-{k:02d}-{name}.log"}
-                 for name in ("compile", "cli-start")]
-        return {"index": k, "wall_s": 0.2 + k / 1000, "user_s": 0.16, "sys_s": 0.04,
-                "max_rss_kb": 20000 + k, "rss_exact": True, "exit_code": 0,
-                "timed_out": False, "ok": True, "steps": steps}
-
-    report = small_report(i, **extra)
-    report["runs"]["warm"]["samples"] = [sample(k) for k in range(1, 16)]
-    return report
+def make_report(i: int = 0, timestamp: str = "2025-11-07T05:24:05Z") -> Report:
+    return dataclasses.replace(REAL, run_id=f"{i:032x}", timestamp=timestamp, archive=None)
 
 
 def main() -> int:
@@ -78,14 +70,14 @@ def run(server: S3Server, tmp: Path, args: argparse.Namespace) -> None:
     manager = S3ArchiveManager(config)
 
     # 1. Upload latency of one report (HEAD + conditional PUT), sequential, distinct reports.
-    manager.upload_benchmark_report(make_report(10_000), "/bench/warmup")
+    manager.upload_benchmark_report(make_report(10_000).to_dict(), "/bench/warmup")
     latencies = []
     for i in range(50):
         start = time.perf_counter()
-        result = manager.upload_benchmark_report(make_report(i), "/bench/latency")
+        result = manager.upload_benchmark_report(make_report(i).to_dict(), "/bench/latency")
         latencies.append((time.perf_counter() - start) * 1000)
         assert result.success, result.error
-    print(f"upload latency (1 report, {result.size_bytes} bytes): "
+    print(f"upload latency (1 report, {result.size_bytes} bytes, model check included): "
           f"median {statistics.median(latencies):.1f} ms, "
           f"p90 {sorted(latencies)[int(len(latencies) * 0.9)]:.1f} ms (n={len(latencies)})")
 
