@@ -5,7 +5,7 @@ and without it everything but the upload works (the CLI prints the guide's ``[SK
 
 This module is the store (:class:`S3Store`), the client, errors and URLs; the user guide's API
 (:class:`~ftbench.archive.manager.S3ArchiveManager`, ``UploadResult``) is in
-:mod:`ftbench.archive.manager` (also importable from here). Secrets (secret key, session
+:mod:`ftbench.archive.manager`, which imports this module. Secrets (secret key, session
 token) never appear in a repr, ``to_dict()``, a log line, an error or a report.
 """
 
@@ -385,12 +385,3 @@ __all__ = [
     "parse_bool",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """``S3ArchiveManager`` and ``UploadResult`` moved to :mod:`ftbench.archive.manager`;
-    still importable from here (lazily: that module imports this one)."""
-    if name in ("S3ArchiveManager", "UploadResult"):
-        from ftbench.archive import manager
-
-        return getattr(manager, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
