@@ -25,18 +25,7 @@ from scipy import stats as sps
 
 from ftbench.judge import core, stats
 
-try:
-    from ftbench.judge.options import (
-        DEFAULT_ALPHA,
-        DEFAULT_BASELINE_COUNT,
-        DEFAULT_REGRESS_PCT,
-    )
-except ImportError:  # before the judge's options had their own module
-    from ftbench.judge.core import (  # type: ignore[attr-defined,no-redef]
-        DEFAULT_ALPHA,
-        DEFAULT_BASELINE_COUNT,
-        DEFAULT_REGRESS_PCT,
-    )
+from ftbench.judge.options import DEFAULT_ALPHA, DEFAULT_BASELINE_COUNT, DEFAULT_REGRESS_PCT
 
 # Per-phase decisions of decide_batch.
 NO_CHANGE, REGRESSION, IMPROVEMENT, INCONCLUSIVE = 0, 1, 2, 3
@@ -157,11 +146,8 @@ def accuracy_table(
 def judge_phase(current: Any, baseline: Any, alpha: float) -> Any:
     """The judge's own per-phase function on one trial: its PhaseVerdict."""
     cur, base = [float(v) for v in current], [float(v) for v in baseline]
-    fn: Any = core.judge_phase
-    try:
-        return fn(cur, base, phase="warm", alpha=alpha, regress_pct=DEFAULT_REGRESS_PCT)
-    except TypeError:  # the older signature judge_phase(phase, current, baseline, ...)
-        return fn("warm", cur, base, alpha=alpha, regress_pct=DEFAULT_REGRESS_PCT)
+    return core.judge_phase(cur, base, phase="warm", alpha=alpha,
+                            regress_pct=DEFAULT_REGRESS_PCT)
 
 
 def consistency_check(seed: int, count: int = 150) -> tuple[int, int]:

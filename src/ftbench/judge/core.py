@@ -35,9 +35,6 @@ from ftbench.report.model import (
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20261125
-#: The exact distribution of U when there are no ties and n1 * n2 is at most this (as ftbench
-#: 0.1 did; scipy's "auto" stops at 8 samples a side), else the normal approximation.
-EXACT_MWU_MAX_CELLS = 50_000
 METRIC = "wall_s"
 PHASES = ("warm", "cold")
 METHOD = (
@@ -60,14 +57,10 @@ def judge_phase(current: Sequence[float], baseline: Sequence[float], *, phase: s
                             alpha=alpha, reason=f"no ok {phase} samples in the {which}")
     change = (statistics.median(current) / statistics.median(baseline) - 1.0) * 100.0
     alternative: Literal["greater", "less"] = "greater" if change >= 0 else "less"
-    small = len(current) * len(baseline) <= EXACT_MWU_MAX_CELLS
-    ties = len(set(current) | set(baseline)) < len(current) + len(baseline)
-    p_value = stats.mann_whitney_p(current, baseline, alternative,
-                                   "exact" if small and not ties else "asymptotic")
+    p_value = stats.mann_whitney_p(current, baseline, alternative)
     direction = "slower" if change >= 0 else "faster"
     verdict: VerdictName
-    if stats.min_p_value(len(current), len(baseline),
-                         "exact" if small else "asymptotic") >= alpha:
+    if stats.min_p_value(len(current), len(baseline)) >= alpha:
         verdict = "inconclusive"
         reason = f"too few samples ({len(current)} vs {len(baseline)}) for p < {alpha:g}"
     elif abs(change) <= regress_pct:
