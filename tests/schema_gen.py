@@ -22,7 +22,7 @@ SCHEMA_FILE = (Path(__file__).parent.parent / "src" / "ftbench" / "report" / "sc
 
 def _type(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         name = tp.__name__
         if name not in defs:
             defs[name] = {}  # placeholder: recursion guard

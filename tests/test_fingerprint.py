@@ -40,7 +40,7 @@ def test_two_clones_of_a_commit_share_the_fingerprint(run_git: Git, tmp_repo: Pa
                                                             "HEAD^{tree}")
     assert a["files"] == b["files"] == 6  # .gitignore, README.md, ftbench.toml, 3 files
     assert a["bytes"] == b["bytes"] > 0
-    assert dict(map(tuple, a["top_extensions"]))[".py"] == 2  # type: ignore[arg-type]
+    assert dict(map(tuple, a["top_extensions"]))[".py"] == 2
     assert a["name"] == "one"
 
 

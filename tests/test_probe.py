@@ -289,7 +289,7 @@ def test_server_falls_back_to_fork_when_posix_spawn_cannot_start_a_session(
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(_forkserve, "_SPAWN_SETSID", True)
-    monkeypatch.setattr(_forkserve.os, "posix_spawn", no_setsid)
+    monkeypatch.setattr(os, "posix_spawn", no_setsid)  # the module the server calls
     pid = _forkserve._spawn(os.fsencode(tmp_path), os.fsencode(tmp_path / "log"), b"/bin/true",
                             [b"true"], {})
     assert os.waitstatus_to_exitcode(os.wait4(pid, 0)[1]) == 0

@@ -114,8 +114,8 @@ def test_scrub_never_leaves_a_url_password(prefix: str, suffix: str, scheme: str
     assert strip_url_credentials(url) == f"{scheme}://{host}{path}"
 
 
-_SECRET_VALUE = st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                               blacklist_characters="*"),
+_SECRET_VALUE = st.text(alphabet=st.characters(exclude_categories=["Cs"],
+                                               exclude_characters="*"),
                         min_size=6, max_size=30)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import statistics
 import sys
@@ -170,7 +171,7 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path,
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(report_files.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
         report_files.atomic_write(target, "new")
     assert target.read_text() == "old"
