@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factory import BrokenStore, MemoryStore, make_report, noisy, ts
-from ftbench.analyse import trend
+from ftbench.analyse import DEFAULT_PENALTY, trend
 from ftbench.archive.base import SCAN_LIMIT, Archives, report_key
 from ftbench.archive.local import LocalArchive
 from ftbench.cli import trend as trend_cli
@@ -252,7 +252,7 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert data["points"][0]["n"] == 10 and data["points"][0]["ci95"] is not None
     assert [c["index"] for c in data["changes"]] == [10]
     assert data["changes"][0]["timestamp"] == ts(10) and data["changes"][0]["pct"] > 20
-    assert data["penalty"] == trend.DEFAULT_PENALTY and data["message"] is None
+    assert data["penalty"] == DEFAULT_PENALTY and data["message"] is None
 
 
 def test_last_reaches_past_the_default_scan_limit(tmp_path: Path,

@@ -10,17 +10,13 @@ session; ambient AWS configuration is neutralised for every test.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from s3util import clean_env, new_bucket, s3_env_for
-from servers import S3Server, fake_credentials
+from s3.s3util import clean_env, new_bucket, s3_env_for
+from s3.servers import S3Server, fake_credentials
 
 SERVER_KINDS = ("seaweedfs", "rclone")
 SERVERS_ENV = "FTBENCH_S3_SERVERS"

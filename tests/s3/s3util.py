@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from servers import S3Server
 
 from factory import make_report as factory_report
 from ftbench.report.model import Report
+from s3.servers import S3Server
 
 REPO_ID = "0badc0de"
 

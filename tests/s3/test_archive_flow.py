@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from s3util import admin_client, make_report, new_bucket, s3_env_for
-from servers import S3Server, fake_credentials, free_ports
 
 from ftbench.archive import sync
 from ftbench.archive.local import LocalArchive
@@ -20,6 +18,8 @@ from ftbench.archive.sync import archive_report, open_archives, sync_pending
 from ftbench.cli import archive as archive_cli
 from ftbench.cli.app import main
 from ftbench.report.model import ArchiveRef, Report
+from s3.s3util import admin_client, make_report, new_bucket, s3_env_for
+from s3.servers import S3Server, fake_credentials, free_ports
 
 pytestmark = pytest.mark.s3
 

@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from s3util import make_report, s3_env_for
-from servers import S3Server
 
 from ftbench.archive.manager import S3ArchiveManager
 from ftbench.archive.s3config import S3Config
+from s3.s3util import make_report, s3_env_for
+from s3.servers import S3Server
 
 pytestmark = pytest.mark.s3
 

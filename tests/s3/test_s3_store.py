@@ -10,12 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from s3util import admin_client, make_report, new_bucket, s3_env_for
-from servers import S3Server, free_ports
 
 from ftbench.archive.manager import S3ArchiveManager
 from ftbench.archive.repo_id import repo_id
 from ftbench.archive.s3 import S3Config, S3Store
+from s3.s3util import admin_client, make_report, new_bucket, s3_env_for
+from s3.servers import S3Server, free_ports
 
 pytestmark = pytest.mark.s3
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
 
+from ftbench.analyse import DEFAULT_LAST, DEFAULT_PENALTY
 from ftbench.archive.base import key_name
 from ftbench.report.model import KeyedReport, Report
 
@@ -35,10 +36,6 @@ if TYPE_CHECKING:
     from ftbench.archive.base import Archives
 
 PhaseName = Literal["warm", "cold"]
-PHASES: tuple[PhaseName, ...] = ("warm", "cold")
-DEFAULT_LAST = 50
-MAX_LAST = 1000  # PELT with the l1 cost takes ~1.5 s on 1000 reports
-DEFAULT_PENALTY = 7.0
 MIN_SIZE = 2
 NOISE_FLOOR = 0.01  # 1% on the log scale: below this, report-to-report jitter is not news
 SKIP_RUPTURES = "[SKIP] change points need ruptures: pip install 'ftbench[plot]'"

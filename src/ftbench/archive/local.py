@@ -19,9 +19,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote
 
+from ftbench.archive import ARCHIVE_DIR_ENV
 from ftbench.errors import SetupError
 
-ARCHIVE_DIR_ENV = "FTBENCH_ARCHIVE_DIR"
 DEFAULT_ARCHIVE_DIR = Path(".firsttry") / "archive"
 DEFAULT_PREFIX = "benchmarks"
 PENDING_DIR = ".pending"

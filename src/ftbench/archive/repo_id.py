@@ -20,9 +20,9 @@ import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
+from ftbench.archive import REPO_ID_ENV
 from ftbench.errors import UsageError
 
-REPO_ID_ENV = "S3_REPO_ID"
 REPO_ID_LEN = 8
 GIT_TIMEOUT_S = 5.0
 

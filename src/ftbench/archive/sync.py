@@ -31,6 +31,7 @@ from ftbench.archive.metadata import (
 )
 from ftbench.archive.repo_id import check_repo_id, repo_id
 from ftbench.archive.s3 import S3Config, S3Error, S3Store, boto3_available
+from ftbench.archive import DEFAULT_WORKERS
 from ftbench.archive.s3config import prefix_problem
 from ftbench.errors import FtbenchError
 from ftbench.report.model import ArchiveRef, Report
@@ -39,7 +40,6 @@ SKIP_BOTO3 = "[SKIP] S3 upload skipped (boto3 not installed)"
 SKIP_UNCONFIGURED = "[SKIP] S3 upload skipped (not configured or unavailable)"
 UPLOADED = "✓ Benchmark report uploaded to S3"
 WARN_FAILED = "[WARN] S3 upload failed: {reason}"
-DEFAULT_WORKERS = 16
 MAX_WORKERS = 64
 # Errors after which further requests are pointless (stop instead of waiting on each).
 FATAL_KINDS = frozenset({"connection", "timeout", "access_denied", "no_bucket", "credentials",

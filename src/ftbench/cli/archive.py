@@ -15,24 +15,15 @@ import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ftbench.archive.base import ArchiveStore
-from ftbench.archive.local import ARCHIVE_DIR_ENV, LocalArchive
-from ftbench.archive.repo_id import REPO_ID_ENV, git_remote_url, normalise_remote, repo_id
-from ftbench.archive.s3 import ENV_VARS, S3Config, S3Error, S3Store, boto3_available
-from ftbench.archive.sync import (
-    DEFAULT_WORKERS,
-    SKIP_BOTO3,
-    SKIP_UNCONFIGURED,
-    WARN_FAILED,
-    open_local,
-    sync_pending,
-)
+from ftbench.archive import ARCHIVE_DIR_ENV, DEFAULT_WORKERS, REPO_ID_ENV
 from ftbench.cli.common import bounded, repo_root
 from ftbench.errors import EXIT_OK, EXIT_SETUP, SetupError
-from ftbench.report.codec import ModelError
-from ftbench.report.model import Report
+
+if TYPE_CHECKING:  # the archive's modules are imported by the commands that use them
+    from ftbench.archive.s3 import S3Store
+    from ftbench.archive.s3config import S3Config
 
 HINTS = {
     "connection": "check that S3_ENDPOINT_URL is right and reachable from here "
@@ -123,6 +114,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from ftbench.archive.repo_id import repo_id
+    from ftbench.archive.s3config import S3Config
+    from ftbench.archive.sync import open_local
+
     root = _root(args)
     rid = repo_id(root, args.repo_id)
     config = S3Config.from_env()
@@ -146,6 +141,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _s3_store(config: S3Config) -> S3Store:
+    from ftbench.archive.s3 import S3Error, S3Store, boto3_available
+
     if not config.is_usable:
         reason = "; ".join(config.problems) or (
             "S3_ENABLED is false" if not config.enabled else "S3_BUCKET_NAME is not set")
@@ -156,6 +153,12 @@ def _s3_store(config: S3Config) -> S3Store:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from ftbench.archive.base import ArchiveStore
+    from ftbench.archive.s3config import S3Config
+    from ftbench.archive.sync import open_local
+    from ftbench.report.codec import ModelError
+    from ftbench.report.model import Report
+
     root = _root(args)
     config = S3Config.from_env()
     key = str(args.key).strip()
@@ -179,6 +182,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from ftbench.archive.s3 import boto3_available
+    from ftbench.archive.s3config import S3Config
+    from ftbench.archive.sync import SKIP_BOTO3, SKIP_UNCONFIGURED, WARN_FAILED, sync_pending
+
     root = _root(args)
     config = S3Config.from_env()
     if not config.is_usable:
@@ -207,6 +214,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _repo_id_source(root: Path, args: argparse.Namespace) -> str:
+    from ftbench.archive.repo_id import git_remote_url, normalise_remote
     if getattr(args, "repo_id", None):
         return "--repo-id"
     if os.environ.get(REPO_ID_ENV, "").strip():
@@ -218,10 +226,15 @@ def _repo_id_source(root: Path, args: argparse.Namespace) -> str:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from ftbench.archive.repo_id import repo_id
+    from ftbench.archive.s3 import S3Store, boto3_available
+    from ftbench.archive.s3config import ENV_VARS, S3Config
+    from ftbench.archive.sync import SKIP_BOTO3, open_local
+
     root = _root(args)
     config = S3Config.from_env()
     rid = repo_id(root, getattr(args, "repo_id", None))
-    local: LocalArchive = open_local(root, _archive_dir(args), config)
+    local = open_local(root, _archive_dir(args), config)
     print(f"Repository id: {rid} (from {_repo_id_source(root, args)})")
     print(f"Local archive: {local.root} ({len(local.list_keys(rid))} report(s) of this "
           f"repository, {len(local.pending_keys())} pending upload)")
@@ -258,6 +271,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _probe(store: S3Store, config: S3Config) -> int:
+    from ftbench.archive.s3 import S3Error
+
     key = "/".join(p for p in (config.prefix, ".ftbench-doctor", f"{uuid.uuid4().hex}.json")
                    if p)
     data = json.dumps({"probe": "ftbench doctor"}).encode()

@@ -21,14 +21,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ftbench.cli import tables
 from ftbench.cli.common import add_judge_arguments, judge_options, repo_root
 from ftbench.errors import UsageError
-from ftbench.report.codec import to_value
-from ftbench.report.markdown import fmt_s
-from ftbench.report.model import KeyedReport, Verdict
+
+if TYPE_CHECKING:  # the stages are imported by the command that uses them
+    from ftbench.report.model import KeyedReport, Verdict
 
 HELP = "compare two reports (or sets of reports) with the regression judge"
 DESCRIPTION = (
@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
                                  "use --allow-incomparable to pool them anyway")
     verdict = judge(pool([n.report for n in new]), base, options, same_target=False)
     if args.json:
+        from ftbench.report.codec import to_value
+
         out: dict[str, Any] = to_value(verdict)
         out["new"] = [n.key for n in new]
         out["notes"] = [*verdict.notes, *notes]
@@ -126,6 +128,8 @@ def _once(reports: list[KeyedReport], side: str, notes: list[str]) -> list[Keyed
 
 
 def table_rows(verdict: Verdict) -> list[list[str]]:
+    from ftbench.report.markdown import fmt_s
+
     """The table's rows (header first): one per judged phase."""
     rows = [["phase", "baseline median (n)", "new median (n)", "change", "95% CI", "p",
              "verdict"]]

@@ -19,19 +19,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ftbench.analyse.trend import (
-    DEFAULT_LAST,
-    DEFAULT_PENALTY,
-    MAX_LAST,
-    PHASES,
-    Change,
-    Trend,
-    analyse,
-)
+from ftbench.analyse import DEFAULT_LAST, DEFAULT_PENALTY, MAX_LAST
 from ftbench.cli.common import bounded
 from ftbench.errors import EXIT_OK, UsageError
+
+if TYPE_CHECKING:  # the analysis is imported by the command that uses it
+    from ftbench.analyse.trend import Change, Trend
 
 HELP = "history of the archived reports, change points and a chart"
 DESCRIPTION = (
@@ -60,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     sel = p.add_argument_group("selection")
     sel.add_argument("--tier", default=None, help="tier (default: the newest report's)")
     sel.add_argument("--mode", default=None, help="mode (default: the newest report's)")
-    sel.add_argument("--phase", choices=PHASES, default=None,
+    sel.add_argument("--phase", choices=("warm", "cold"), default=None,
                      help="phase to follow (default: warm, else cold)")
     sel.add_argument("--branch", default=None, metavar="B", help="only reports of branch B")
     sel.add_argument("--last", type=_last, default=DEFAULT_LAST, metavar="N",
@@ -83,6 +78,7 @@ def check_chart_path(path: Path | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ftbench.analyse.trend import analyse
     from ftbench.archive.repo_id import repo_id
     from ftbench.archive.sync import open_archives
     from ftbench.cli.common import repo_root
