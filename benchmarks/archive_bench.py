@@ -49,8 +49,13 @@ def main() -> int:
     args = parser.parse_args()
     for name in [n for n in os.environ if n.startswith(("S3_", "AWS_"))]:
         del os.environ[name]
-    os.environ.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-                       "AWS_EC2_METADATA_DISABLED": "true"})
+    os.environ.update(
+        {
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
     with tempfile.TemporaryDirectory(prefix="ftbench-archive-bench-") as tmp:
         key, secret = fake_credentials()
         server = S3Server("seaweedfs", Path(tmp) / "weed", key, secret)
@@ -77,32 +82,41 @@ def run(server: S3Server, tmp: Path, args: argparse.Namespace) -> None:
         result = manager.upload_benchmark_report(make_report(i).to_dict(), "/bench/latency")
         latencies.append((time.perf_counter() - start) * 1000)
         assert result.success, result.error
-    print(f"upload latency (1 report, {result.size_bytes} bytes, model check included): "
-          f"median {statistics.median(latencies):.1f} ms, "
-          f"p90 {sorted(latencies)[int(len(latencies) * 0.9)]:.1f} ms (n={len(latencies)})")
+    print(
+        f"upload latency (1 report, {result.size_bytes} bytes, model check included): "
+        f"median {statistics.median(latencies):.1f} ms, "
+        f"p90 {sorted(latencies)[int(len(latencies) * 0.9)]:.1f} ms (n={len(latencies)})"
+    )
 
     # 2. archive sync of N pending reports.
     repo = tmp / "repo"
     repo.mkdir()
     local = LocalArchive(repo / ".firsttry" / "archive")
     for i in range(args.pending):
-        ts = f"2025-11-{1 + i // 86400 % 28:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:" \
-             f"{i % 60:02d}Z"
+        ts = (
+            f"2025-11-{1 + i // 86400 % 28:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
+            f"{i % 60:02d}Z"
+        )
         out = archive_report(make_report(i, timestamp=ts), repo, upload_s3=False)
         local.mark_pending(out.local_key)
     result_sync = sync_pending(repo, workers=args.workers)
     n = len(result_sync.uploaded)
     assert n == args.pending and result_sync.ok, result_sync
     rate = n / result_sync.elapsed_s
-    print(f"archive sync: {n} pending reports in {result_sync.elapsed_s:.2f} s = "
-          f"{rate:.0f} reports/s ({result_sync.workers} workers; target >= 300/s: "
-          f"{'met' if rate >= 300 else 'NOT met'})")
+    print(
+        f"archive sync: {n} pending reports in {result_sync.elapsed_s:.2f} s = "
+        f"{rate:.0f} reports/s ({result_sync.workers} workers; target >= 300/s: "
+        f"{'met' if rate >= 300 else 'NOT met'})"
+    )
 
     # 3. list_reports over M keys of one repository.
     rid = repo_id(Path("/bench/list"))
     client = admin_client(server)
-    keys = [f"{config.prefix}/{rid}/2025-01-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
-            f"{i % 60:02d}Z-benchmark-{i:012x}.json" for i in range(args.list_keys)]
+    keys = [
+        f"{config.prefix}/{rid}/2025-01-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:"
+        f"{i % 60:02d}Z-benchmark-{i:012x}.json"
+        for i in range(args.list_keys)
+    ]
     with ThreadPoolExecutor(32) as pool:
         list(pool.map(lambda k: client.put_object(Bucket=bucket, Key=k, Body=b"{}"), keys))
     timings = []
@@ -111,8 +125,10 @@ def run(server: S3Server, tmp: Path, args: argparse.Namespace) -> None:
         latest = manager.list_reports("/bench/list", max_keys=10)
         timings.append((time.perf_counter() - start) * 1000)
     assert latest == sorted(keys)[-10:]
-    print(f"list_reports over {args.list_keys} keys (max_keys=10, "
-          f"{(args.list_keys + 999) // 1000} pages): median {statistics.median(timings):.0f} ms")
+    print(
+        f"list_reports over {args.list_keys} keys (max_keys=10, "
+        f"{(args.list_keys + 999) // 1000} pages): median {statistics.median(timings):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -40,14 +40,39 @@ def median_wall(argv: list[str]) -> float:
 
 def ftbench_argv(runs: int, repo: Path) -> list[str]:
     # An empty repository with its reports in .firsttry/, like a real run.
-    return [sys.executable, "-m", "ftbench", "run", "--cmd", TARGET, "--skip-cold",
-            "--runs", str(runs), "--warmup", "3" if runs > 1 else "0", "--quiet",
-            "--progress", "never", "--baseline", "none", "--repo", str(repo)]
+    return [
+        sys.executable,
+        "-m",
+        "ftbench",
+        "run",
+        "--cmd",
+        TARGET,
+        "--skip-cold",
+        "--runs",
+        str(runs),
+        "--warmup",
+        "3" if runs > 1 else "0",
+        "--quiet",
+        "--progress",
+        "never",
+        "--baseline",
+        "none",
+        "--repo",
+        str(repo),
+    ]
 
 
 def hyperfine_argv(runs: int, export: Path | None = None) -> list[str]:
-    argv = ["hyperfine", "-N", "--runs", str(runs), "--warmup", "3" if runs > 1 else "0",
-            "--style", "none"]
+    argv = [
+        "hyperfine",
+        "-N",
+        "--runs",
+        str(runs),
+        "--warmup",
+        "3" if runs > 1 else "0",
+        "--style",
+        "none",
+    ]
     if export is not None:
         argv += ["--export-json", str(export)]
     return [*argv, TARGET]
@@ -71,8 +96,11 @@ def backend_costs() -> None:
                 executor.close()
             walls = statistics.median(r.wall_s for r in results)
             rss = results[-1].max_rss_kb
-            shown = f"{'<= ' if not results[-1].rss_exact else ''}{rss} KiB" if rss else (
-                f"unknown (< {results[-1].rss_floor_kb} KiB)")
+            shown = (
+                f"{'<= ' if not results[-1].rss_exact else ''}{rss} KiB"
+                if rss
+                else (f"unknown (< {results[-1].rss_floor_kb} KiB)")
+            )
             print(f"{name:<14}{cost * 1000:>11.3f} ms{walls * 1000:>11.3f} ms{shown:>22}")
 
 
@@ -82,8 +110,7 @@ def main() -> None:
         raise SystemExit(1)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        subprocess.run(hyperfine_argv(N, out / "h.json"), check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(hyperfine_argv(N, out / "h.json"), check=True, stdout=subprocess.DEVNULL)
         hf_median = json.loads((out / "h.json").read_text())["results"][0]["median"]
         repo = out / "repo"
         repo.mkdir()
@@ -94,18 +121,25 @@ def main() -> None:
 
         hf_cost = (median_wall(hyperfine_argv(N)) - median_wall(hyperfine_argv(1))) / (N - 1)
         ft_cost = (median_wall(ftbench_argv(N, repo)) - median_wall(ftbench_argv(1, repo))) / (
-            N - 1)
+            N - 1
+        )
 
     print(f"timing {TARGET}, {N} samples; ftbench probe: {probe}")
     print(f"{'':<28}{'hyperfine -N':>14}{'ftbench':>12}{'target':>26}")
     diff_ms = (ft_median - hf_median) * 1000
-    print(f"{'warm median':<28}{hf_median * 1000:>11.3f} ms{ft_median * 1000:>9.3f} ms"
-          f"{'|diff| <= 0.5 ms':>26}")
-    print(f"{'per-sample cost':<28}{hf_cost * 1000:>11.3f} ms{ft_cost * 1000:>9.3f} ms"
-          f"{'ftbench <= 1.5x hyperfine':>26}")
+    print(
+        f"{'warm median':<28}{hf_median * 1000:>11.3f} ms{ft_median * 1000:>9.3f} ms"
+        f"{'|diff| <= 0.5 ms':>26}"
+    )
+    print(
+        f"{'per-sample cost':<28}{hf_cost * 1000:>11.3f} ms{ft_cost * 1000:>9.3f} ms"
+        f"{'ftbench <= 1.5x hyperfine':>26}"
+    )
     ratio = ft_cost / hf_cost if hf_cost > 0 else float("inf")
-    print(f"median difference: {diff_ms:+.3f} ms ({'ok' if abs(diff_ms) <= 0.5 else 'MISSED'});"
-          f" cost ratio: {ratio:.2f}x ({'ok' if ratio <= 1.5 else 'MISSED'})")
+    print(
+        f"median difference: {diff_ms:+.3f} ms ({'ok' if abs(diff_ms) <= 0.5 else 'MISSED'});"
+        f" cost ratio: {ratio:.2f}x ({'ok' if ratio <= 1.5 else 'MISSED'})"
+    )
     print()
     backend_costs()
 

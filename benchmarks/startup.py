@@ -46,8 +46,10 @@ def main() -> None:
     print(f"{'command':<28} {'median':>9} {'min':>9} {'max':>9}")
     for name, argv in cases.items():
         times = measure(argv)
-        print(f"{name:<28} {statistics.median(times) * 1000:8.1f}ms "
-              f"{min(times) * 1000:8.1f}ms {max(times) * 1000:8.1f}ms")
+        print(
+            f"{name:<28} {statistics.median(times) * 1000:8.1f}ms "
+            f"{min(times) * 1000:8.1f}ms {max(times) * 1000:8.1f}ms"
+        )
 
 
 if __name__ == "__main__":

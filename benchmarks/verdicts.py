@@ -24,7 +24,6 @@ import numpy as np
 from scipy import stats as sps
 
 from ftbench.judge import core, stats
-
 from ftbench.judge.options import DEFAULT_ALPHA, DEFAULT_BASELINE_COUNT, DEFAULT_REGRESS_PCT
 
 # Per-phase decisions of decide_batch.
@@ -146,8 +145,7 @@ def accuracy_table(
 def judge_phase(current: Any, baseline: Any, alpha: float) -> Any:
     """The judge's own per-phase function on one trial: its PhaseVerdict."""
     cur, base = [float(v) for v in current], [float(v) for v in baseline]
-    return core.judge_phase(cur, base, phase="warm", alpha=alpha,
-                            regress_pct=DEFAULT_REGRESS_PCT)
+    return core.judge_phase(cur, base, phase="warm", alpha=alpha, regress_pct=DEFAULT_REGRESS_PCT)
 
 
 def consistency_check(seed: int, count: int = 150) -> tuple[int, int]:

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "ftbench tests", "GIT_AUTHOR_EMAIL": "tests@example.invalid",
-    "GIT_COMMITTER_NAME": "ftbench tests", "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+    "GIT_AUTHOR_NAME": "ftbench tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "ftbench tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
 }
 
 DEFAULT_CONFIG = """\
@@ -33,10 +35,15 @@ cache = [".cache-lite"]
 
 def git(repo: Path, *args: str) -> str:
     """Run git in ``repo`` with a fixed identity and no user/system configuration."""
-    env = {**os.environ, **GIT_IDENTITY, "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_CONFIG_GLOBAL": os.devnull}
-    proc = subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True,
-                          text=True, check=True)
+    env = {
+        **os.environ,
+        **GIT_IDENTITY,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+    }
+    proc = subprocess.run(
+        ["git", "-C", str(repo), *args], env=env, capture_output=True, text=True, check=True
+    )
     return proc.stdout.strip()
 
 
@@ -87,12 +94,14 @@ def validate_report(report_schema: dict[str, Any]) -> Callable[[Any], dict[str, 
 
     Returns the report's JSON value, so tests can write ``report = validate_report(path)``.
     """
-    from ftbench.report.model import Report
     from jsonschema import Draft202012Validator
 
+    from ftbench.report.model import Report
+
     Draft202012Validator.check_schema(report_schema)
-    validator = Draft202012Validator(report_schema,
-                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = Draft202012Validator(
+        report_schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
     def check(report: Any) -> dict[str, Any]:
         if isinstance(report, (str, Path)):
@@ -101,7 +110,8 @@ def validate_report(report_schema: dict[str, Any]) -> Callable[[Any], dict[str, 
             report = report.to_dict()
         errors = sorted(validator.iter_errors(report), key=lambda e: list(e.absolute_path))
         assert not errors, "report does not match the schema:\n" + "\n".join(
-            f"  {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10])
+            f"  {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:10]
+        )
         assert Report.from_dict(report).to_dict() == report
         return dict(report)
 

@@ -41,36 +41,71 @@ def noisy(median: float, n: int, cv: float = 0.03, seed: int = 0) -> list[float]
 
 
 def sample(index: int, wall: float, *, ok: bool = True, timed_out: bool = False) -> Sample:
-    return Sample(index=index, wall_s=wall, user_s=wall / 2, sys_s=0.01, max_rss_kb=1000,
-                  rss_exact=True, exit_code=0 if ok and not timed_out else (
-                      -1 if timed_out else 1),
-                  timed_out=timed_out, ok=ok and not timed_out, steps=())
+    return Sample(
+        index=index,
+        wall_s=wall,
+        user_s=wall / 2,
+        sys_s=0.01,
+        max_rss_kb=1000,
+        rss_exact=True,
+        exit_code=0 if ok and not timed_out else (-1 if timed_out else 1),
+        timed_out=timed_out,
+        ok=ok and not timed_out,
+        steps=(),
+    )
 
 
-def phase(walls: Sequence[float], failed: Iterable[float] = (),
-          timed_out: Iterable[float] = (), ok: bool | None = None) -> Phase:
+def phase(
+    walls: Sequence[float],
+    failed: Iterable[float] = (),
+    timed_out: Iterable[float] = (),
+    ok: bool | None = None,
+) -> Phase:
     samples = [sample(i + 1, w) for i, w in enumerate(walls)]
     samples += [sample(len(samples) + i + 1, w, ok=False) for i, w in enumerate(failed)]
-    samples += [sample(len(samples) + i + 1, w, timed_out=True)
-                for i, w in enumerate(timed_out)]
+    samples += [sample(len(samples) + i + 1, w, timed_out=True) for i, w in enumerate(timed_out)]
     stats = summarize(list(walls))
     bad = [s for s in samples if not s.ok]
-    return Phase(elapsed_s=stats.median, ok=not bad if ok is None else ok,
-                 exit_code=bad[0].exit_code if bad else 0, planned=len(samples),
-                 failed_samples=len(bad), timed_out_samples=sum(s.timed_out for s in samples),
-                 stats=stats, user_s_median=None, sys_s_median=None, max_rss_kb=1000,
-                 rss_exact=True, steps={}, cache=None, samples=tuple(samples))
+    return Phase(
+        elapsed_s=stats.median,
+        ok=not bad if ok is None else ok,
+        exit_code=bad[0].exit_code if bad else 0,
+        planned=len(samples),
+        failed_samples=len(bad),
+        timed_out_samples=sum(s.timed_out for s in samples),
+        stats=stats,
+        user_s_median=None,
+        sys_s_median=None,
+        max_rss_kb=1000,
+        rss_exact=True,
+        steps={},
+        cache=None,
+        samples=tuple(samples),
+    )
 
 
-def make_report(warm: Sequence[float] | None = None, cold: Sequence[float] | None = None, *,
-                branch: str | None = "main", timestamp: str = "2026-11-25T13:58:00Z",
-                run_id: str | None = None, env: Mapping[str, Any] | None = None,
-                tier: str = "lite", mode: str = "normal", config_hash: str = "0123456789abcdef",
-                repo_id: str = "abcd1234", warm_failed: Sequence[float] = (),
-                warm_timed_out: Sequence[float] = (), ok: bool | None = None,
-                commit: str = "0" * 40, probe: str = "forkserver") -> Report:
-    runs = Runs(cold=None if cold is None else phase(cold, ok=ok),
-                warm=None if warm is None else phase(warm, warm_failed, warm_timed_out, ok=ok))
+def make_report(
+    warm: Sequence[float] | None = None,
+    cold: Sequence[float] | None = None,
+    *,
+    branch: str | None = "main",
+    timestamp: str = "2026-11-25T13:58:00Z",
+    run_id: str | None = None,
+    env: Mapping[str, Any] | None = None,
+    tier: str = "lite",
+    mode: str = "normal",
+    config_hash: str = "0123456789abcdef",
+    repo_id: str = "abcd1234",
+    warm_failed: Sequence[float] = (),
+    warm_timed_out: Sequence[float] = (),
+    ok: bool | None = None,
+    commit: str = "0" * 40,
+    probe: str = "forkserver",
+) -> Report:
+    runs = Runs(
+        cold=None if cold is None else phase(cold, ok=ok),
+        warm=None if warm is None else phase(warm, warm_failed, warm_timed_out, ok=ok),
+    )
     environment = dataclasses.replace(TEMPLATE.environment, **{**ENV, **(env or {})})
     return dataclasses.replace(
         TEMPLATE,
@@ -121,8 +156,11 @@ class MemoryStore:
         return True
 
     def list_keys(self, repo_id: str, limit: int | None = None) -> list[str]:
-        keys = sorted((k for k in self.data if f"/{repo_id}/" in f"/{k}"),
-                      key=lambda k: k.rsplit("/", 1)[-1], reverse=True)
+        keys = sorted(
+            (k for k in self.data if f"/{repo_id}/" in f"/{k}"),
+            key=lambda k: k.rsplit("/", 1)[-1],
+            reverse=True,
+        )
         return keys[:limit] if limit is not None else keys
 
     def get(self, key: str) -> bytes | None:

@@ -7,12 +7,28 @@ from collections.abc import Callable, Iterable
 from ftbench.measure.executor import Job, ProcessResult
 
 
-def result(wall_s: float = 0.01, *, exit_code: int = 0, timed_out: bool = False,
-           user_s: float = 0.0, sys_s: float = 0.0, max_rss_kb: int | None = 1000,
-           rss_exact: bool = True, rss_floor_kb: int = 0) -> ProcessResult:
+def result(
+    wall_s: float = 0.01,
+    *,
+    exit_code: int = 0,
+    timed_out: bool = False,
+    user_s: float = 0.0,
+    sys_s: float = 0.0,
+    max_rss_kb: int | None = 1000,
+    rss_exact: bool = True,
+    rss_floor_kb: int = 0,
+) -> ProcessResult:
     """A ProcessResult with defaults for what a test does not care about."""
-    return ProcessResult(wall_s, user_s, sys_s, max_rss_kb, rss_exact, rss_floor_kb,
-                         -1 if timed_out else exit_code, timed_out)
+    return ProcessResult(
+        wall_s,
+        user_s,
+        sys_s,
+        max_rss_kb,
+        rss_exact,
+        rss_floor_kb,
+        -1 if timed_out else exit_code,
+        timed_out,
+    )
 
 
 Outcome = ProcessResult | BaseException
@@ -24,8 +40,9 @@ class FakeExecutor:
 
     name = "fake"
 
-    def __init__(self, script: Iterable[Outcome] = (),
-                 respond: Callable[[Job], Outcome] | None = None) -> None:
+    def __init__(
+        self, script: Iterable[Outcome] = (), respond: Callable[[Job], Outcome] | None = None
+    ) -> None:
         self.script = list(script)
         self.respond = respond
         self.jobs: list[Job] = []

@@ -16,8 +16,14 @@ from typing import Any, Literal, Union
 
 from ftbench.report import model
 
-SCHEMA_FILE = (Path(__file__).parent.parent / "src" / "ftbench" / "report" / "schema"
-               / "bench_proof.schema.json")
+SCHEMA_FILE = (
+    Path(__file__).parent.parent
+    / "src"
+    / "ftbench"
+    / "report"
+    / "schema"
+    / "bench_proof.schema.json"
+)
 
 
 def _type(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
@@ -37,13 +43,21 @@ def _type(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
             return {"type": "array", "items": _type(args[0], defs)}
-        return {"type": "array", "prefixItems": [_type(a, defs) for a in args],
-                "minItems": len(args), "maxItems": len(args)}
+        return {
+            "type": "array",
+            "prefixItems": [_type(a, defs) for a in args],
+            "minItems": len(args),
+            "maxItems": len(args),
+        }
     if origin is dict:
         return {"type": "object", "additionalProperties": _type(typing.get_args(tp)[1], defs)}
-    return {type(None): {"type": "null"}, bool: {"type": "boolean"},
-            int: {"type": "integer"}, float: {"type": "number"},
-            str: {"type": "string"}}[tp]
+    return {
+        type(None): {"type": "null"},
+        bool: {"type": "boolean"},
+        int: {"type": "integer"},
+        float: {"type": "number"},
+        str: {"type": "string"},
+    }[tp]
 
 
 def _object(cls: Any, defs: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +71,7 @@ def _object(cls: Any, defs: dict[str, Any]) -> dict[str, Any]:
         if "minimum" in f.metadata:
             prop = {**prop, "minimum": f.metadata["minimum"]}
         props[f.name] = prop
-        no_default = (f.default is dataclasses.MISSING
-                      and f.default_factory is dataclasses.MISSING)
+        no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if no_default and not f.metadata.get("omit_none"):
             required.append(f.name)
     out: dict[str, Any] = {"type": "object", "properties": props, "required": required}

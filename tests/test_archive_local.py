@@ -53,8 +53,19 @@ def test_list_newest_first_with_limit(tmp_path: Path) -> None:
     assert store.repo_ids() == ["abcd1234", "other"]
 
 
-@pytest.mark.parametrize("bad", ["", "/abs/x.json", "a/../b.json", "a//b.json", "./a.json",
-                                 ".pending/x", "a\\b.json", "a\x00b"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "/abs/x.json",
+        "a/../b.json",
+        "a//b.json",
+        "./a.json",
+        ".pending/x",
+        "a\\b.json",
+        "a\x00b",
+    ],
+)
 def test_bad_keys_rejected(tmp_path: Path, bad: str) -> None:
     with pytest.raises(SetupError):
         LocalArchive(tmp_path).put(bad, b"x", {})
@@ -67,8 +78,9 @@ def _writer(args: tuple[str, str, int]) -> list[bool]:
     store = LocalArchive(Path(root))
     results = [store.put(k, b"same bytes", {})]
     for i in range(n):
-        results.append(store.put(key("2025-11-07T05:24:05Z", f"{os.getpid():06x}{i:06x}"),
-                                 b"x" * 1000, {}))
+        results.append(
+            store.put(key("2025-11-07T05:24:05Z", f"{os.getpid():06x}{i:06x}"), b"x" * 1000, {})
+        )
     return results
 
 
@@ -82,8 +94,9 @@ def test_concurrent_processes(tmp_path: Path) -> None:
     store = LocalArchive(tmp_path)
     assert len(store.list_keys("abcd1234")) == 1 + 4 * 25
     assert store.get(shared) == b"same bytes"
-    leftovers = [p for p in (tmp_path / "benchmarks/abcd1234").iterdir()
-                 if p.name.startswith(".tmp-")]
+    leftovers = [
+        p for p in (tmp_path / "benchmarks/abcd1234").iterdir() if p.name.startswith(".tmp-")
+    ]
     assert leftovers == []
 
 
@@ -112,21 +125,29 @@ def test_default_archive_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert default_archive_dir(tmp_path, tmp_path / "flag") == tmp_path / "flag"
 
 
-_ts = st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")).filter(
-    lambda s: len(s) == 20)
+_ts = st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ")).filter(lambda s: len(s) == 20)
 _seg = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True).filter(
-    lambda s: ".." not in s)
+    lambda s: ".." not in s
+)
 
 
-@given(prefix=st.lists(_seg, max_size=3).map("/".join), rid=_seg, ts=_ts,
-       run_type=st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True), body=st.binary())
-def test_report_key_parses_back(prefix: str, rid: str, ts: str, run_type: str,
-                                body: bytes) -> None:
+@given(
+    prefix=st.lists(_seg, max_size=3).map("/".join),
+    rid=_seg,
+    ts=_ts,
+    run_type=st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True),
+    body=st.binary(),
+)
+def test_report_key_parses_back(prefix: str, rid: str, ts: str, run_type: str, body: bytes) -> None:
     k = report_key(prefix, rid, body, ts, run_type)
     parts = parse_key(k)
     assert parts is not None
     assert (parts.prefix, parts.repo_id, parts.timestamp, parts.run_type) == (
-        prefix, rid, ts, run_type)
+        prefix,
+        rid,
+        ts,
+        run_type,
+    )
     assert len(parts.digest) == 12
     check_key(k)
 
@@ -156,8 +177,7 @@ def test_same_report_same_key_different_reports_differ() -> None:
     k1 = report_key("benchmarks", "abcd1234", r1.archive_bytes(), r1.timestamp)
     assert k1 != report_key("benchmarks", "abcd1234", r2.archive_bytes(), r2.timestamp)
     # The archive block is not part of the archived bytes: attaching it keeps the key.
-    attached = dataclasses.replace(r1, archive=ArchiveRef(local_key=k1, s3_key=None,
-                                                          s3_url=None))
+    attached = dataclasses.replace(r1, archive=ArchiveRef(local_key=k1, s3_key=None, s3_url=None))
     assert attached.archive_bytes() == r1.archive_bytes()
 
 
@@ -166,8 +186,10 @@ def test_archive_report_locally(tmp_path: Path, no_s3: None) -> None:
     out = io.StringIO()
     first = archive_report(r, tmp_path, out=out)
     data = r.archive_bytes()
-    assert first.local_key == ("benchmarks/abcd1234/2025-11-07T05:24:05Z-benchmark-"
-                               f"{hashlib.sha256(data).hexdigest()[:12]}.json")
+    assert first.local_key == (
+        "benchmarks/abcd1234/2025-11-07T05:24:05Z-benchmark-"
+        f"{hashlib.sha256(data).hexdigest()[:12]}.json"
+    )
     assert first.local_path == tmp_path / ".firsttry/archive" / first.local_key
     assert first.local_path.read_bytes() == data
     assert first.ref == ArchiveRef(local_key=first.local_key, s3_key=None, s3_url=None)
@@ -179,14 +201,14 @@ def test_archive_report_locally(tmp_path: Path, no_s3: None) -> None:
     # The archived bytes read back as the same report.
     assert Report.from_json(first.local_path.read_bytes()) == r
     # --repo-id and --archive-dir; another run type.
-    other = archive_report(r, tmp_path, archive_dir=Path("elsewhere"), repo_id_override="x-1",
-                           run_type="nightly")
+    other = archive_report(
+        r, tmp_path, archive_dir=Path("elsewhere"), repo_id_override="x-1", run_type="nightly"
+    )
     assert other.local_key.startswith("benchmarks/x-1/2025-11-07T05:24:05Z-nightly-")
     assert (tmp_path / "elsewhere" / other.local_key).is_file()
 
 
-def test_archive_report_unwritable_archive_is_a_setup_error(tmp_path: Path,
-                                                            no_s3: None) -> None:
+def test_archive_report_unwritable_archive_is_a_setup_error(tmp_path: Path, no_s3: None) -> None:
     (tmp_path / "blocked").write_text("a file where the archive should be")
     with pytest.raises(SetupError, match=r"cannot write the local archive .*blocked"):
         archive_report(report(), tmp_path, archive_dir=Path("blocked"))
@@ -196,10 +218,18 @@ def test_report_metadata_from_the_model() -> None:
     r = report(3, timestamp="2025-11-07T05:24:05Z", branch="feat/x y", commit="c" * 40)
     data = r.archive_bytes()
     meta = report_metadata(r, data, repo_id="abcd1234", run_type="benchmark")
-    assert meta == {"repository": r.repository.name, "repo-id": "abcd1234", "tier": "lite",
-                    "mode": "normal", "commit": "c" * 40, "branch": "feat/x y",
-                    "timestamp": "2025-11-07T05:24:05Z", "run-type": "benchmark",
-                    "schema": "1", "sha256": hashlib.sha256(data).hexdigest()}
+    assert meta == {
+        "repository": r.repository.name,
+        "repo-id": "abcd1234",
+        "tier": "lite",
+        "mode": "normal",
+        "commit": "c" * 40,
+        "branch": "feat/x y",
+        "timestamp": "2025-11-07T05:24:05Z",
+        "run-type": "benchmark",
+        "schema": "1",
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
     unicode_branch = dataclasses.replace(r, git=dataclasses.replace(r.git, branch="ü"))
     assert report_metadata(unicode_branch, data, repo_id="a", run_type="b")["branch"] == "%C3%BC"
     no_branch = dataclasses.replace(r, git=dataclasses.replace(r.git, branch=None))
@@ -212,15 +242,21 @@ def test_metadata_of_a_file_that_is_not_a_report_comes_from_its_key() -> None:
     key = "benchmarks/abcd1234/2025-11-07T05:24:05Z-benchmark-0123456789ab.json"
     for data in (b"{}", b"not json", b'{"schema": 1}'):
         assert metadata_for_key(key, data) == {
-            "repo-id": "abcd1234", "timestamp": "2025-11-07T05:24:05Z",
-            "run-type": "benchmark", "sha256": hashlib.sha256(data).hexdigest()}
+            "repo-id": "abcd1234",
+            "timestamp": "2025-11-07T05:24:05Z",
+            "run-type": "benchmark",
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
     assert metadata_for_key("odd/name.json", b"{}") == {
-        "run-type": "benchmark", "sha256": hashlib.sha256(b"{}").hexdigest()}
+        "run-type": "benchmark",
+        "sha256": hashlib.sha256(b"{}").hexdigest(),
+    }
 
 
 def test_open_archives_without_s3(tmp_path: Path, no_s3: None) -> None:
-    archived = [archive_report(report(i, timestamp=f"2025-11-0{i}T00:00:00Z"), tmp_path)
-                for i in (1, 2)]
+    archived = [
+        archive_report(report(i, timestamp=f"2025-11-0{i}T00:00:00Z"), tmp_path) for i in (1, 2)
+    ]
     archives, notes = open_archives(tmp_path)
     assert [s.name for s in archives.stores] == ["local"] and notes == []
     found = list(archives.newest("abcd1234", notes))
@@ -229,8 +265,7 @@ def test_open_archives_without_s3(tmp_path: Path, no_s3: None) -> None:
     assert open_archives(tmp_path, scan_limit=1)[0].scan_limit == 1
 
 
-def test_cli_show_and_list(tmp_path: Path, no_s3: None,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_show_and_list(tmp_path: Path, no_s3: None, capsys: pytest.CaptureFixture[str]) -> None:
     r = report(1)
     outcome = archive_report(r, tmp_path)
     assert main(["archive", "show", outcome.local_key, "--repo", str(tmp_path)]) == 0
@@ -242,13 +277,15 @@ def test_cli_show_and_list(tmp_path: Path, no_s3: None,
     assert main(["archive", "show", bad_key, "--repo", str(tmp_path)]) == 0
     shown = capsys.readouterr()
     assert shown.out == '{"schema": 1}\n'
-    assert shown.err.startswith(f"[WARN] {bad_key}: ") and shown.err.endswith(
-        "; shown as stored\n")
+    assert shown.err.startswith(f"[WARN] {bad_key}: ") and shown.err.endswith("; shown as stored\n")
     assert main(["archive", "show", "benchmarks/x/none.json", "--repo", str(tmp_path)]) == 5
     assert capsys.readouterr().err.startswith(
-        "ft-bench: error: no report 'benchmarks/x/none.json' in ")
-    assert main(["archive", "list", "--repo", str(tmp_path), "--repo-id", "abcd1234",
-                 "--limit", "1"]) == 0
+        "ft-bench: error: no report 'benchmarks/x/none.json' in "
+    )
+    assert (
+        main(["archive", "list", "--repo", str(tmp_path), "--repo-id", "abcd1234", "--limit", "1"])
+        == 0
+    )
     assert capsys.readouterr().out.splitlines() == [outcome.local_key]
     with pytest.raises(SystemExit) as exit_info:  # argparse's usage error
         main(["archive", "list", "--repo", str(tmp_path), "--limit", "-1"])
@@ -258,8 +295,9 @@ def test_cli_show_and_list(tmp_path: Path, no_s3: None,
     assert capsys.readouterr().err.startswith("ft-bench: error: --repo: not a directory")
 
 
-def test_cli_unreadable_archive_is_exit_5(tmp_path: Path, no_s3: None,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_unreadable_archive_is_exit_5(
+    tmp_path: Path, no_s3: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """File-system errors are one line and exit 5, not an internal error (a symlink loop:
     an OSError even for root)."""
     loops = tmp_path / "arch" / "benchmarks" / "loop"

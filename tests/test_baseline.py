@@ -19,22 +19,37 @@ from ftbench.report.model import Report
 NO_ENV: dict[str, str] = {}
 
 
-def fill(store: MemoryStore, branch: str, first: int, count: int, median: float = 1.0,
-         **kw: Any) -> list[str]:
-    return [store.add(make_report(noisy(median, 10, seed=first + i), noisy(3 * median, 5),
-                                  branch=branch, timestamp=ts(first + i), **kw))
-            for i in range(count)]
+def fill(
+    store: MemoryStore, branch: str, first: int, count: int, median: float = 1.0, **kw: Any
+) -> list[str]:
+    return [
+        store.add(
+            make_report(
+                noisy(median, 10, seed=first + i),
+                noisy(3 * median, 5),
+                branch=branch,
+                timestamp=ts(first + i),
+                **kw,
+            )
+        )
+        for i in range(count)
+    ]
 
 
 def cur(branch: str | None = "feature", median: float = 1.0, **kw: Any) -> Report:
-    return make_report(noisy(median, 10, seed=77), noisy(3 * median, 5, seed=78),
-                       branch=branch, timestamp=ts(500), **kw)
+    return make_report(
+        noisy(median, 10, seed=77),
+        noisy(3 * median, 5, seed=78),
+        branch=branch,
+        timestamp=ts(500),
+        **kw,
+    )
 
 
-def select(report: Report, *stores: MemoryStore, repo_root: Path,
-           **options: Any) -> Selection:
-    return find_baselines(report, Archives(stores), JudgeOptions(**options),
-                          repo_root=repo_root, environ=NO_ENV)
+def select(report: Report, *stores: MemoryStore, repo_root: Path, **options: Any) -> Selection:
+    return find_baselines(
+        report, Archives(stores), JudgeOptions(**options), repo_root=repo_root, environ=NO_ENV
+    )
 
 
 def keys(selection: Selection) -> list[str]:
@@ -81,14 +96,16 @@ def test_base_branch_from_ci_env(var: str, tmp_path: Path) -> None:
     store = MemoryStore()
     main = fill(store, "main", 0, 6)
     fill(store, "feature", 10, 6)
-    sel = find_baselines(cur("feature"), Archives([store]), JudgeOptions(),
-                         repo_root=tmp_path, environ={var: "main"})
+    sel = find_baselines(
+        cur("feature"), Archives([store]), JudgeOptions(), repo_root=tmp_path, environ={var: "main"}
+    )
     assert keys(sel) == main[::-1][:5]
     assert sel.description == f"5 report(s) of branch main ({var})"
 
 
-def test_base_branch_defaults_to_the_process_environment(monkeypatch: pytest.MonkeyPatch,
-                                                        tmp_path: Path) -> None:
+def test_base_branch_defaults_to_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     store = MemoryStore()
     main = fill(store, "main", 0, 2)
     fill(store, "feature", 10, 2)
@@ -101,11 +118,13 @@ def test_baseline_branch_option_beats_env_and_empty_env_is_ignored() -> None:
     report = cur("feature")
     env = {"GITHUB_BASE_REF": "main", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "develop"}
     assert base_branch(report, JudgeOptions(baseline_branch="release"), env) == (
-        "release", "--baseline-branch")
+        "release",
+        "--baseline-branch",
+    )
     assert base_branch(report, JudgeOptions(), env) == ("main", "GITHUB_BASE_REF")
-    assert base_branch(report, JudgeOptions(), {"GITHUB_BASE_REF": " ",
-                                                "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": ""}) == (
-        "feature", "same branch")
+    assert base_branch(
+        report, JudgeOptions(), {"GITHUB_BASE_REF": " ", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": ""}
+    ) == ("feature", "same branch")
     assert base_branch(cur(None), JudgeOptions(), NO_ENV) == (None, "branch unknown")
 
 
@@ -181,16 +200,21 @@ def test_none_selects_nothing(tmp_path: Path) -> None:
 def test_nothing_found_explains_why(tmp_path: Path) -> None:
     sel = select(cur("feature"), MemoryStore(), repo_root=tmp_path)
     assert sel.reports == []
-    assert sel.why_empty == ("no earlier successful report of branch feature (same branch) "
-                             "with this tier, mode and target in local")
-    sel = select(cur("feature"), MemoryStore(), MemoryStore("s3"), repo_root=tmp_path,
-                 baseline="latest")
-    assert sel.why_empty == ("no earlier successful report of any branch with this tier, "
-                             "mode and target in local, s3")
+    assert sel.why_empty == (
+        "no earlier successful report of branch feature (same branch) "
+        "with this tier, mode and target in local"
+    )
+    sel = select(
+        cur("feature"), MemoryStore(), MemoryStore("s3"), repo_root=tmp_path, baseline="latest"
+    )
+    assert sel.why_empty == (
+        "no earlier successful report of any branch with this tier, mode and target in local, s3"
+    )
 
 
-def test_explicit_file_relative_to_repo_root_and_cwd(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_file_relative_to_repo_root_and_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "old.json"
     path.write_text(make_report([1.0, 1.1], branch="x").to_json())
     (tmp_path / "sub").mkdir()
@@ -237,8 +261,9 @@ def test_prefers_comparable_reports(tmp_path: Path) -> None:
     sel = select(cur("main"), store, repo_root=tmp_path, baseline_count=3)
     assert keys(sel) == good[::-1]
     assert any("skipped 2 newer report(s)" in n for n in sel.notes)
-    allowed = select(cur("main"), store, repo_root=tmp_path, baseline_count=3,
-                     allow_incomparable=True)
+    allowed = select(
+        cur("main"), store, repo_root=tmp_path, baseline_count=3, allow_incomparable=True
+    )
     assert len(allowed.reports) == 3
     assert allowed.reports[0].report.environment.cpu_model == "Big CPU"
 
@@ -256,23 +281,33 @@ def test_evaluate_end_to_end(tmp_path: Path) -> None:
     store = MemoryStore()
     stored = fill(store, "main", 0, 5)
     history = Archives([store])
-    v = evaluate(cur("main", median=1.3), history, JudgeOptions(), repo_root=tmp_path,
-                 environ=NO_ENV)
+    v = evaluate(
+        cur("main", median=1.3), history, JudgeOptions(), repo_root=tmp_path, environ=NO_ENV
+    )
     assert v.verdict == "regression" and v.exit_code == EXIT_REGRESSION
     assert set(v.baseline.keys) == set(stored)
     d = to_value(v)
     assert d["baseline"]["selection"] == "5 report(s) of branch main (same branch)"
     assert "baseline: 5 report(s) of branch main" in d["summary"]
-    assert evaluate(cur("main", median=1.0), history, JudgeOptions(), repo_root=tmp_path,
-                    environ=NO_ENV).exit_code == 0
+    assert (
+        evaluate(
+            cur("main", median=1.0), history, JudgeOptions(), repo_root=tmp_path, environ=NO_ENV
+        ).exit_code
+        == 0
+    )
 
 
 def test_evaluate_keeps_notes_of_caller_and_selection(tmp_path: Path) -> None:
     store = MemoryStore()
     fill(store, "main", 0, 5)
-    v = evaluate(cur("main"), Archives([BrokenStore("s3"), store]), JudgeOptions(),
-                 repo_root=tmp_path, notes=["S3 archive unavailable: boto3 not installed"],
-                 environ=NO_ENV)
+    v = evaluate(
+        cur("main"),
+        Archives([BrokenStore("s3"), store]),
+        JudgeOptions(),
+        repo_root=tmp_path,
+        notes=["S3 archive unavailable: boto3 not installed"],
+        environ=NO_ENV,
+    )
     assert v.notes[0] == "S3 archive unavailable: boto3 not installed"
     assert any("s3 unavailable: ConnectionError" in n for n in v.notes[1:])
 
@@ -280,8 +315,13 @@ def test_evaluate_keeps_notes_of_caller_and_selection(tmp_path: Path) -> None:
 def test_evaluate_explicit_baseline_is_still_checked_for_comparability(tmp_path: Path) -> None:
     store = MemoryStore()
     (key,) = fill(store, "main", 0, 1, env={"os": "Darwin"})
-    v = evaluate(cur("main", median=2.0), Archives([store]), JudgeOptions(baseline=key),
-                 repo_root=tmp_path, environ=NO_ENV)
+    v = evaluate(
+        cur("main", median=2.0),
+        Archives([store]),
+        JudgeOptions(baseline=key),
+        repo_root=tmp_path,
+        environ=NO_ENV,
+    )
     assert v.verdict == "not comparable" and v.exit_code == 0
     assert v.differences == ("os: Darwin -> Linux",)
 
@@ -289,8 +329,13 @@ def test_evaluate_explicit_baseline_is_still_checked_for_comparability(tmp_path:
 def test_evaluate_not_comparable_only(tmp_path: Path) -> None:
     store = MemoryStore()
     fill(store, "main", 0, 5, env={"cpu_count": 2})
-    v = evaluate(cur("main", median=2.0), Archives([store]), JudgeOptions(),
-                 repo_root=tmp_path, environ=NO_ENV)
+    v = evaluate(
+        cur("main", median=2.0),
+        Archives([store]),
+        JudgeOptions(),
+        repo_root=tmp_path,
+        environ=NO_ENV,
+    )
     assert v.verdict == "not comparable" and v.exit_code == 0
     assert "cpu_count: 2 -> 4" in v.summary
     assert len(v.baseline.keys) == 5
@@ -300,17 +345,28 @@ def test_evaluate_other_backend_only(tmp_path: Path) -> None:
     store = MemoryStore()
     fill(store, "main", 0, 5, probe="gnu-time")
     history = Archives([store])
-    v = evaluate(cur("main", median=2.0), history, JudgeOptions(), repo_root=tmp_path,
-                 environ=NO_ENV)
+    v = evaluate(
+        cur("main", median=2.0), history, JudgeOptions(), repo_root=tmp_path, environ=NO_ENV
+    )
     assert v.verdict == "not comparable" and v.exit_code == 0
     assert "measurement.probe: gnu-time -> forkserver" in v.summary
-    allowed = evaluate(cur("main", median=2.0), history, JudgeOptions(allow_incomparable=True),
-                       repo_root=tmp_path, environ=NO_ENV)
+    allowed = evaluate(
+        cur("main", median=2.0),
+        history,
+        JudgeOptions(allow_incomparable=True),
+        repo_root=tmp_path,
+        environ=NO_ENV,
+    )
     assert allowed.verdict == "regression" and allowed.exit_code == EXIT_REGRESSION
 
 
 def test_evaluate_no_baseline_reason(tmp_path: Path) -> None:
-    v = evaluate(cur("feature"), Archives([MemoryStore()]), JudgeOptions(), repo_root=tmp_path,
-                 environ=NO_ENV)
+    v = evaluate(
+        cur("feature"),
+        Archives([MemoryStore()]),
+        JudgeOptions(),
+        repo_root=tmp_path,
+        environ=NO_ENV,
+    )
     assert v.verdict == "no baseline" and v.exit_code == 0
     assert "branch feature" in v.summary

@@ -30,12 +30,26 @@ def test_relative_paths_and_globs_resolve_inside(layout: tuple[Path, Path]) -> N
     (root / "a" / "x.cache").write_text("1")
     (root / "a" / "y.cache").write_text("2")
     found = cache.resolve_cache_paths([".ruff_cache", "a/*.cache"], root)
-    assert found == [root.resolve() / ".ruff_cache", root.resolve() / "a" / "x.cache",
-                     root.resolve() / "a" / "y.cache"]
+    assert found == [
+        root.resolve() / ".ruff_cache",
+        root.resolve() / "a" / "x.cache",
+        root.resolve() / "a" / "y.cache",
+    ]
 
 
-@pytest.mark.parametrize("pattern", ["../outside", "../outside/precious.txt", "..", ".", "",
-                                     "a/../../outside", "../*", "../outside/*"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "../outside",
+        "../outside/precious.txt",
+        "..",
+        ".",
+        "",
+        "a/../../outside",
+        "../*",
+        "../outside/*",
+    ],
+)
 def test_paths_leaving_the_root_are_refused(layout: tuple[Path, Path], pattern: str) -> None:
     root, outside = layout
     with pytest.raises(UnsafePathError):
@@ -81,8 +95,7 @@ def test_unsafe_path_error_is_a_setup_error() -> None:
     assert UnsafePathError("x").exit_code == 5
 
 
-def test_clear_removes_dirs_files_and_links_but_not_link_targets(
-        layout: tuple[Path, Path]) -> None:
+def test_clear_removes_dirs_files_and_links_but_not_link_targets(layout: tuple[Path, Path]) -> None:
     root, outside = layout
     (root / "d" / "deep").mkdir(parents=True)
     (root / "d" / "deep" / "f").write_text("x")
@@ -110,8 +123,7 @@ def test_clear_checks_again_at_removal_time(layout: tuple[Path, Path]) -> None:
     assert (outside / "precious.txt").exists()
 
 
-def test_usage_counts_files_and_bytes_without_following_links(
-        layout: tuple[Path, Path]) -> None:
+def test_usage_counts_files_and_bytes_without_following_links(layout: tuple[Path, Path]) -> None:
     root, outside = layout
     (root / "c" / "sub").mkdir(parents=True)
     (root / "c" / "a").write_bytes(b"x" * 10)
@@ -129,8 +141,9 @@ _segment = st.sampled_from(["..", ".", "a", "b", "cache", "*", "x*", ""])
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(_segment, min_size=1, max_size=5), st.booleans())
-def test_resolved_paths_are_always_strictly_inside(tmp_path_factory: pytest.TempPathFactory,
-                                                   parts: list[str], absolute: bool) -> None:
+def test_resolved_paths_are_always_strictly_inside(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[str], absolute: bool
+) -> None:
     base = tmp_path_factory.getbasetemp() / "hyp-cache"
     root = base / "repo"
     (root / "a" / "b").mkdir(parents=True, exist_ok=True)

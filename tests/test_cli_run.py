@@ -46,10 +46,18 @@ def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
     return code, out, err
 
 
-def subprocess_run(cwd: Path, *args: str, env: dict[str, str] | None = None,
-                   timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "ftbench", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+def subprocess_run(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ftbench", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def assert_one_line_error(err: str) -> None:
@@ -65,13 +73,24 @@ def proof(repo: Path) -> Path:
 
 # --- the headline: a sleep is measured as a sleep ------------------------------------------
 
-def test_sleep_warm_median_is_near_the_sleep(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str],
-                                             validate_report: Validate) -> None:
+
+def test_sleep_warm_median_is_near_the_sleep(
+    tmp_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+) -> None:
     monkeypatch.chdir(tmp_repo)
-    code, out, err = invoke(capsys, "run", "--cmd",
-                            "python -c 'import time; time.sleep(0.05)'",
-                            "--runs", "5", "--cold-runs", "2")
+    code, out, err = invoke(
+        capsys,
+        "run",
+        "--cmd",
+        "python -c 'import time; time.sleep(0.05)'",
+        "--runs",
+        "5",
+        "--cold-runs",
+        "2",
+    )
     assert code == 0, err
     report = validate_report(proof(tmp_repo))
     warm = report["runs"]["warm"]
@@ -114,15 +133,41 @@ cache = ["cachedir"]
 
 
 def test_tier_run_clears_caches_cold_and_keeps_them_warm(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        validate_report: Validate, repo_factory: RepoFactory) -> None:
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+    repo_factory: RepoFactory,
+) -> None:
     repo = repo_factory(tmp_path / "repo", COUNT_TIER)
     monkeypatch.chdir(repo)
-    code, _, err = invoke(capsys, "run", "--tier", "lite", "--runs", "2", "--cold-runs", "2",
-                          "--warmup", "1", "--baseline", "none")
+    code, _, err = invoke(
+        capsys,
+        "run",
+        "--tier",
+        "lite",
+        "--runs",
+        "2",
+        "--cold-runs",
+        "2",
+        "--warmup",
+        "1",
+        "--baseline",
+        "none",
+    )
     assert code == 0, err
     assert (repo / "counts.txt").read_text().split() == [
-        "cold", "0", "cold", "0", "warmup", "1", "warm", "2", "warm", "3"]
+        "cold",
+        "0",
+        "cold",
+        "0",
+        "warmup",
+        "1",
+        "warm",
+        "2",
+        "warm",
+        "3",
+    ]
     report = validate_report(proof(repo))
     assert report["tier"] == "lite"
     assert report["target"]["source"] == "ftbench.toml"
@@ -132,8 +177,12 @@ def test_tier_run_clears_caches_cold_and_keeps_them_warm(
 
 @pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink"])
 def test_unsafe_cache_path_is_refused_before_anything_runs(
-        tmp_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    tmp_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "precious.txt").write_text("keep")
@@ -149,11 +198,12 @@ def test_unsafe_cache_path_is_refused_before_anything_runs(
     assert (outside / "precious.txt").read_text() == "keep"
 
 
-@pytest.mark.parametrize("path", [".firsttry", ".firsttry/bench_artifacts",
-                                  ".firsttry/archive", ".git", ".git/objects"])
+@pytest.mark.parametrize(
+    "path", [".firsttry", ".firsttry/bench_artifacts", ".firsttry/archive", ".git", ".git/objects"]
+)
 def test_cache_path_over_ftbench_output_or_git_is_refused(
-        tmp_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        path: str) -> None:
+    tmp_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], path: str
+) -> None:
     monkeypatch.chdir(tmp_repo)
     code, _, err = invoke(capsys, "run", "--cmd", "touch ran.txt", "--cache", path, *FAST)
     assert code == 5
@@ -163,17 +213,30 @@ def test_cache_path_over_ftbench_output_or_git_is_refused(
     assert (tmp_repo / ".git" / "HEAD").is_file()
 
 
-def test_out_dir_and_earlier_logs_removed(tmp_repo: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str],
-                                          validate_report: Validate) -> None:
+def test_out_dir_and_earlier_logs_removed(
+    tmp_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+) -> None:
     out = tmp_path / "reports"
     (out / "bench_artifacts").mkdir(parents=True)
     (out / "bench_artifacts" / "old.log").write_text("old")
     (out / "bench_artifacts" / "warm-01-cmd.log").write_text("OLD RUN OUTPUT")
     monkeypatch.chdir(tmp_repo)
-    code, stdout, err = invoke(capsys, "run", "--cmd", "echo hello", "--out-dir", str(out),
-                               "--quiet", "--max-procs", "3", *FAST)
+    code, stdout, err = invoke(
+        capsys,
+        "run",
+        "--cmd",
+        "echo hello",
+        "--out-dir",
+        str(out),
+        "--quiet",
+        "--max-procs",
+        "3",
+        *FAST,
+    )
     assert code == 0, err
     validate_report(out / "bench_proof.json")
     assert not (out / "bench_artifacts" / "old.log").exists()
@@ -186,13 +249,26 @@ def test_out_dir_and_earlier_logs_removed(tmp_repo: Path, tmp_path: Path,
     assert report["settings"]["max_procs"] == 3
 
 
-def test_max_procs_is_exported(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str],
-                               validate_report: Validate) -> None:
+def test_max_procs_is_exported(
+    tmp_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+) -> None:
     monkeypatch.chdir(tmp_repo)
-    code, _, err = invoke(capsys, "run", "--cmd", "sh -c 'echo procs=$FT_MAX_PROCS'",
-                          "--max-procs", "3", "--skip-warm", "--cold-runs", "1",
-                          "--baseline", "none")
+    code, _, err = invoke(
+        capsys,
+        "run",
+        "--cmd",
+        "sh -c 'echo procs=$FT_MAX_PROCS'",
+        "--max-procs",
+        "3",
+        "--skip-warm",
+        "--cold-runs",
+        "1",
+        "--baseline",
+        "none",
+    )
     assert code == 0, err
     log = tmp_repo / ".firsttry" / "bench_artifacts" / "cold-01-cmd.log"
     assert "procs=3" in log.read_text()
@@ -201,9 +277,13 @@ def test_max_procs_is_exported(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
 
 # --- failures and exit codes -----------------------------------------------------------------
 
+
 def test_failing_command_exits_3_and_still_writes_reports(
-        tmp_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        validate_report: Validate) -> None:
+    tmp_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+) -> None:
     monkeypatch.chdir(tmp_repo)
     code, _, err = invoke(capsys, "run", "--cmd", "sh -c 'echo failing; exit 2'", *FAST)
     assert code == 3
@@ -219,11 +299,26 @@ def test_failing_command_exits_3_and_still_writes_reports(
 
 
 def test_missing_baseline_file_still_writes_and_archives(
-        tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str], validate_report: Validate) -> None:
+    tmp_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+) -> None:
     monkeypatch.chdir(tmp_repo)
-    code, _, err = invoke(capsys, "run", "--cmd", "true", "--runs", "2", "--cold-runs", "1",
-                          "--warmup", "0", "--baseline", "missing.json")
+    code, _, err = invoke(
+        capsys,
+        "run",
+        "--cmd",
+        "true",
+        "--runs",
+        "2",
+        "--cold-runs",
+        "1",
+        "--warmup",
+        "0",
+        "--baseline",
+        "missing.json",
+    )
     assert code == 2
     assert_one_line_error(err)
     assert "missing.json" in err
@@ -232,9 +327,12 @@ def test_missing_baseline_file_still_writes_and_archives(
     assert list((tmp_repo / ".firsttry" / "archive").rglob("*.json"))
 
 
-def test_allow_failure_exits_0(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str],
-                               validate_report: Validate) -> None:
+def test_allow_failure_exits_0(
+    tmp_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+) -> None:
     monkeypatch.chdir(tmp_repo)
     code, _, err = invoke(capsys, "run", "--cmd", "false", "--allow-failure", *FAST)
     assert code == 0, err
@@ -244,8 +342,9 @@ def test_allow_failure_exits_0(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
     assert all(not s["ok"] for s in report["runs"]["warm"]["samples"])
 
 
-def test_command_not_found_exits_5(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_not_found_exits_5(
+    tmp_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_repo)
     code, _, err = invoke(capsys, "run", "--cmd", "ftbench-no-such-program-xyz --flag", *FAST)
     assert code == 5
@@ -253,8 +352,9 @@ def test_command_not_found_exits_5(tmp_repo: Path, monkeypatch: pytest.MonkeyPat
     assert "command not found: ftbench-no-such-program-xyz" in err
 
 
-def test_unknown_tier_exits_5(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_tier_exits_5(
+    tmp_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_repo)
     code, _, err = invoke(capsys, "run", "--tier", "nope", *FAST)
     assert code == 5
@@ -272,10 +372,13 @@ BAD_CONFIG = {
 
 
 @pytest.mark.parametrize("text", BAD_CONFIG.values(), ids=BAD_CONFIG.keys())
-def test_bad_configuration_exits_5_with_one_line(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str],
-                                                 repo_factory: RepoFactory, text: str) -> None:
+def test_bad_configuration_exits_5_with_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    repo_factory: RepoFactory,
+    text: str,
+) -> None:
     repo = repo_factory(tmp_path / "repo", text)
     monkeypatch.chdir(repo)
     code, _, err = invoke(capsys, "run", "--tier", "lite", *FAST)
@@ -288,9 +391,12 @@ def test_bad_configuration_exits_5_with_one_line(tmp_path: Path,
     assert_one_line_error(err)
 
 
-def test_bad_pyproject_configuration_exits_5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str],
-                                             repo_factory: RepoFactory) -> None:
+def test_bad_pyproject_configuration_exits_5(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    repo_factory: RepoFactory,
+) -> None:
     repo = repo_factory(tmp_path / "repo", None)
     (repo / "pyproject.toml").write_text("[tool.ftbench.tiers.lite]\nsteps = 'ruff'\n")
     monkeypatch.chdir(repo)
@@ -300,20 +406,28 @@ def test_bad_pyproject_configuration_exits_5(tmp_path: Path, monkeypatch: pytest
     assert "pyproject.toml" in err
 
 
-@pytest.mark.parametrize("args", [
-    ["run", "--runs", "abc"],
-    ["run", "--cold-runs", "-1"],
-    ["run", "--timeout-s", "0"],
-    ["run", "--mode", "turbo"],
-    ["run", "--tier", "x", "--cmd", "y"],
-    ["run", "--cache", "c"],
-    ["run", "--cmd", "true", "--skip-cold", "--skip-warm"],
-    ["run", "--cmd", "true", "--runs", "0"],
-    ["run", "--no-such-option"],
-    ["bogus-command"],
-], ids=lambda a: " ".join(a))
-def test_usage_errors_exit_2(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
-                             capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--runs", "abc"],
+        ["run", "--cold-runs", "-1"],
+        ["run", "--timeout-s", "0"],
+        ["run", "--mode", "turbo"],
+        ["run", "--tier", "x", "--cmd", "y"],
+        ["run", "--cache", "c"],
+        ["run", "--cmd", "true", "--skip-cold", "--skip-warm"],
+        ["run", "--cmd", "true", "--runs", "0"],
+        ["run", "--no-such-option"],
+        ["bogus-command"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_usage_errors_exit_2(
+    tmp_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+) -> None:
     monkeypatch.chdir(tmp_repo)
     code, _, err = invoke(capsys, *args)
     assert code == 2, err
@@ -330,15 +444,24 @@ def test_usage_error_exit_code_from_the_console(tmp_repo: Path) -> None:
 
 # --- timeouts with grandchildren ---------------------------------------------------------------
 
-def test_timeout_kills_grandchildren_and_exits_3(tmp_repo: Path,
-                                                 monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str],
-                                                 validate_report: Validate) -> None:
+
+def test_timeout_kills_grandchildren_and_exits_3(
+    tmp_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+) -> None:
     monkeypatch.chdir(tmp_repo)
     started = time.monotonic()
-    code, _, err = invoke(capsys, "run", "--cmd",
-                          "sh -c 'sleep 30 & echo $! > grandchild.pid; sleep 30'",
-                          "--timeout-s", "0.5", *FAST)
+    code, _, err = invoke(
+        capsys,
+        "run",
+        "--cmd",
+        "sh -c 'sleep 30 & echo $! > grandchild.pid; sleep 30'",
+        "--timeout-s",
+        "0.5",
+        *FAST,
+    )
     assert time.monotonic() - started < 20
     assert code == 3
     assert_one_line_error(err)
@@ -363,15 +486,33 @@ sys.exit(code)
 
 
 def _harness_rss(repo: Path, megabytes: int, env: dict[str, str]) -> int:
-    writer = (f"import sys\nchunk = b'x' * 1048575 + b'\\n'\n"
-              f"for _ in range({megabytes}): sys.stdout.buffer.write(chunk)\n")
+    writer = (
+        f"import sys\nchunk = b'x' * 1048575 + b'\\n'\n"
+        f"for _ in range({megabytes}): sys.stdout.buffer.write(chunk)\n"
+    )
     cmd = shlex.join([sys.executable, "-c", writer])
     # forked from /bin/sh, not pytest: its ru_maxrss must not start at pytest's high-water mark
     harness = ["/bin/sh", "-c", '"$0" "$@"; exit $?', sys.executable, "-c", HARNESS]
-    done = subprocess.run([*harness, "run", "--cmd", cmd, "--skip-warm", "--cold-runs", "1",
-                           "--baseline", "none", "--quiet"],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    done = subprocess.run(
+        [
+            *harness,
+            "run",
+            "--cmd",
+            cmd,
+            "--skip-warm",
+            "--cold-runs",
+            "1",
+            "--baseline",
+            "none",
+            "--quiet",
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout) < 100_000  # the output did not come through the harness
     log = repo / ".firsttry" / "bench_artifacts" / "cold-01-cmd.log"
@@ -382,7 +523,8 @@ def _harness_rss(repo: Path, megabytes: int, env: dict[str, str]) -> int:
 
 @pytest.mark.parametrize("probe_backend", ["forkserver", "direct"])
 def test_huge_output_goes_to_the_log_not_the_harness_memory(
-        tmp_repo: Path, validate_report: Validate, probe_backend: str) -> None:
+    tmp_repo: Path, validate_report: Validate, probe_backend: str
+) -> None:
     env = {**os.environ, "FTBENCH_PROBE": probe_backend}
     small = _harness_rss(tmp_repo, 1, env)
     huge = _harness_rss(tmp_repo, 100, env)
@@ -396,20 +538,25 @@ def test_huge_output_goes_to_the_log_not_the_harness_memory(
 SECRETS = ("wJalrXUtnFEMIsecretK7MDENG", "ghp_0123456789abcdefSECRET", "tok3n", "hunter2xyz")
 
 
-def test_no_secret_reaches_reports_logs_or_terminal(tmp_repo: Path, tmp_path: Path,
-                                                    validate_report: Validate,
-                                                    run_git: Callable[..., str]) -> None:
+def test_no_secret_reaches_reports_logs_or_terminal(
+    tmp_repo: Path, tmp_path: Path, validate_report: Validate, run_git: Callable[..., str]
+) -> None:
     run_git(tmp_repo, "remote", "add", "origin", "https://user:tok3n@example.com/o/r.git")
     summary = tmp_path / "summary.md"
-    env = {**os.environ, "S3_SECRET_ACCESS_KEY": SECRETS[0], "GITHUB_TOKEN": SECRETS[1],
-           "GITHUB_STEP_SUMMARY": str(summary), "CI": "true"}
+    env = {
+        **os.environ,
+        "S3_SECRET_ACCESS_KEY": SECRETS[0],
+        "GITHUB_TOKEN": SECRETS[1],
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "CI": "true",
+    }
     cmd = f"{PY} -c 'import sys; print(len(sys.argv))' --password=hunter2xyz"
-    done = subprocess_run(tmp_repo, "run", "--cmd", cmd, "--progress", "always", *FAST,
-                          env=env)
+    done = subprocess_run(tmp_repo, "run", "--cmd", cmd, "--progress", "always", *FAST, env=env)
     assert done.returncode == 0, done.stderr
     validate_report(proof(tmp_repo))
-    failing = subprocess_run(tmp_repo, "run", "--cmd",
-                             f"false --password=hunter2xyz {SECRETS[1]}", *FAST, env=env)
+    failing = subprocess_run(
+        tmp_repo, "run", "--cmd", f"false --password=hunter2xyz {SECRETS[1]}", *FAST, env=env
+    )
     assert failing.returncode == 3
     report = validate_report(proof(tmp_repo))
     assert report["git"]["remote"] == "https://example.com/o/r.git"
@@ -421,8 +568,9 @@ def test_no_secret_reaches_reports_logs_or_terminal(tmp_repo: Path, tmp_path: Pa
         "md": (out / "bench_proof.md").read_text(),
         "env": (out / "bench_report.env").read_text(),
         "summary": summary.read_text(),
-        "log headers": "\n".join(p.read_text().splitlines()[0]
-                                 for p in (out / "bench_artifacts").glob("*.log")),
+        "log headers": "\n".join(
+            p.read_text().splitlines()[0] for p in (out / "bench_artifacts").glob("*.log")
+        ),
     }
     assert "--password=" in texts["log headers"]
     for where, text in texts.items():
@@ -432,10 +580,14 @@ def test_no_secret_reaches_reports_logs_or_terminal(tmp_repo: Path, tmp_path: Pa
 
 # --- GitHub step summary ------------------------------------------------------------------------
 
-def test_markdown_is_appended_to_github_step_summary(tmp_repo: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str],
-                                                     validate_report: Validate) -> None:
+
+def test_markdown_is_appended_to_github_step_summary(
+    tmp_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+) -> None:
     summary = tmp_path / "step_summary.md"
     summary.write_text("earlier step output\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -452,10 +604,13 @@ def test_markdown_is_appended_to_github_step_summary(tmp_repo: Path, tmp_path: P
     assert summary.read_text().count("FirstTry benchmark") == 2  # appended, not overwritten
 
 
-def test_unwritable_step_summary_is_a_warning(tmp_repo: Path, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str],
-                                              validate_report: Validate) -> None:
+def test_unwritable_step_summary_is_a_warning(
+    tmp_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Validate,
+) -> None:
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "no" / "such" / "dir" / "f.md"))
     monkeypatch.chdir(tmp_repo)
     code, _, err = invoke(capsys, "run", "--cmd", "true", *FAST)
@@ -466,10 +621,16 @@ def test_unwritable_step_summary_is_a_warning(tmp_repo: Path, tmp_path: Path,
 
 # --- ft-bench tiers -------------------------------------------------------------------------------
 
-def test_tiers_prints_configured_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str],
-                                       repo_factory: RepoFactory) -> None:
-    repo = repo_factory(tmp_path / "repo", """
+
+def test_tiers_prints_configured_steps(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    repo_factory: RepoFactory,
+) -> None:
+    repo = repo_factory(
+        tmp_path / "repo",
+        """
 [tiers.lite]
 description = "quick checks"
 [[tiers.lite.steps]]
@@ -480,7 +641,8 @@ env = { RUFF_CACHE_DIR = ".ruff_cache" }
 [[tiers.pro.steps]]
 name = "ft"
 cmd = "firsttry run {mode} --tier {tier}"
-""")
+""",
+    )
     monkeypatch.chdir(repo)
     code, out, err = invoke(capsys, "tiers", "--mode", "fast")
     assert code == 0, err
@@ -497,15 +659,18 @@ def _only_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *tools: str) -> 
     for tool in (*tools, "git"):
         real = "/usr/bin/git" if tool == "git" else None
         exe = bin_dir / tool
-        exe.write_text(f"#!/bin/sh\nexec {real} \"$@\"\n" if real else "#!/bin/sh\n")
+        exe.write_text(f'#!/bin/sh\nexec {real} "$@"\n' if real else "#!/bin/sh\n")
         exe.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir))
 
 
 @pytest.mark.skipif(not os.access("/usr/bin/git", os.X_OK), reason="needs /usr/bin/git")
-def test_tiers_builtin_when_unconfigured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str],
-                                         repo_factory: RepoFactory) -> None:
+def test_tiers_builtin_when_unconfigured(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    repo_factory: RepoFactory,
+) -> None:
     repo = repo_factory(tmp_path / "repo", None)
     (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     _only_path(monkeypatch, tmp_path, "ruff")
@@ -518,9 +683,12 @@ def test_tiers_builtin_when_unconfigured(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 @pytest.mark.skipif(not os.access("/usr/bin/git", os.X_OK), reason="needs /usr/bin/git")
-def test_tiers_none_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                          capsys: pytest.CaptureFixture[str],
-                          repo_factory: RepoFactory) -> None:
+def test_tiers_none_found(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    repo_factory: RepoFactory,
+) -> None:
     repo = repo_factory(tmp_path / "repo", None)
     (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     _only_path(monkeypatch, tmp_path)

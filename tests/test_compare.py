@@ -25,8 +25,14 @@ from ftbench.report.codec import to_value
 from ftbench.report.files import parse_report
 from ftbench.report.model import KeyedReport, Phase, Report, Runs, VerdictName
 
-VERDICTS: tuple[VerdictName, ...] = ("regression", "improvement", "no change", "inconclusive",
-                                     "not comparable", "no baseline")
+VERDICTS: tuple[VerdictName, ...] = (
+    "regression",
+    "improvement",
+    "no change",
+    "inconclusive",
+    "not comparable",
+    "no baseline",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +46,21 @@ def write(path: Path, report: Report) -> str:
     return str(path)
 
 
-def reports(tmp_path: Path, median: float, count: int, name: str, seed: int = 0,
-            **kw: Any) -> list[str]:
-    return [write(tmp_path / f"{name}{i}.json",
-                  make_report(noisy(median, 10, seed=seed + i),
-                              noisy(3 * median, 5, seed=seed + 40 + i),
-                              timestamp=ts(seed + i), **kw))
-            for i in range(count)]
+def reports(
+    tmp_path: Path, median: float, count: int, name: str, seed: int = 0, **kw: Any
+) -> list[str]:
+    return [
+        write(
+            tmp_path / f"{name}{i}.json",
+            make_report(
+                noisy(median, 10, seed=seed + i),
+                noisy(3 * median, 5, seed=seed + 40 + i),
+                timestamp=ts(seed + i),
+                **kw,
+            ),
+        )
+        for i in range(count)
+    ]
 
 
 def test_two_files_regression_exits_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,8 +88,9 @@ def test_same_distribution_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "(30)" in out  # three pooled baseline reports: 30 warm samples
 
 
-def test_sets_on_both_sides_pool_samples(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_sets_on_both_sides_pool_samples(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base = reports(tmp_path, 1.0, 2, "base")
     new = reports(tmp_path, 1.25, 2, "new", seed=50)
     assert main(["compare", f"{base[0]}, {base[1]}", ",".join(new), "--json"]) == 4
@@ -115,8 +130,8 @@ def test_archive_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_key_file_name_from_a_subdirectory_of_the_repository(
-        tmp_repo: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     # keys resolve in the repository's archive (git top level), not in the working directory
     own_id = repo_id(tmp_repo)
     archive = LocalArchive(tmp_repo / ".firsttry" / "archive", "benchmarks")
@@ -129,10 +144,12 @@ def test_key_file_name_from_a_subdirectory_of_the_repository(
     old_key, new_key = stored
     sub = tmp_repo / "src" / "pkg"
     sub.mkdir(parents=True)
-    new = write(sub / "new.json", make_report(noisy(1.4, 10, seed=2), timestamp=ts(2),
-                                              repo_id=own_id))
+    new = write(
+        sub / "new.json", make_report(noisy(1.4, 10, seed=2), timestamp=ts(2), repo_id=own_id)
+    )
     (tmp_repo / ".firsttry" / "bench_proof.json").write_text(
-        make_report(noisy(1.0, 10, seed=3), timestamp=ts(3)).to_json())
+        make_report(noisy(1.0, 10, seed=3), timestamp=ts(3)).to_json()
+    )
     monkeypatch.chdir(sub)
     assert main(["compare", old_key.rsplit("/", 1)[-1], "new.json"]) == 4
     out = capsys.readouterr().out
@@ -143,11 +160,11 @@ def test_key_file_name_from_a_subdirectory_of_the_repository(
     # a file relative to the repository root also resolves from the subdirectory
     assert main(["compare", ".firsttry/bench_proof.json", new]) == 4
     assert f"baseline: {tmp_repo.resolve() / '.firsttry' / 'bench_proof.json'}" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
 
 
-def test_a_run_named_twice_counts_once(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_run_named_twice_counts_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # pooling one run's samples twice would make any difference look significant
     archive = LocalArchive(tmp_path / "archive", "benchmarks")
     base = make_report(noisy(1.0, 10, seed=1), timestamp=ts(1))
@@ -155,8 +172,21 @@ def test_a_run_named_twice_counts_once(tmp_path: Path,
     archive.put(base_key, base.archive_bytes(), {})
     base_file = write(tmp_path / "base.json", base)
     new = reports(tmp_path, 1.05, 1, "new", seed=20)[0]
-    assert main(["compare", f"{base_file},{base_file},{base_key}", f"{new},{new}", "--json",
-                 "--repo", str(tmp_path), "--archive-dir", str(tmp_path / "archive")]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                f"{base_file},{base_file},{base_key}",
+                f"{new},{new}",
+                "--json",
+                "--repo",
+                str(tmp_path),
+                "--archive-dir",
+                str(tmp_path / "archive"),
+            ]
+        )
+        == 0
+    )
     d = json.loads(capsys.readouterr().out)
     assert d["baseline"]["keys"] == [base_file] and d["new"] == [new]
     assert d["phases"]["warm"]["baseline"]["n"] == 10 and d["phases"]["warm"]["current"]["n"] == 10
@@ -164,8 +194,9 @@ def test_a_run_named_twice_counts_once(tmp_path: Path,
     assert f"NEW: {new} is the run of {new}, counted once" in d["notes"]
 
 
-def test_machine_differences_are_not_judged(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_machine_differences_are_not_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base = reports(tmp_path, 1.0, 1, "base", env={"cpu_model": "Other"})[0]
     new = reports(tmp_path, 2.0, 1, "new", seed=9)[0]
     assert main(["compare", base, new]) == 0
@@ -174,8 +205,9 @@ def test_machine_differences_are_not_judged(tmp_path: Path,
     assert "NOT comparable: cpu_model: Other -> Test CPU" in capsys.readouterr().out
 
 
-def test_other_measuring_backend_is_not_judged(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_other_measuring_backend_is_not_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base = reports(tmp_path, 1.0, 1, "base", probe="gnu-time")[0]
     new = reports(tmp_path, 2.0, 1, "new", seed=9)[0]
     assert main(["compare", base, new]) == 0
@@ -188,11 +220,13 @@ def test_other_measuring_backend_is_not_judged(tmp_path: Path,
     assert d["differences"] == ["measurement.probe: gnu-time -> forkserver"]
 
 
-def test_different_commands_are_compared(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_different_commands_are_compared(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # compare's two sides are chosen on purpose: another command, tier or mode is the point
-    base = reports(tmp_path, 1.0, 1, "base", config_hash="aaaaaaaaaaaaaaaa", tier="cmd",
-                   mode="fast")[0]
+    base = reports(
+        tmp_path, 1.0, 1, "base", config_hash="aaaaaaaaaaaaaaaa", tier="cmd", mode="fast"
+    )[0]
     new = reports(tmp_path, 1.3, 1, "new", seed=20, config_hash="bbbbbbbbbbbbbbbb")[0]
     assert main(["compare", base, new]) == 4
     assert "not comparable" not in capsys.readouterr().out.lower()
@@ -209,16 +243,20 @@ def test_new_set_must_be_comparable(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["compare", base, f"{a},{b}", "--allow-incomparable"]) == 0
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "neither a report file nor an archive key"),
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    ('{"schema": 2, "runs": {}}', "not an ftbench report of schema 1 (schema: 2)"),
-    ('{"schema": 1}', "missing field"),
-    ("", "not valid JSON"),
-])
-def test_bad_inputs_are_one_line_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                              content: str | None, message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "neither a report file nor an archive key"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"schema": 2, "runs": {}}', "not an ftbench report of schema 1 (schema: 2)"),
+        ('{"schema": 1}', "missing field"),
+        ("", "not valid JSON"),
+    ],
+)
+def test_bad_inputs_are_one_line_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
     good = reports(tmp_path, 1.0, 1, "good")[0]
     bad = tmp_path / "bad.json"
     if content is not None:
@@ -281,8 +319,9 @@ TEMPLATE_VALUE: dict[str, Any] = to_value(make_report([1.0, 1.1], [3.0], run_id=
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                  max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -302,10 +341,23 @@ def test_parse_report_never_crashes_on_bytes(data: bytes) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(["runs", "runs.warm", "runs.warm.samples", "runs.cold.samples.0",
-                        "runs.warm.samples.1.wall_s", "runs.warm.samples.0.ok", "environment",
-                        "environment.tool_versions", "measurement.probe", "schema"]),
-       json_values)
+@given(
+    st.sampled_from(
+        [
+            "runs",
+            "runs.warm",
+            "runs.warm.samples",
+            "runs.cold.samples.0",
+            "runs.warm.samples.1.wall_s",
+            "runs.warm.samples.0.ok",
+            "environment",
+            "environment.tool_versions",
+            "measurement.probe",
+            "schema",
+        ]
+    ),
+    json_values,
+)
 def test_parse_report_rejects_any_bad_field_in_one_line(path: str, value: Any) -> None:
     doc = json.loads(json.dumps(TEMPLATE_VALUE))
     *parents, last = path.split(".")
@@ -321,8 +373,7 @@ def test_parse_report_rejects_any_bad_field_in_one_line(path: str, value: Any) -
     except FtbenchError as exc:
         assert _is_one_line_usage_error(exc)
     else:  # accepted: then the judge copes with it
-        verdict = judge(parsed, [KeyedReport("b", make_report([1.0, 1.2], [3.0]))],
-                        JudgeOptions())
+        verdict = judge(parsed, [KeyedReport("b", make_report([1.0, 1.2], [3.0]))], JudgeOptions())
         assert verdict.verdict in VERDICTS
 
 
@@ -334,41 +385,64 @@ phase_strategy = st.none() | samples_strategy
 def _phase(spec: list[tuple[float, bool, bool]]) -> Phase:
     base = make_report([1.0], None).runs.warm
     assert base is not None
-    return dataclasses.replace(base, samples=tuple(
-        sample(i + 1, wall, ok=ok, timed_out=timed_out)
-        for i, (wall, ok, timed_out) in enumerate(spec)))
+    return dataclasses.replace(
+        base,
+        samples=tuple(
+            sample(i + 1, wall, ok=ok, timed_out=timed_out)
+            for i, (wall, ok, timed_out) in enumerate(spec)
+        ),
+    )
 
 
-def _report(warm: list[tuple[float, bool, bool]] | None,
-            cold: list[tuple[float, bool, bool]] | None) -> Report:
+def _report(
+    warm: list[tuple[float, bool, bool]] | None, cold: list[tuple[float, bool, bool]] | None
+) -> Report:
     report = make_report(None, None)
-    return dataclasses.replace(report, runs=Runs(
-        warm=None if warm is None else _phase(warm), cold=None if cold is None else _phase(cold)))
+    return dataclasses.replace(
+        report,
+        runs=Runs(
+            warm=None if warm is None else _phase(warm), cold=None if cold is None else _phase(cold)
+        ),
+    )
 
 
 @settings(max_examples=150, deadline=None)
-@given(phase_strategy, phase_strategy, phase_strategy, phase_strategy,
-       st.sampled_from(["any", "warm", "cold", "never"]), st.booleans())
-def test_judge_survives_any_runs(cur_warm: Any, cur_cold: Any, base_warm: Any, base_cold: Any,
-                                 fail_on: str, allow: bool) -> None:
+@given(
+    phase_strategy,
+    phase_strategy,
+    phase_strategy,
+    phase_strategy,
+    st.sampled_from(["any", "warm", "cold", "never"]),
+    st.booleans(),
+)
+def test_judge_survives_any_runs(
+    cur_warm: Any, cur_cold: Any, base_warm: Any, base_cold: Any, fail_on: str, allow: bool
+) -> None:
     cur, base = _report(cur_warm, cur_cold), _report(base_warm, base_cold)
-    verdict = judge(pool([cur]), [KeyedReport("b", base)],
-                    JudgeOptions(fail_on=fail_on, allow_incomparable=allow))
+    verdict = judge(
+        pool([cur]),
+        [KeyedReport("b", base)],
+        JudgeOptions(fail_on=fail_on, allow_incomparable=allow),
+    )
     assert verdict.verdict in VERDICTS
     assert verdict.exit_code in (0, 4)
     assert (verdict.exit_code == 4) == any(
-        p.verdict == "regression" and fail_on in ("any", name)
-        for name, p in verdict.phases.items())
+        p.verdict == "regression" and fail_on in ("any", name) for name, p in verdict.phases.items()
+    )
     json.dumps(to_value(verdict), allow_nan=False)
     assert "\n" not in verdict.summary
     # the block is one a report can carry: written and read back unchanged
-    assert Report.from_json(dataclasses.replace(cur, regression=verdict).to_json()
-                            ).regression == verdict
+    assert (
+        Report.from_json(dataclasses.replace(cur, regression=verdict).to_json()).regression
+        == verdict
+    )
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(min_value=0.001, max_value=100.0), min_size=1, max_size=30),
-       st.lists(st.floats(min_value=0.001, max_value=100.0), min_size=1, max_size=30))
+@given(
+    st.lists(st.floats(min_value=0.001, max_value=100.0), min_size=1, max_size=30),
+    st.lists(st.floats(min_value=0.001, max_value=100.0), min_size=1, max_size=30),
+)
 def test_report_round_trip_keeps_samples(cur: list[float], base: list[float]) -> None:
     report = make_report(cur, None)
     parsed = parse_report(report.to_json().encode(), "r")
@@ -403,4 +477,3 @@ def test_plain_table_off_a_terminal() -> None:
     text = out.getvalue()
     assert "│" not in text and "┃" not in text
     assert "verdict: regression - warm +" in text and "new: new.json" in text
-

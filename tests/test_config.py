@@ -1,4 +1,4 @@
-"""ftbench.measure.config: tiers from ftbench.toml / [tool.ftbench], built-in tiers, --cmd targets."""
+"""ftbench.measure.config: tiers from ftbench.toml / [tool.ftbench], built-in tiers, --cmd."""
 
 from __future__ import annotations
 
@@ -62,24 +62,32 @@ def test_ftbench_toml_tiers(tmp_path: Path) -> None:
 
 
 def test_string_command_without_shell_is_split(tmp_path: Path) -> None:
-    root = write(tmp_path, "ftbench.toml", """
+    root = write(
+        tmp_path,
+        "ftbench.toml",
+        """
 [[tiers.t.steps]]
 name = "s"
 cmd = "{python} -c 'print(1)' --tier {tier}"
-""")
+""",
+    )
     step = config.available_tiers(root)["t"].steps[0]
     assert step.argv("t", "normal") == [sys.executable, "-c", "print(1)", "--tier", "t"]
 
 
 def test_pyproject_tool_ftbench(tmp_path: Path) -> None:
-    root = write(tmp_path, "pyproject.toml", """
+    root = write(
+        tmp_path,
+        "pyproject.toml",
+        """
 [project]
 name = "x"
 
 [[tool.ftbench.tiers.pro.steps]]
 name = "a"
 cmd = ["true"]
-""")
+""",
+    )
     tiers = config.available_tiers(root)
     assert list(tiers) == ["pro"]
     assert tiers["pro"].source == "pyproject.toml [tool.ftbench]"
@@ -99,11 +107,15 @@ def test_projects_own_pyproject_configures_lite_and_pro() -> None:
 
 
 def test_placeholders_in_project_tier(tmp_path: Path) -> None:
-    root = write(tmp_path, "ftbench.toml", """
+    root = write(
+        tmp_path,
+        "ftbench.toml",
+        """
 [[tiers.lite.steps]]
 name = "firsttry"
 cmd = "firsttry run {mode} --tier {tier}"
-""")
+""",
+    )
     step = config.available_tiers(root)["lite"].steps[0]
     assert step.argv("lite", "fast") == ["firsttry", "run", "fast", "--tier", "lite"]
 
@@ -130,9 +142,9 @@ BAD_CONFIGS = {
     "env wrong type": "[[tiers.lite.steps]]\nname='a'\ncmd='x'\nenv={A=1}\n",
     "clear wrong type": "[[tiers.lite.steps]]\nname='a'\ncmd='x'\nclear=true\n",
     "duplicate names": "[[tiers.lite.steps]]\nname='a'\ncmd='x'\n"
-                       "[[tiers.lite.steps]]\nname='a'\ncmd='y'\n",
+    "[[tiers.lite.steps]]\nname='a'\ncmd='y'\n",
     "description not a string": "[tiers.lite]\ndescription=1\n"
-                                "[[tiers.lite.steps]]\nname='a'\ncmd='x'\n",
+    "[[tiers.lite.steps]]\nname='a'\ncmd='x'\n",
 }
 
 
@@ -148,13 +160,17 @@ def test_bad_configuration_is_one_line_config_error(tmp_path: Path, text: str) -
     assert caught.value.exit_code == 5
 
 
-@pytest.mark.parametrize("text", [
-    "[tool]\nftbench = 3\n",
-    "tool = 3\n",
-    "tool = 'x'\n",
-    "[tool.ftbench]\ntiers = []\n",
-    "[project\n",
-], ids=["ftbench-not-table", "tool-int", "tool-str", "tiers-list", "invalid"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[tool]\nftbench = 3\n",
+        "tool = 3\n",
+        "tool = 'x'\n",
+        "[tool.ftbench]\ntiers = []\n",
+        "[project\n",
+    ],
+    ids=["ftbench-not-table", "tool-int", "tool-str", "tiers-list", "invalid"],
+)
 def test_bad_pyproject_is_config_error(tmp_path: Path, text: str) -> None:
     write(tmp_path, "pyproject.toml", text)
     with pytest.raises(ConfigError) as caught:
@@ -183,8 +199,7 @@ def test_default_tier_is_lite(tmp_path: Path) -> None:
 
 
 def test_cmd_target(tmp_path: Path) -> None:
-    target = config.resolve_target(tmp_path, tier=None, cmd="echo hi there",
-                                   cache=["c1", "c2"])
+    target = config.resolve_target(tmp_path, tier=None, cmd="echo hi there", cache=["c1", "c2"])
     assert target.kind == "cmd"
     assert target.tier == "cmd"
     (step,) = target.steps
@@ -203,10 +218,8 @@ def test_cmd_ignores_broken_configuration(tmp_path: Path) -> None:
 
 def test_config_hash_is_stable_and_sensitive(tmp_path: Path) -> None:
     a = config.resolve_target(tmp_path, tier=None, cmd="echo a")
-    assert a.config_hash() == config.resolve_target(tmp_path, tier=None, cmd="echo a") \
-        .config_hash()
-    assert a.config_hash() != config.resolve_target(tmp_path, tier=None, cmd="echo b") \
-        .config_hash()
+    assert a.config_hash() == config.resolve_target(tmp_path, tier=None, cmd="echo a").config_hash()
+    assert a.config_hash() != config.resolve_target(tmp_path, tier=None, cmd="echo b").config_hash()
     assert len(a.config_hash()) == 16
     int(a.config_hash(), 16)
 
@@ -231,6 +244,7 @@ def test_check_commands(tmp_path: Path) -> None:
 
 # --- built-in tiers: deterministic by controlling PATH ------------------------------------
 
+
 def _fake_bin(tmp_path: Path, *names: str) -> Path:
     bin_dir = tmp_path / "fakebin"
     bin_dir.mkdir(exist_ok=True)
@@ -250,8 +264,7 @@ def test_builtin_tiers_with_ruff_only(tmp_path: Path, monkeypatch: pytest.Monkey
     assert tiers["lite"].source.startswith("built-in")
 
 
-def test_builtin_pro_has_ruff_mypy_pytest(tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_builtin_pro_has_ruff_mypy_pytest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write(tmp_path / "repo", "setup.py", "")
     (root / "tests").mkdir()
     monkeypatch.setenv("PATH", str(_fake_bin(tmp_path, "ruff", "mypy")))
@@ -264,12 +277,10 @@ def test_builtin_firsttry_cli_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     root = write(tmp_path / "repo", "pyproject.toml", "[project]\nname='x'\n")
     monkeypatch.setenv("PATH", str(_fake_bin(tmp_path, "ruff", "firsttry")))
     tiers = config.available_tiers(root)
-    assert tiers["pro"].steps[0].argv("pro", "fast") == ["firsttry", "run", "fast", "--tier",
-                                                        "pro"]
+    assert tiers["pro"].steps[0].argv("pro", "fast") == ["firsttry", "run", "fast", "--tier", "pro"]
 
 
-def test_no_builtin_tiers_without_tools(tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_builtin_tiers_without_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write(tmp_path / "repo", "pyproject.toml", "[project]\nname='x'\n")
     monkeypatch.setenv("PATH", str(_fake_bin(tmp_path)))
     assert config.available_tiers(root) == {}
@@ -283,10 +294,12 @@ def test_no_builtin_tiers_without_tools(tmp_path: Path,
 
 # --- property tests: any TOML gives tiers or a one-line ConfigError -----------------------
 
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
-                     st.floats(allow_nan=False))
-_keys = st.sampled_from(["name", "cmd", "shell", "cache", "clear", "env", "steps",
-                         "description", "tiers", "x"])
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.text(max_size=8), st.floats(allow_nan=False)
+)
+_keys = st.sampled_from(
+    ["name", "cmd", "shell", "cache", "clear", "env", "steps", "description", "tiers", "x"]
+)
 
 
 def _tomlable(value: Any) -> Any:
@@ -300,28 +313,42 @@ def _tomlable(value: Any) -> Any:
 
 _values = st.recursive(
     _scalars,
-    lambda children: st.one_of(st.lists(children, max_size=3),
-                               st.dictionaries(_keys | st.text(max_size=4), children,
-                                               max_size=4)),
-    max_leaves=12)
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(_keys | st.text(max_size=4), children, max_size=4),
+    ),
+    max_leaves=12,
+)
 
 _step = st.fixed_dictionaries(
     {},
-    optional={"name": st.one_of(st.text(max_size=6), _values),
-              "cmd": st.one_of(st.text(max_size=12), st.lists(st.text(max_size=6), max_size=3),
-                               _values),
-              "shell": st.one_of(st.booleans(), _values),
-              "cache": st.one_of(st.lists(st.text(max_size=6), max_size=2), _values),
-              "clear": st.one_of(st.text(max_size=6), _values),
-              "env": st.one_of(st.dictionaries(st.text(max_size=4), st.text(max_size=4),
-                                               max_size=2), _values),
-              "bogus": _values})
-_tier = st.one_of(st.fixed_dictionaries({"steps": st.lists(st.one_of(_step, _values),
-                                                           max_size=3)},
-                                        optional={"description": st.one_of(st.text(), _values)}),
-                  _values)
-_table = st.fixed_dictionaries({}, optional={"tiers": st.one_of(
-    st.dictionaries(st.text(min_size=1, max_size=5), _tier, max_size=3), _values)})
+    optional={
+        "name": st.one_of(st.text(max_size=6), _values),
+        "cmd": st.one_of(st.text(max_size=12), st.lists(st.text(max_size=6), max_size=3), _values),
+        "shell": st.one_of(st.booleans(), _values),
+        "cache": st.one_of(st.lists(st.text(max_size=6), max_size=2), _values),
+        "clear": st.one_of(st.text(max_size=6), _values),
+        "env": st.one_of(
+            st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=2), _values
+        ),
+        "bogus": _values,
+    },
+)
+_tier = st.one_of(
+    st.fixed_dictionaries(
+        {"steps": st.lists(st.one_of(_step, _values), max_size=3)},
+        optional={"description": st.one_of(st.text(), _values)},
+    ),
+    _values,
+)
+_table = st.fixed_dictionaries(
+    {},
+    optional={
+        "tiers": st.one_of(
+            st.dictionaries(st.text(min_size=1, max_size=5), _tier, max_size=3), _values
+        )
+    },
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -343,21 +370,52 @@ def test_parse_tiers_gives_targets_or_one_line_config_error(table: dict[str, Any
             assert len(target.config_hash()) == 16
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(
-    st.text(max_size=200),
-    st.lists(st.sampled_from([
-        "[tiers.lite]\n", "[[tiers.lite.steps]]\n", "name = 'a'\n", "cmd = ['true']\n",
-        "cmd = 'echo {tier}'\n", "cmd = 3\n", "shell = true\n", "cache = ['.c']\n",
-        "cache = 1\n", "env = { A = 'b' }\n", "env = { A = 1 }\n", "clear = 'x'\n",
-        "tiers = 1\n", "[tiers]\n", "lite = 2\n", "steps = []\n", "steps = [1]\n",
-        "description = 'd'\n", "unknown = 1\n", "[tiers.pro]\n", "[[tiers.pro.steps]]\n",
-        "[tool]\n", "tool = 1\n", "ftbench = 1\n", "[tool.ftbench]\n", "=\n", "[\n",
-    ]), max_size=12).map("".join)),
-    filename=st.sampled_from(["ftbench.toml", "pyproject.toml"]))
-def test_loading_any_file_gives_tiers_or_config_error(tmp_path: Path, text: str,
-                                                      filename: str) -> None:
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.one_of(
+        st.text(max_size=200),
+        st.lists(
+            st.sampled_from(
+                [
+                    "[tiers.lite]\n",
+                    "[[tiers.lite.steps]]\n",
+                    "name = 'a'\n",
+                    "cmd = ['true']\n",
+                    "cmd = 'echo {tier}'\n",
+                    "cmd = 3\n",
+                    "shell = true\n",
+                    "cache = ['.c']\n",
+                    "cache = 1\n",
+                    "env = { A = 'b' }\n",
+                    "env = { A = 1 }\n",
+                    "clear = 'x'\n",
+                    "tiers = 1\n",
+                    "[tiers]\n",
+                    "lite = 2\n",
+                    "steps = []\n",
+                    "steps = [1]\n",
+                    "description = 'd'\n",
+                    "unknown = 1\n",
+                    "[tiers.pro]\n",
+                    "[[tiers.pro.steps]]\n",
+                    "[tool]\n",
+                    "tool = 1\n",
+                    "ftbench = 1\n",
+                    "[tool.ftbench]\n",
+                    "=\n",
+                    "[\n",
+                ]
+            ),
+            max_size=12,
+        ).map("".join),
+    ),
+    filename=st.sampled_from(["ftbench.toml", "pyproject.toml"]),
+)
+def test_loading_any_file_gives_tiers_or_config_error(
+    tmp_path: Path, text: str, filename: str
+) -> None:
     root = tmp_path / "hyp"
     root.mkdir(exist_ok=True)
     for name in ("ftbench.toml", "pyproject.toml"):
@@ -377,7 +435,8 @@ def test_loading_any_file_gives_tiers_or_config_error(tmp_path: Path, text: str,
 
 
 def test_python_placeholder_survives_spaces_in_interpreter_path(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sys, "executable", "/opt/my python/bin/python3")
     split = config.Step("s", "{python} -m pytest")
     assert split.argv("t", "normal") == ["/opt/my python/bin/python3", "-m", "pytest"]

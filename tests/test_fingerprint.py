@@ -1,4 +1,4 @@
-"""ftbench.measure.fingerprint: same fingerprint for two clones of a commit; content, never mtimes."""
+"""ftbench.measure.fingerprint: one fingerprint for two clones of a commit; never mtimes."""
 
 from __future__ import annotations
 
@@ -23,29 +23,33 @@ def _populate(git: Git, repo: Path) -> None:
 
 
 def _clone(source: Path, dest: Path) -> Path:
-    subprocess.run(["git", "clone", "-q", "--no-local", str(source), str(dest)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--no-local", str(source), str(dest)],
+        check=True,
+        capture_output=True,
+    )
     return dest
 
 
-def test_two_clones_of_a_commit_share_the_fingerprint(run_git: Git, tmp_repo: Path,
-                                                       tmp_path: Path) -> None:
+def test_two_clones_of_a_commit_share_the_fingerprint(
+    run_git: Git, tmp_repo: Path, tmp_path: Path
+) -> None:
     _populate(run_git, tmp_repo)
     one = _clone(tmp_repo, tmp_path / "one")
     two = _clone(tmp_repo, tmp_path / "two")
     os.utime(two / "src" / "a.py", (1_000_000, 1_000_000))  # different mtimes: irrelevant
     a, b = fingerprint.snapshot(one), fingerprint.snapshot(two)
     assert a["fingerprint_method"] == b["fingerprint_method"] == "git-tree"
-    assert a["fingerprint"] == b["fingerprint"] == run_git(tmp_repo, "rev-parse",
-                                                            "HEAD^{tree}")
+    assert a["fingerprint"] == b["fingerprint"] == run_git(tmp_repo, "rev-parse", "HEAD^{tree}")
     assert a["files"] == b["files"] == 6  # .gitignore, README.md, ftbench.toml, 3 files
     assert a["bytes"] == b["bytes"] > 0
     assert dict(map(tuple, a["top_extensions"]))[".py"] == 2
     assert a["name"] == "one"
 
 
-def test_a_modification_changes_the_fingerprint(run_git: Git, tmp_repo: Path,
-                                                tmp_path: Path) -> None:
+def test_a_modification_changes_the_fingerprint(
+    run_git: Git, tmp_repo: Path, tmp_path: Path
+) -> None:
     _populate(run_git, tmp_repo)
     clean = fingerprint.snapshot(tmp_repo)
     (tmp_repo / "src" / "a.py").write_text("print('changed')\n")
@@ -57,8 +61,9 @@ def test_a_modification_changes_the_fingerprint(run_git: Git, tmp_repo: Path,
     # the same change in a second clone gives the same dirty fingerprint
     other = _clone(tmp_repo, tmp_path / "other")
     (other / "src" / "a.py").write_text("print('changed again')\n")
-    assert fingerprint.snapshot(other)["fingerprint"] == \
-        fingerprint.snapshot(tmp_repo)["fingerprint"]
+    assert (
+        fingerprint.snapshot(other)["fingerprint"] == fingerprint.snapshot(tmp_repo)["fingerprint"]
+    )
 
 
 def test_untracked_and_deleted_files_change_the_fingerprint(run_git: Git, tmp_repo: Path) -> None:
@@ -84,8 +89,9 @@ def test_ftbench_output_does_not_make_the_checkout_dirty(run_git: Git, tmp_repo:
     assert after["fingerprint"] == before["fingerprint"]
 
 
-def test_non_git_copy_uses_content_and_ignores_mtimes(run_git: Git, tmp_repo: Path,
-                                                      tmp_path: Path) -> None:
+def test_non_git_copy_uses_content_and_ignores_mtimes(
+    run_git: Git, tmp_repo: Path, tmp_path: Path
+) -> None:
     _populate(run_git, tmp_repo)
     copy = tmp_path / "copy"
     shutil.copytree(tmp_repo, copy, ignore=shutil.ignore_patterns(".git"))
@@ -112,8 +118,15 @@ def test_non_git_copy_skips_tool_directories(tmp_path: Path) -> None:
     (root / "pkg").mkdir(parents=True)
     (root / "pkg" / "m.py").write_text("x = 1\n")
     base = fingerprint.snapshot(root)
-    for skipped in (".venv", "__pycache__", ".mypy_cache", "node_modules", ".firsttry",
-                    "pkg/__pycache__", "x.egg-info"):
+    for skipped in (
+        ".venv",
+        "__pycache__",
+        ".mypy_cache",
+        "node_modules",
+        ".firsttry",
+        "pkg/__pycache__",
+        "x.egg-info",
+    ):
         (root / skipped).mkdir(parents=True, exist_ok=True)
         (root / skipped / "junk").write_text("junk")
     again = fingerprint.snapshot(root)

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,22 +24,44 @@ from ftbench.report.model import KeyedReport, Report, Verdict
 DEFAULTS = JudgeOptions()
 
 
-def baselines(median: float = 1.0, reports: int = 5, *, warm_n: int = 10, cold_n: int = 5,
-              cv: float = 0.03, seed: int = 100, **kw: object) -> list[KeyedReport]:
+def baselines(
+    median: float = 1.0,
+    reports: int = 5,
+    *,
+    warm_n: int = 10,
+    cold_n: int = 5,
+    cv: float = 0.03,
+    seed: int = 100,
+    **kw: Any,
+) -> list[KeyedReport]:
     out = []
     for i in range(reports):
-        r = make_report(noisy(median, warm_n, cv, seed + i),
-                        noisy(median * 3, cold_n, cv, seed + 50 + i),
-                        timestamp=ts(i), **kw)  # type: ignore[arg-type]
+        r = make_report(
+            noisy(median, warm_n, cv, seed + i),
+            noisy(median * 3, cold_n, cv, seed + 50 + i),
+            timestamp=ts(i),
+            **kw,
+        )
         out.append(keyed(f"benchmarks/abcd1234/{ts(i)}-benchmark-{i:012x}.json", r))
     return out
 
 
-def current(median: float = 1.0, *, warm_n: int = 10, cold_n: int = 5, cv: float = 0.03,
-            seed: int = 1, cold_factor: float = 3.0, **kw: object) -> Report:
-    return make_report(noisy(median, warm_n, cv, seed),
-                       noisy(median * cold_factor, cold_n, cv, seed + 7), timestamp=ts(99),
-                       **kw)  # type: ignore[arg-type]
+def current(
+    median: float = 1.0,
+    *,
+    warm_n: int = 10,
+    cold_n: int = 5,
+    cv: float = 0.03,
+    seed: int = 1,
+    cold_factor: float = 3.0,
+    **kw: Any,
+) -> Report:
+    return make_report(
+        noisy(median, warm_n, cv, seed),
+        noisy(median * cold_factor, cold_n, cv, seed + 7),
+        timestamp=ts(99),
+        **kw,
+    )
 
 
 def verdicts(v: Verdict) -> dict[str, str]:
@@ -47,8 +70,14 @@ def verdicts(v: Verdict) -> dict[str, str]:
 
 def test_defaults_are_documented_values() -> None:
     o = JudgeOptions()
-    assert (o.regress_pct, o.alpha, o.baseline, o.baseline_count, o.fail_on,
-            o.allow_incomparable) == (DEFAULT_REGRESS_PCT, DEFAULT_ALPHA, "auto", 5, "any", False)
+    assert (
+        o.regress_pct,
+        o.alpha,
+        o.baseline,
+        o.baseline_count,
+        o.fail_on,
+        o.allow_incomparable,
+    ) == (DEFAULT_REGRESS_PCT, DEFAULT_ALPHA, "auto", 5, "any", False)
     assert o.regress_pct == 10.0 and o.alpha == 0.005
     text = Path(__file__).resolve().parents[1].joinpath("docs", "regression.md").read_text()
     assert "`--regress-pct` | 10" in text and "`--alpha` | 0.005" in text
@@ -97,8 +126,10 @@ def test_small_slowdown_below_threshold_is_no_change() -> None:
     assert warm.p_value is not None and warm.p_value < 0.001
     assert v.verdict == "no change" and "within 10%" in warm.reason
     # ... and a regression when the threshold is lowered
-    assert judge(current(1.05, cv=0.005), baselines(cv=0.005),
-                 JudgeOptions(regress_pct=3)).verdict == "regression"
+    assert (
+        judge(current(1.05, cv=0.005), baselines(cv=0.005), JudgeOptions(regress_pct=3)).verdict
+        == "regression"
+    )
 
 
 def test_too_few_samples_is_inconclusive_never_regression() -> None:
@@ -166,8 +197,10 @@ def test_other_measuring_backend_is_not_comparable() -> None:
 
 def test_tool_version_and_os_differences() -> None:
     cur = current()
-    base = make_report([1.0], env={"os": "Darwin", "arch": "arm64",
-                                   "tool_versions": {"ruff": "0.7.0", "mypy": "1.11.2"}})
+    base = make_report(
+        [1.0],
+        env={"os": "Darwin", "arch": "arm64", "tool_versions": {"ruff": "0.7.0", "mypy": "1.11.2"}},
+    )
     diffs = differences(cur, base)
     assert "os: Darwin -> Linux" in diffs
     assert "arch: arm64 -> x86_64" in diffs
@@ -176,12 +209,17 @@ def test_tool_version_and_os_differences() -> None:
     assert differences(cur, make_report([1.0])) == []
     # a tool only one side ran
     assert "tool_versions.black: 24.1 -> (none)" in differences(
-        cur, make_report([1.0], env={"tool_versions": {"ruff": "0.6.9", "mypy": "1.11.2",
-                                                       "black": "24.1"}}))
+        cur,
+        make_report(
+            [1.0], env={"tool_versions": {"ruff": "0.6.9", "mypy": "1.11.2", "black": "24.1"}}
+        ),
+    )
     other_target = make_report([1.0], config_hash="ffffffffffffffff", tier="pro", mode="fast")
     assert differences(cur, other_target) == [
-        "tier: pro -> lite", "mode: fast -> normal",
-        "target.config_hash: ffffffffffffffff -> 0123456789abcdef"]
+        "tier: pro -> lite",
+        "mode: fast -> normal",
+        "target.config_hash: ffffffffffffffff -> 0123456789abcdef",
+    ]
     assert differences(cur, other_target, same_target=False) == []
 
 
@@ -191,26 +229,38 @@ def test_mixed_comparability_uses_only_comparable_reports() -> None:
     v = judge(current(1.0), good + bad, DEFAULTS)
     assert v.verdict == "no change" and v.comparable and v.differences == ()
     assert v.baseline.keys == tuple(b.key for b in good) and v.baseline.reports == 3
-    assert any("left out 1 baseline report(s) that are not comparable: cpu_count: 64 -> 4"
-               in n for n in v.notes)
+    assert any(
+        "left out 1 baseline report(s) that are not comparable: cpu_count: 64 -> 4" in n
+        for n in v.notes
+    )
 
 
 def test_failed_and_timed_out_samples_are_excluded_and_counted() -> None:
-    cur = make_report(noisy(1.0, 10, seed=5), None, timestamp=ts(99),
-                      warm_failed=[0.01, 0.02], warm_timed_out=[300.0])
+    cur = make_report(
+        noisy(1.0, 10, seed=5),
+        None,
+        timestamp=ts(99),
+        warm_failed=[0.01, 0.02],
+        warm_timed_out=[300.0],
+    )
     v = judge(cur, baselines(warm_n=10), DEFAULTS)
     warm = v.phases["warm"]
     assert (warm.current.n, warm.current.failed, warm.current.timed_out) == (10, 2, 1)
     assert v.verdict == "no change"  # the 10 ms failures and the 300 s timeout are ignored
     d = to_value(v)["phases"]["warm"]
-    assert d["current"] == {"n": 10, "median": warm.current.median, "failed": 2,
-                            "timed_out": 1}
+    assert d["current"] == {"n": 10, "median": warm.current.median, "failed": 2, "timed_out": 1}
     assert any("left out 2 failed and 1 timed-out" in n for n in v.notes)
 
 
 def test_failed_baseline_samples_are_counted_on_the_baseline_side() -> None:
-    base = [keyed("k", make_report(noisy(1.0, 10, seed=3), None, warm_failed=[0.01],
-                                   warm_timed_out=[300.0, 300.0]))]
+    base = [
+        keyed(
+            "k",
+            make_report(
+                noisy(1.0, 10, seed=3), None, warm_failed=[0.01], warm_timed_out=[300.0, 300.0]
+            ),
+        )
+    ]
     warm = judge(current(1.0), base, DEFAULTS).phases["warm"]
     assert (warm.baseline.n, warm.baseline.failed, warm.baseline.timed_out) == (10, 1, 2)
 
@@ -264,8 +314,9 @@ def test_cold_only_judged_when_both_measured() -> None:
     assert v.baseline.samples == {"warm": 50}
 
 
-@pytest.mark.parametrize(("fail_on", "expected"), [
-    ("any", 4), ("cold", 4), ("warm", 0), ("never", 0)])
+@pytest.mark.parametrize(
+    ("fail_on", "expected"), [("any", 4), ("cold", 4), ("warm", 0), ("never", 0)]
+)
 def test_fail_on(fail_on: str, expected: int) -> None:
     # cold regressed, warm did not
     cur = current(1.0, cold_factor=4.0)
@@ -277,15 +328,19 @@ def test_fail_on(fail_on: str, expected: int) -> None:
 
 def test_regression_block_json() -> None:
     base = baselines()
-    v = judge(current(1.2), base, DEFAULTS, selection="5 report(s) of branch main (x)",
-              notes=["a note"])
+    v = judge(
+        current(1.2), base, DEFAULTS, selection="5 report(s) of branch main (x)", notes=["a note"]
+    )
     d = json.loads(json.dumps(to_value(v), allow_nan=False))
     assert d["verdict"] == "regression"
     assert d["alpha"] == DEFAULT_ALPHA and d["threshold_pct"] == 10.0
     assert d["fail_on"] == "any" and d["comparable"] is True and d["differences"] == []
-    assert d["baseline"] == {"keys": [b.key for b in base], "reports": 5,
-                             "selection": "5 report(s) of branch main (x)",
-                             "samples": {"warm": 50, "cold": 25}}
+    assert d["baseline"] == {
+        "keys": [b.key for b in base],
+        "reports": 5,
+        "selection": "5 report(s) of branch main (x)",
+        "samples": {"warm": 50, "cold": 25},
+    }
     assert d["notes"] == ["a note"]
     warm = d["phases"]["warm"]
     assert warm["current"]["n"] == 10 and warm["baseline"]["n"] == 50
@@ -301,9 +356,13 @@ def test_regression_block_json() -> None:
 
 
 def test_regression_block_matches_the_schema(
-        validate_report: Callable[[object], dict[str, object]]) -> None:
-    for v in (judge(current(1.2), baselines(), DEFAULTS), judge(current(), [], DEFAULTS),
-              judge(current(), baselines(env={"cpu_count": 2}), DEFAULTS)):
+    validate_report: Callable[[object], dict[str, object]],
+) -> None:
+    for v in (
+        judge(current(1.2), baselines(), DEFAULTS),
+        judge(current(), [], DEFAULTS),
+        judge(current(), baselines(env={"cpu_count": 2}), DEFAULTS),
+    ):
         validate_report(to_value(dataclasses.replace(current(), regression=v)))
 
 
@@ -320,13 +379,25 @@ def test_pct_formatting_in_the_summary() -> None:
     from ftbench.judge.core import pct
 
     assert [pct(x) for x in (18.04, -2.46, 0.0, -0.01, 9.96, -12.5)] == [
-        "+18%", "-2.5%", "+0.0%", "+0.0%", "+10.0%", "-12%"]
+        "+18%",
+        "-2.5%",
+        "+0.0%",
+        "+0.0%",
+        "+10.0%",
+        "-12%",
+    ]
 
 
 def test_options_validation() -> None:
-    for bad in ({"alpha": 0}, {"alpha": 1}, {"regress_pct": -1},
-                {"regress_pct": float("nan")}, {"baseline_count": 0},
-                {"fail_on": "sometimes"}, {"baseline": ""}):
+    for bad in (
+        {"alpha": 0},
+        {"alpha": 1},
+        {"regress_pct": -1},
+        {"regress_pct": float("nan")},
+        {"baseline_count": 0},
+        {"fail_on": "sometimes"},
+        {"baseline": ""},
+    ):
         with pytest.raises(UsageError) as exc:
             JudgeOptions(**bad)
         assert exc.value.exit_code == 2
@@ -336,12 +407,30 @@ def test_add_judge_arguments_and_judge_options() -> None:
     parser = argparse.ArgumentParser()
     add_judge_arguments(parser)
     assert judge_options(parser.parse_args([])) == JudgeOptions()
-    ns = parser.parse_args(["--regress-pct", "15", "--alpha", "0.05", "--baseline", "latest",
-                            "--baseline-branch", "dev", "--baseline-count", "3",
-                            "--fail-on", "warm", "--allow-incomparable"])
+    ns = parser.parse_args(
+        [
+            "--regress-pct",
+            "15",
+            "--alpha",
+            "0.05",
+            "--baseline",
+            "latest",
+            "--baseline-branch",
+            "dev",
+            "--baseline-count",
+            "3",
+            "--fail-on",
+            "warm",
+            "--allow-incomparable",
+        ]
+    )
     assert judge_options(ns) == JudgeOptions(15.0, 0.05, "latest", "dev", 3, "warm", True)
-    for bad in (["--alpha", "2"], ["--regress-pct", "x"], ["--baseline-count", "0"],
-                ["--fail-on", "often"]):
+    for bad in (
+        ["--alpha", "2"],
+        ["--regress-pct", "x"],
+        ["--baseline-count", "0"],
+        ["--fail-on", "often"],
+    ):
         with pytest.raises(SystemExit) as exc:
             parser.parse_args(bad)
         assert exc.value.code == 2
@@ -363,8 +452,13 @@ def test_evaluate_none_reads_no_history(tmp_path: Path) -> None:
         def find(self, spec: str, repo_id: str | None) -> KeyedReport | None:
             raise AssertionError("must not be called")
 
-    v = evaluate(current(), Exploding(), JudgeOptions(baseline="none"), repo_root=tmp_path,
-                 notes=["from the caller"])
+    v = evaluate(
+        current(),
+        Exploding(),
+        JudgeOptions(baseline="none"),
+        repo_root=tmp_path,
+        notes=["from the caller"],
+    )
     assert v.verdict == "no baseline" and "--baseline none" in v.reason
     assert v.notes == ("from the caller",) and v.exit_code == 0
 
@@ -373,11 +467,14 @@ def test_importing_cli_does_not_load_scipy_or_numpy() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, ftbench.cli.app, ftbench.judge.core, ftbench.judge.baseline, "
-            "ftbench.cli.compare; "
-            "print(sorted(m for m in ('numpy', 'scipy', 'rich') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys, ftbench.cli.app, ftbench.judge.core, ftbench.judge.baseline, "
+        "ftbench.cli.compare; "
+        "print(sorted(m for m in ('numpy', 'scipy', 'rich') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"
 
 
@@ -389,11 +486,14 @@ def test_judging_does_not_load_scipy_or_numpy(tmp_path: Path) -> None:
     base, new = tmp_path / "base.json", tmp_path / "new.json"
     base.write_text(current(1.0).to_json())
     new.write_text(current(1.3, seed=9).to_json())
-    code = ("import sys; from ftbench.cli.app import main; "
-            f"code = main(['compare', {str(base)!r}, {str(new)!r}, '--json']); "
-            "print(code, sorted(m for m in ('numpy', 'scipy') if m in sys.modules), "
-            "file=sys.stderr)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=tmp_path)
+    code = (
+        "import sys; from ftbench.cli.app import main; "
+        f"code = main(['compare', {str(base)!r}, {str(new)!r}, '--json']); "
+        "print(code, sorted(m for m in ('numpy', 'scipy') if m in sys.modules), "
+        "file=sys.stderr)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert proc.stderr.strip().splitlines()[-1] == "4 []"
     assert json.loads(proc.stdout)["verdict"] == "regression"

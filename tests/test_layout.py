@@ -24,8 +24,10 @@ MAX_LINES = 420
 
 
 def _modules() -> dict[str, Path]:
-    return {".".join(p.relative_to(SRC.parent).with_suffix("").parts): p
-            for p in sorted(SRC.rglob("*.py"))}
+    return {
+        ".".join(p.relative_to(SRC.parent).with_suffix("").parts): p
+        for p in sorted(SRC.rglob("*.py"))
+    }
 
 
 def _imports(path: Path) -> set[str]:
@@ -53,8 +55,11 @@ def test_imports_follow_the_flow() -> None:
             continue
         for imported in _imports(path):
             target = _part(imported)
-            if target in SHARED or target == part or imported not in modules and (
-                    imported.rsplit(".", 1)[0] not in modules):
+            if (
+                target in SHARED
+                or target == part
+                or (imported not in modules and (imported.rsplit(".", 1)[0] not in modules))
+            ):
                 continue
             if target not in ALLOWED.get(part, set()):
                 wrong.append(f"{name} imports {imported}")
@@ -68,8 +73,11 @@ def test_shared_modules_import_no_stage() -> None:
 
 def test_no_import_cycles() -> None:
     modules = _modules()
-    graph = {name: {i if i in modules else i.rsplit(".", 1)[0] for i in _imports(path)}
-             & set(modules) - {name} for name, path in modules.items()}
+    graph = {
+        name: {i if i in modules else i.rsplit(".", 1)[0] for i in _imports(path)}
+        & set(modules) - {name}
+        for name, path in modules.items()
+    }
     # package __init__ files that re-export for users are not part of the flow
     graph = {k: {v for v in vs if not v.endswith("__init__")} for k, vs in graph.items()}
     state: dict[str, int] = {}
@@ -79,7 +87,7 @@ def test_no_import_cycles() -> None:
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1 and not cycle:
-                cycle.extend([*stack[stack.index(nxt):], nxt])
+                cycle.extend([*stack[stack.index(nxt) :], nxt])
             elif nxt not in state:
                 visit(nxt, [*stack, nxt])
         state[node] = 2

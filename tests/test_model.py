@@ -8,11 +8,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-import schema_gen
-from factory import FIXTURES, make_report
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import schema_gen
+from factory import FIXTURES, make_report
 from ftbench.report.codec import ModelError
 from ftbench.report.files import dotenv_lines
 from ftbench.report.markdown import render
@@ -53,7 +53,8 @@ def test_stored_reports_render_as_0_1_0_did(path: Path) -> None:
 
 def test_committed_schema_is_generated_from_the_model() -> None:
     assert schema_gen.SCHEMA_FILE.read_text() == schema_gen.text(), (
-        "run: python tests/schema_gen.py")
+        "run: python tests/schema_gen.py"
+    )
 
 
 @pytest.mark.parametrize("path", STORED, ids=lambda p: p.stem)
@@ -72,17 +73,24 @@ def _fixture() -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize(("path", "value", "message"), [
-    (("runs", "warm", "samples", 0, "wall_s"), "fast", "runs.warm.samples[0].wall_s: expected "
-     "a number"),
-    (("run_id",), "xyz", "report.run_id: 'xyz' does not match"),
-    (("mode",), "slow", "report.mode: expected one of"),
-    (("runs", "cold", "stats", "n"), -1, "report.runs.cold.stats.n: expected at least 0"),
-    (("runs", "warm", "samples", 0, "ok"), 1, "expected true or false"),
-    (("environment",), [], "report.environment: expected an object"),
-])
-def test_bad_field_is_one_line_naming_the_field(path: tuple[Any, ...], value: Any,
-                                                message: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ("runs", "warm", "samples", 0, "wall_s"),
+            "fast",
+            "runs.warm.samples[0].wall_s: expected a number",
+        ),
+        (("run_id",), "xyz", "report.run_id: 'xyz' does not match"),
+        (("mode",), "slow", "report.mode: expected one of"),
+        (("runs", "cold", "stats", "n"), -1, "report.runs.cold.stats.n: expected at least 0"),
+        (("runs", "warm", "samples", 0, "ok"), 1, "expected true or false"),
+        (("environment",), [], "report.environment: expected an object"),
+    ],
+)
+def test_bad_field_is_one_line_naming_the_field(
+    path: tuple[Any, ...], value: Any, message: str
+) -> None:
     data = _fixture()
     node = data
     for part in path[:-1]:
@@ -105,9 +113,13 @@ def test_missing_field_and_other_schema_are_refused() -> None:
         Report.from_json(b"{")
 
 
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-                     lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -32,8 +32,13 @@ def log(tmp_path: Path) -> Path:
     return tmp_path / "out.log"
 
 
-def run(argv: list[str], log: Path, cwd: Path, timeout_s: float | None = None,
-        env: dict[str, str] | None = None) -> probe.ProcessResult:
+def run(
+    argv: list[str],
+    log: Path,
+    cwd: Path,
+    timeout_s: float | None = None,
+    env: dict[str, str] | None = None,
+) -> probe.ProcessResult:
     """Measure ``argv`` with the backend FTBENCH_PROBE names, appending to ``log``."""
     executor = probe.default_executor()
     try:
@@ -80,15 +85,17 @@ def measure_in_fresh_harness(backend: str, argv: list[str], tmp_path: Path) -> d
     forked from /bin/sh, not from pytest, so it does not inherit pytest's high-water mark."""
     env = {**os.environ, "FTBENCH_PROBE": backend, "FTBENCH_TEST_LOG": str(tmp_path / "x.log")}
     via_sh = ["/bin/sh", "-c", '"$0" "$@"; exit $?', sys.executable, "-c", FRESH_HARNESS, *argv]
-    done = subprocess.run(via_sh, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120, check=True)
+    done = subprocess.run(
+        via_sh, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
 def test_big_program_reports_at_least_its_allocation(backend: str, tmp_path: Path) -> None:
     result = measure_in_fresh_harness(
-        backend, [sys.executable, "-c", "b = bytearray(200 * 2**20)"], tmp_path)
+        backend, [sys.executable, "-c", "b = bytearray(200 * 2**20)"], tmp_path
+    )
     assert result["exit_code"] == 0
     assert result["rss_exact"]
     assert result["max_rss_kb"] >= 200 * MiB, result
@@ -104,8 +111,9 @@ def test_direct_backend_marks_small_target_as_not_exact(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["direct"], indirect=True)
-def test_direct_backend_in_a_big_harness_never_reports_the_harness(backend: str, log: Path,
-                                                                   tmp_path: Path) -> None:
+def test_direct_backend_in_a_big_harness_never_reports_the_harness(
+    backend: str, log: Path, tmp_path: Path
+) -> None:
     ballast = _grow_harness()
     result = run(["/bin/true"], log, tmp_path)
     assert result.ok
@@ -125,13 +133,13 @@ def test_exit_codes(backend: str, log: Path, tmp_path: Path) -> None:
     assert not killed.ok
 
 
-def test_runs_in_cwd_with_env_and_output_goes_to_log(backend: str, log: Path,
-                                                     tmp_path: Path) -> None:
+def test_runs_in_cwd_with_env_and_output_goes_to_log(
+    backend: str, log: Path, tmp_path: Path
+) -> None:
     work = tmp_path / "work dir"
     work.mkdir()
     env = {**os.environ, "FTBENCH_TEST_VALUE": "hello-env"}
-    result = run(["sh", "-c", 'pwd; echo "$FTBENCH_TEST_VALUE"; echo err >&2'], log, work,
-                 env=env)
+    result = run(["sh", "-c", 'pwd; echo "$FTBENCH_TEST_VALUE"; echo err >&2'], log, work, env=env)
     assert result.ok
     text = (tmp_path / "out.log").read_text()
     assert str(work) in text
@@ -154,8 +162,7 @@ def test_cpu_time_is_the_targets(backend: str, log: Path, tmp_path: Path) -> Non
     assert result.user_s + result.sys_s >= 0.25
 
 
-def test_timeout_kills_the_whole_process_group(backend: str, log: Path,
-                                               tmp_path: Path) -> None:
+def test_timeout_kills_the_whole_process_group(backend: str, log: Path, tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
     script = f"sleep 30 & echo $! > '{pid_file}'; sleep 30"
     result = run(["sh", "-c", script], log, tmp_path, timeout_s=0.5)
@@ -166,8 +173,9 @@ def test_timeout_kills_the_whole_process_group(backend: str, log: Path,
     assert gone(grandchild), f"grandchild {grandchild} survived the timeout"
 
 
-def test_background_grandchild_does_not_block_the_harness(backend: str, log: Path,
-                                                          tmp_path: Path) -> None:
+def test_background_grandchild_does_not_block_the_harness(
+    backend: str, log: Path, tmp_path: Path
+) -> None:
     """A command that leaves a daemon behind (a build server, say) must not hang the sample."""
     pid_file = tmp_path / "daemon.pid"
     result = run(["sh", "-c", f"sleep 30 & echo $! > '{pid_file}'"], log, tmp_path)
@@ -183,8 +191,9 @@ def test_background_grandchild_does_not_block_the_harness(backend: str, log: Pat
 
 
 @pytest.mark.parametrize("backend", ["forkserver"], indirect=True)
-def test_missing_program_is_exit_127_with_a_message(backend: str, log: Path,
-                                                    tmp_path: Path) -> None:
+def test_missing_program_is_exit_127_with_a_message(
+    backend: str, log: Path, tmp_path: Path
+) -> None:
     result = run(["ftbench-no-such-program-xyz"], log, tmp_path)
     assert result.exit_code == 127
     assert "cannot run" in log.read_text()
@@ -204,8 +213,9 @@ def test_rss_units_are_kib_on_every_platform(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.parametrize("platform", ["win32"])
-def test_unsupported_platform_is_a_setup_error(platform: str,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unsupported_platform_is_a_setup_error(
+    platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sys, "platform", platform)
     with pytest.raises(SetupError, match="Linux and macOS only") as caught:
         probe.default_executor()
@@ -214,10 +224,13 @@ def test_unsupported_platform_is_a_setup_error(platform: str,
 
 def test_probe_module_imports_without_resource() -> None:
     """On Windows ``resource`` does not exist: importing the measure package must not need it."""
-    code = ("import sys; sys.modules['resource'] = None; "
-            "import ftbench.measure.probe, ftbench.measure.runner; print('ok')")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False, timeout=60)
+    code = (
+        "import sys; sys.modules['resource'] = None; "
+        "import ftbench.measure.probe, ftbench.measure.runner; print('ok')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
     assert done.stdout.strip() == "ok", done.stderr
 
 
@@ -235,8 +248,7 @@ def test_a_dead_server_is_replaced(log: Path, tmp_path: Path) -> None:
         executor.close()
 
 
-def test_ctrl_c_kills_the_running_group_and_the_server_goes_on(log: Path,
-                                                               tmp_path: Path) -> None:
+def test_ctrl_c_kills_the_running_group_and_the_server_goes_on(log: Path, tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
     script = f"sleep 30 & echo $! > '{pid_file}'; sleep 30"
     executor = probe.ForkServer()
@@ -259,7 +271,8 @@ def test_ctrl_c_kills_the_running_group_and_the_server_goes_on(log: Path,
 
 @pytest.mark.parametrize("spawn", [True, False], ids=["posix_spawn", "fork"])
 def test_server_starts_commands_alike_with_posix_spawn_or_fork(
-        spawn: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spawn: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Both ways of starting a command (fork where posix_spawn cannot start a session): a new
     session, the given directory, /dev/null in, stdout and stderr appended to the log."""
     from ftbench.measure import _forkserve
@@ -270,9 +283,14 @@ def test_server_starts_commands_alike_with_posix_spawn_or_fork(
     work.mkdir()
     log = tmp_path / "log"
     log.write_text("header\n")
-    script = b'pwd; echo err >&2; cat; ps -o sid= -p $$'
-    pid = _forkserve._spawn(os.fsencode(work), os.fsencode(log), b"/bin/sh",
-                            [b"sh", b"-c", script], {b"PATH": os.fsencode(os.defpath)})
+    script = b"pwd; echo err >&2; cat; ps -o sid= -p $$"
+    pid = _forkserve._spawn(
+        os.fsencode(work),
+        os.fsencode(log),
+        b"/bin/sh",
+        [b"sh", b"-c", script],
+        {b"PATH": os.fsencode(os.defpath)},
+    )
     _, status, _ = os.wait4(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     lines = log.read_text().split()
@@ -281,7 +299,8 @@ def test_server_starts_commands_alike_with_posix_spawn_or_fork(
 
 
 def test_server_falls_back_to_fork_when_posix_spawn_cannot_start_a_session(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ftbench.measure import _forkserve
 
     def no_setsid(*args: Any, **kwargs: Any) -> int:
@@ -290,7 +309,8 @@ def test_server_falls_back_to_fork_when_posix_spawn_cannot_start_a_session(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(_forkserve, "_SPAWN_SETSID", True)
     monkeypatch.setattr(os, "posix_spawn", no_setsid)  # the module the server calls
-    pid = _forkserve._spawn(os.fsencode(tmp_path), os.fsencode(tmp_path / "log"), b"/bin/true",
-                            [b"true"], {})
+    pid = _forkserve._spawn(
+        os.fsencode(tmp_path), os.fsencode(tmp_path / "log"), b"/bin/true", [b"true"], {}
+    )
     assert os.waitstatus_to_exitcode(os.wait4(pid, 0)[1]) == 0
     assert _forkserve._SPAWN_SETSID is False

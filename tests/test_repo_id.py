@@ -47,16 +47,29 @@ def test_local_remotes() -> None:
 
 _host = st.from_regex(r"[a-z][a-z0-9-]{0,15}(\.[a-z]{2,6}){1,2}", fullmatch=True)
 _seg = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,15}", fullmatch=True).filter(
-    lambda s: not s.endswith(".git") and s not in (".", ".."))
+    lambda s: not s.endswith(".git") and s not in (".", "..")
+)
 _cred = st.from_regex(r"[A-Za-z0-9_-]{1,20}(:[A-Za-z0-9_-]{1,30})?", fullmatch=True)
 
 
-@given(host=_host, path=st.lists(_seg, min_size=1, max_size=3), cred=st.none() | _cred,
-       port=st.none() | st.integers(1, 65535), git=st.booleans(), slash=st.booleans(),
-       scheme=st.sampled_from(["https", "http", "ssh", "git"]))
-def test_url_forms_agree_with_scp_form(host: str, path: list[str], cred: str | None,
-                                       port: int | None, git: bool, slash: bool,
-                                       scheme: str) -> None:
+@given(
+    host=_host,
+    path=st.lists(_seg, min_size=1, max_size=3),
+    cred=st.none() | _cred,
+    port=st.none() | st.integers(1, 65535),
+    git=st.booleans(),
+    slash=st.booleans(),
+    scheme=st.sampled_from(["https", "http", "ssh", "git"]),
+)
+def test_url_forms_agree_with_scp_form(
+    host: str,
+    path: list[str],
+    cred: str | None,
+    port: int | None,
+    git: bool,
+    slash: bool,
+    scheme: str,
+) -> None:
     p = "/".join(path)
     netloc = (f"{cred}@" if cred else "") + host + (f":{port}" if port else "")
     url = f"{scheme}://{netloc}/{p}{'.git' if git else ''}{'/' if slash else ''}"
@@ -64,8 +77,11 @@ def test_url_forms_agree_with_scp_form(host: str, path: list[str], cred: str | N
     assert normalise_remote(url) == normalise_remote(scp) == f"{host}/{p}"
 
 
-@given(secret=st.from_regex(r"[A-Za-z0-9]{12,30}", fullmatch=True), host=_host,
-       path=st.lists(_seg, min_size=1, max_size=3))
+@given(
+    secret=st.from_regex(r"[A-Za-z0-9]{12,30}", fullmatch=True),
+    host=_host,
+    path=st.lists(_seg, min_size=1, max_size=3),
+)
 def test_credentials_never_survive(secret: str, host: str, path: list[str]) -> None:
     p = "/".join(path)
     out = normalise_remote(f"https://token:{secret}@{host}/{p}.git")
@@ -85,8 +101,9 @@ def git_init(path: Path, remote: str | None) -> None:
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
-def test_same_remote_same_id_on_different_paths(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_remote_same_id_on_different_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("S3_REPO_ID", raising=False)
     a, b = tmp_path / "runner1" / "r", tmp_path / "runner2" / "checkout"
     git_init(a, "https://x-access-token:tok@github.com/o/r.git")
@@ -109,7 +126,8 @@ def test_not_a_repo_and_git_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     expected = hash_identity(str(tmp_path.resolve()))
     assert repo_id(tmp_path) == expected
     assert repo_id(tmp_path / "does-not-exist") == hash_identity(
-        str((tmp_path / "does-not-exist").resolve()))
+        str((tmp_path / "does-not-exist").resolve())
+    )
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no git at all
     assert rid_mod.git_remote_url(tmp_path) is None
     assert repo_id(tmp_path) == expected

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from factory import TEMPLATE
 from hypothesis import strategies as st
 
+from factory import TEMPLATE
 from ftbench import redact
 from ftbench.measure.config import Step, Target
 from ftbench.measure.runner import BenchResult, Runner, RunSettings
@@ -34,13 +34,15 @@ def measure(root: Path, *steps: Step, kind: str = "tier", **overrides: Any) -> B
     options: dict[str, Any] = {"mode": "custom", "cold_runs": 2, "warm_runs": 2, "warmup": 0}
     options.update(overrides)
     target = Target(kind, "lite" if kind == "tier" else "cmd", steps, "ftbench.toml")
-    return Runner(target, RunSettings(**options), root, root / ".firsttry" /
-                  "bench_artifacts").run()
+    return Runner(
+        target, RunSettings(**options), root, root / ".firsttry" / "bench_artifacts"
+    ).run()
 
 
 def test_report_of_a_successful_run(tmp_repo: Path, validate_report: Validate) -> None:
-    result = measure(tmp_repo, Step("a", ("true",), cache=(".c",)),
-                     Step("b", (sys.executable, "-c", "pass")))
+    result = measure(
+        tmp_repo, Step("a", ("true",), cache=(".c",)), Step("b", (sys.executable, "-c", "pass"))
+    )
     report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
     assert report["schema"] == 1
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["timestamp"])
@@ -63,7 +65,8 @@ def test_report_of_a_successful_run(tmp_repo: Path, validate_report: Validate) -
             for step in sample["steps"]:
                 assert (tmp_repo / step["log"]).is_file()
     assert report["speedup"] == pytest.approx(
-        report["runs"]["cold"]["elapsed_s"] / report["runs"]["warm"]["elapsed_s"], rel=1e-2)
+        report["runs"]["cold"]["elapsed_s"] / report["runs"]["warm"]["elapsed_s"], rel=1e-2
+    )
     assert report["environment"]["tool_versions"]["b"].startswith("Python ")
     assert report["git"]["commit"] == report["git"]["commit"].strip()
     assert report["git"]["dirty"] is False
@@ -72,8 +75,9 @@ def test_report_of_a_successful_run(tmp_repo: Path, validate_report: Validate) -
     json.dumps(report)
 
 
-def test_report_of_a_failed_run_keeps_the_failed_sample(tmp_repo: Path,
-                                                        validate_report: Validate) -> None:
+def test_report_of_a_failed_run_keeps_the_failed_sample(
+    tmp_repo: Path, validate_report: Validate
+) -> None:
     result = measure(tmp_repo, Step("bad", ("sh", "-c", "exit 9")), cold_runs=3)
     report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
     cold = report["runs"]["cold"]
@@ -87,10 +91,10 @@ def test_report_of_a_failed_run_keeps_the_failed_sample(tmp_repo: Path,
     assert report["speedup"] is None
 
 
-def test_report_with_allow_failure_and_timeouts(tmp_repo: Path,
-                                                validate_report: Validate) -> None:
-    result = measure(tmp_repo, Step("slow", ("sleep", "5")), allow_failure=True,
-                     timeout_s=0.2, skip_warm=True)
+def test_report_with_allow_failure_and_timeouts(tmp_repo: Path, validate_report: Validate) -> None:
+    result = measure(
+        tmp_repo, Step("slow", ("sleep", "5")), allow_failure=True, timeout_s=0.2, skip_warm=True
+    )
     report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
     cold = report["runs"]["cold"]
     assert cold["timed_out_samples"] == 2
@@ -105,8 +109,9 @@ def test_skipped_phase_is_absent(tmp_repo: Path, validate_report: Validate) -> N
     assert report["speedup"] is None
 
 
-def test_rss_figures_in_the_report(tmp_repo: Path, validate_report: Validate,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rss_figures_in_the_report(
+    tmp_repo: Path, validate_report: Validate, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FTBENCH_PROBE", "direct")
     result = measure(tmp_repo, Step("t", ("/bin/true",)), skip_warm=True)
     built = build_report(result, tmp_repo, repo_id="deadbeef")
@@ -118,15 +123,22 @@ def test_rss_figures_in_the_report(tmp_repo: Path, validate_report: Validate,
     assert "unknown" in render(built)
 
 
-def test_report_contains_no_secrets(tmp_repo: Path, validate_report: Validate,
-                                    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                    run_git: Callable[..., str]) -> None:
+def test_report_contains_no_secrets(
+    tmp_repo: Path,
+    validate_report: Validate,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    run_git: Callable[..., str],
+) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_reportsecret123")
     monkeypatch.setenv("S3_SECRET_ACCESS_KEY", "s3reportsecretXYZ")
     monkeypatch.setenv("CI", "true")
     run_git(tmp_repo, "remote", "add", "origin", "https://user:tok3n@example.com/o/r.git")
-    step = Step("s", ("echo", "--password=hunter2xyz", "ghp_reportsecret123"),
-                env={"API_TOKEN": "envtoken999", "PLAIN": "--token=abc123456"})
+    step = Step(
+        "s",
+        ("echo", "--password=hunter2xyz", "ghp_reportsecret123"),
+        env={"API_TOKEN": "envtoken999", "PLAIN": "--token=abc123456"},
+    )
     result = measure(tmp_repo, step)
     built = build_report(result, tmp_repo, repo_id="deadbeef")
     report = validate_report(built)
@@ -139,32 +151,39 @@ def test_report_contains_no_secrets(tmp_repo: Path, validate_report: Validate,
     assert "GITHUB_TOKEN" not in recorded and "S3_SECRET_ACCESS_KEY" not in recorded
     for path in paths.values():
         text = path.read_text()
-        for secret in ("tok3n", "hunter2xyz", "ghp_reportsecret123", "s3reportsecretXYZ",
-                       "abc123456"):
+        for secret in (
+            "tok3n",
+            "hunter2xyz",
+            "ghp_reportsecret123",
+            "s3reportsecretXYZ",
+            "abc123456",
+        ):
             assert secret not in text, (path.name, secret)
 
 
 def test_write_reports(tmp_repo: Path, tmp_path: Path, validate_report: Validate) -> None:
-    built = build_report(measure(tmp_repo, Step("t", ("true",))), tmp_repo,
-                         repo_id="deadbeef")
+    built = build_report(measure(tmp_repo, Step("t", ("true",))), tmp_repo, repo_id="deadbeef")
     report = validate_report(built)
     out = tmp_path / "out"
     markdown = write_reports(built, out)
     validate_report(out / "bench_proof.json")
     assert json.loads((out / "bench_proof.json").read_text()) == report
     assert (out / "bench_proof.md").read_text() == markdown == render(built)
-    env = dict(line.split("=", 1) for line in (out / "bench_report.env").read_text()
-               .splitlines())
+    env = dict(line.split("=", 1) for line in (out / "bench_report.env").read_text().splitlines())
     assert env["FT_BENCH_REPORT"] == "out/bench_proof.json"
     assert env["FT_BENCH_WARM_MEDIAN_S"] == str(report["runs"]["warm"]["elapsed_s"])
     assert env["FT_BENCH_OK"] == "true"
     assert env["FT_BENCH_VERDICT"] == "not judged"
-    assert sorted(p.name for p in out.iterdir()) == ["bench_proof.json", "bench_proof.md",
-                                                     "bench_report.env"]  # no temp files
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bench_proof.json",
+        "bench_proof.md",
+        "bench_report.env",
+    ]  # no temp files
 
 
-def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_atomic_write_leaves_old_file_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "r.json"
     target.write_text("old")
 
@@ -179,13 +198,19 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path,
 
 
 def test_markdown_tables(tmp_repo: Path, validate_report: Validate) -> None:
-    built = build_report(measure(tmp_repo, Step("lint", ("true",)), cold_runs=6, warm_runs=6),
-                         tmp_repo, repo_id="deadbeef")
+    built = build_report(
+        measure(tmp_repo, Step("lint", ("true",)), cold_runs=6, warm_runs=6),
+        tmp_repo,
+        repo_id="deadbeef",
+    )
     report = validate_report(built)
     verdict = TEMPLATE.regression
     assert verdict is not None
-    md = render(dataclasses.replace(built, regression=dataclasses.replace(
-        verdict, summary="no regression (test)")))
+    md = render(
+        dataclasses.replace(
+            built, regression=dataclasses.replace(verdict, summary="no regression (test)")
+        )
+    )
     assert md.startswith("## ")
     assert "`lite` tier" in md
     assert "| cold |" in md and "| warm |" in md
@@ -211,22 +236,47 @@ _number = st.none() | st.floats(allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=300, deadline=None)
-@given(run_id=_text, tier=_text, ok=st.booleans(), cold=_number, warm=_number,
-       speedup=_number, judged=st.booleans(), local_key=st.none() | _text,
-       s3_key=st.none() | _text, s3_url=st.none() | _text, path=st.text())
-def test_dotenv_lines_are_valid_single_lines(run_id: str, tier: str, ok: bool,
-                                             cold: float | None, warm: float | None,
-                                             speedup: float | None, judged: bool,
-                                             local_key: str | None, s3_key: str | None,
-                                             s3_url: str | None, path: str) -> None:
+@given(
+    run_id=_text,
+    tier=_text,
+    ok=st.booleans(),
+    cold=_number,
+    warm=_number,
+    speedup=_number,
+    judged=st.booleans(),
+    local_key=st.none() | _text,
+    s3_key=st.none() | _text,
+    s3_url=st.none() | _text,
+    path=st.text(),
+)
+def test_dotenv_lines_are_valid_single_lines(
+    run_id: str,
+    tier: str,
+    ok: bool,
+    cold: float | None,
+    warm: float | None,
+    speedup: float | None,
+    judged: bool,
+    local_key: str | None,
+    s3_key: str | None,
+    s3_url: str | None,
+    path: str,
+) -> None:
     runs = TEMPLATE.runs
     assert runs.cold is not None and runs.warm is not None
     report = dataclasses.replace(
-        TEMPLATE, run_id=run_id, tier=tier, ok=ok, speedup=speedup,
-        runs=Runs(cold=dataclasses.replace(runs.cold, elapsed_s=cold),
-                  warm=dataclasses.replace(runs.warm, elapsed_s=warm)),
+        TEMPLATE,
+        run_id=run_id,
+        tier=tier,
+        ok=ok,
+        speedup=speedup,
+        runs=Runs(
+            cold=dataclasses.replace(runs.cold, elapsed_s=cold),
+            warm=dataclasses.replace(runs.warm, elapsed_s=warm),
+        ),
         regression=TEMPLATE.regression if judged else None,
-        archive=ArchiveRef(local_key=local_key, s3_key=s3_key, s3_url=s3_url))
+        archive=ArchiveRef(local_key=local_key, s3_key=s3_key, s3_url=s3_url),
+    )
     lines = dotenv_lines(report, path)
     names = [line.split("=", 1)[0] for line in lines]
     assert len(set(names)) == len(names)
@@ -241,6 +291,7 @@ def test_dotenv_lines_are_valid_single_lines(run_id: str, tier: str, ok: bool,
 
 # --- stats ------------------------------------------------------------------------------------
 
+
 def test_summarize() -> None:
     s = summarize([3.0, 1.0, 2.0, 10.0])
     assert s.n == 4 and s.median == 2.5 and s.min == 1.0 and s.max == 10.0
@@ -253,14 +304,16 @@ def test_summarize() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(min_value=0.001, max_value=100, allow_nan=False), min_size=6,
-                max_size=60))
+@given(
+    st.lists(st.floats(min_value=0.001, max_value=100, allow_nan=False), min_size=6, max_size=60)
+)
 def test_median_ci_matches_scipy_quantile_test(values: list[float]) -> None:
     from scipy import stats
 
     ci = median_ci(values)
-    expected = stats.quantile_test(values, q=statistics.median(values), p=0.5) \
-        .confidence_interval(confidence_level=0.95)
+    expected = stats.quantile_test(values, q=statistics.median(values), p=0.5).confidence_interval(
+        confidence_level=0.95
+    )
     assert ci is not None
     assert ci[0] == pytest.approx(float(expected.low))
     assert ci[1] == pytest.approx(float(expected.high))

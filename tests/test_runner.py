@@ -36,8 +36,9 @@ def artifacts(root: Path) -> Path:
     return root / ".firsttry" / "bench_artifacts"
 
 
-def run(root: Path, tgt: Target, sets: RunSettings,
-        executor: FakeExecutor | None = None) -> BenchResult:
+def run(
+    root: Path, tgt: Target, sets: RunSettings, executor: FakeExecutor | None = None
+) -> BenchResult:
     return Runner(tgt, sets, root, artifacts(root), executor=executor).run()
 
 
@@ -72,8 +73,14 @@ def test_caches_are_cleared_before_every_cold_sample_and_kept_warm(tmp_repo: Pat
     recorder = Recorder()
     fake = FakeExecutor(respond=command)
     tgt = target(Step("count", ("counter",), cache=("cachedir",)))
-    res = Runner(tgt, settings(cold_runs=3, warm_runs=2, warmup=1), tmp_repo,
-                 artifacts(tmp_repo), recorder, executor=fake).run()
+    res = Runner(
+        tgt,
+        settings(cold_runs=3, warm_runs=2, warmup=1),
+        tmp_repo,
+        artifacts(tmp_repo),
+        recorder,
+        executor=fake,
+    ).run()
     assert res.error is None
     assert seen == ["cold 0", "cold 0", "cold 0", "warmup 1", "warm 2", "warm 3"]
     assert [len(p.samples) for p in res.phases.values()] == [3, 2]  # warm-up not recorded
@@ -81,10 +88,17 @@ def test_caches_are_cleared_before_every_cold_sample_and_kept_warm(tmp_repo: Pat
     assert cold is not None and warm is not None
     assert (cold.files, warm.files, warm.bytes) == (1, 4, 400)
     assert recorder.events == [
-        ("phase", "cold", 3), ("sample", "cold", 1, 3, True), ("sample", "cold", 2, 3, True),
-        ("sample", "cold", 3, 3, True), ("phase", "warmup", 1),
-        ("sample", "warmup", 1, 1, True), ("phase", "warm", 2),
-        ("sample", "warm", 1, 2, True), ("sample", "warm", 2, 2, True), ("close",)]
+        ("phase", "cold", 3),
+        ("sample", "cold", 1, 3, True),
+        ("sample", "cold", 2, 3, True),
+        ("sample", "cold", 3, 3, True),
+        ("phase", "warmup", 1),
+        ("sample", "warmup", 1, 1, True),
+        ("phase", "warm", 2),
+        ("sample", "warm", 1, 2, True),
+        ("sample", "warm", 2, 2, True),
+        ("close",),
+    ]
     assert fake.closed == 1
 
 
@@ -98,8 +112,9 @@ def test_clear_command_runs_before_each_cold_sample(tmp_repo: Path) -> None:
         return result()
 
     tgt = target(Step("s", ("true",), clear=clear))
-    res = run(tmp_repo, tgt, settings(cold_runs=3, warm_runs=2, warmup=1),
-              FakeExecutor(respond=command))
+    res = run(
+        tmp_repo, tgt, settings(cold_runs=3, warm_runs=2, warmup=1), FakeExecutor(respond=command)
+    )
     assert res.error is None
     assert cleared_before == ["c", "cc", "ccc", "ccc", "ccc", "ccc"]
 
@@ -113,8 +128,9 @@ def test_failing_clear_command_is_a_setup_error(tmp_repo: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink"])
-def test_unsafe_cache_paths_are_refused_before_anything_runs(tmp_path: Path, tmp_repo: Path,
-                                                             kind: str) -> None:
+def test_unsafe_cache_paths_are_refused_before_anything_runs(
+    tmp_path: Path, tmp_repo: Path, kind: str
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "precious.txt").write_text("keep")
@@ -127,22 +143,31 @@ def test_unsafe_cache_paths_are_refused_before_anything_runs(tmp_path: Path, tmp
         path = "escape"
     fake = FakeExecutor()
     with pytest.raises(UnsafePathError):
-        run(tmp_repo, target(Step("touch", ("touch", "x"), cache=(path,))),
-            settings(cold_runs=2), fake)
+        run(
+            tmp_repo,
+            target(Step("touch", ("touch", "x"), cache=(path,))),
+            settings(cold_runs=2),
+            fake,
+        )
     assert fake.jobs == []
     assert not (tmp_repo / ".firsttry").exists()
     assert (outside / "precious.txt").read_text() == "keep"
 
 
 def test_failure_stops_the_run_and_keeps_what_was_measured(tmp_repo: Path) -> None:
-    fake = FakeExecutor(respond=lambda job: result(
-        exit_code=0 if phase_of(job) == "cold" or job.argv[0] == "true" else 4))
+    fake = FakeExecutor(
+        respond=lambda job: result(
+            exit_code=0 if phase_of(job) == "cold" or job.argv[0] == "true" else 4
+        )
+    )
     tgt = target(Step("flaky", ("flaky",)), Step("after", ("true",)))
     res = run(tmp_repo, tgt, settings(cold_runs=2, warm_runs=3), fake)
     assert res.error is not None
     assert res.error.exit_code == 3
-    assert ("step 'flaky' exited with code 4 in warm sample 1 "
-            "(log: .firsttry/bench_artifacts/warm-01-flaky.log)") in str(res.error)
+    assert (
+        "step 'flaky' exited with code 4 in warm sample 1 "
+        "(log: .firsttry/bench_artifacts/warm-01-flaky.log)"
+    ) in str(res.error)
     assert [s.ok for s in res.phases["cold"].samples] == [True, True]
     (failed,) = res.phases["warm"].samples
     assert not failed.ok
@@ -154,8 +179,12 @@ def test_failure_stops_the_run_and_keeps_what_was_measured(tmp_repo: Path) -> No
 
 def test_allow_failure_keeps_sampling(tmp_repo: Path) -> None:
     fake = FakeExecutor(respond=lambda job: result(exit_code=1))
-    res = run(tmp_repo, target(Step("fail", ("false",))),
-              settings(cold_runs=2, warm_runs=2, warmup=1, allow_failure=True), fake)
+    res = run(
+        tmp_repo,
+        target(Step("fail", ("false",))),
+        settings(cold_runs=2, warm_runs=2, warmup=1, allow_failure=True),
+        fake,
+    )
     assert res.error is None
     assert [len(p.samples) for p in res.phases.values()] == [2, 2]
     assert all(s.exit_code == 1 for p in res.phases.values() for s in p.samples)
@@ -163,8 +192,7 @@ def test_allow_failure_keeps_sampling(tmp_repo: Path) -> None:
 
 
 def test_failure_during_warmup_is_reported(tmp_repo: Path) -> None:
-    fake = FakeExecutor(respond=lambda job: result(
-        exit_code=0 if phase_of(job) == "cold" else 2))
+    fake = FakeExecutor(respond=lambda job: result(exit_code=0 if phase_of(job) == "cold" else 2))
     res = run(tmp_repo, target(Step("w", ("w",))), settings(warmup=1), fake)
     assert res.error is not None and res.error.exit_code == 3
     assert "in warm-up run 1" in str(res.error)
@@ -173,8 +201,7 @@ def test_failure_during_warmup_is_reported(tmp_repo: Path) -> None:
 
 def test_timed_out_sample_stops_the_run(tmp_repo: Path) -> None:
     fake = FakeExecutor([result(0.5, timed_out=True)])
-    res = run(tmp_repo, target(Step("slow", ("slow",))), settings(cold_runs=2, timeout_s=0.5),
-              fake)
+    res = run(tmp_repo, target(Step("slow", ("slow",))), settings(cold_runs=2, timeout_s=0.5), fake)
     assert res.error is not None and res.error.exit_code == 3
     assert "step 'slow' timed out in cold sample 1" in str(res.error)
     (sample,) = res.phases["cold"].samples
@@ -203,10 +230,15 @@ def test_environment_of_the_target(tmp_repo: Path, monkeypatch: pytest.MonkeyPat
     assert run(tmp_repo, tgt, settings(max_procs=3), fake).error is None
     for job, phase in zip(fake.jobs, ["cold", "warm"], strict=True):
         assert job.cwd == tmp_repo.resolve()
-        assert {k: job.env.get(k) for k in ("FT_BENCH_PHASE", "FT_MAX_PROCS",
-                                           "FTBENCH_INHERITED", "STEP_VAR")} == {
-            "FT_BENCH_PHASE": phase, "FT_MAX_PROCS": "3", "FTBENCH_INHERITED": "yes",
-            "STEP_VAR": "lite/custom"}
+        assert {
+            k: job.env.get(k)
+            for k in ("FT_BENCH_PHASE", "FT_MAX_PROCS", "FTBENCH_INHERITED", "STEP_VAR")
+        } == {
+            "FT_BENCH_PHASE": phase,
+            "FT_MAX_PROCS": "3",
+            "FTBENCH_INHERITED": "yes",
+            "STEP_VAR": "lite/custom",
+        }
 
 
 def test_logs_have_a_header_and_earlier_logs_are_removed(tmp_repo: Path) -> None:
@@ -216,31 +248,32 @@ def test_logs_have_a_header_and_earlier_logs_are_removed(tmp_repo: Path) -> None
     (logs / "stale-dir").mkdir()
     (logs / "cold-01-hello_world.log").write_text("output of an earlier run\n")
     fake = FakeExecutor()
-    res = run(tmp_repo, target(Step("hello world", ("echo", "hi"))), settings(skip_warm=True),
-              fake)
+    res = run(tmp_repo, target(Step("hello world", ("echo", "hi"))), settings(skip_warm=True), fake)
     assert sorted(p.name for p in logs.iterdir()) == ["cold-01-hello_world.log"]
     (sample,) = res.phases["cold"].samples
     assert sample.steps[0].log == ".firsttry/bench_artifacts/cold-01-hello_world.log"
     assert fake.jobs[0].log_path == logs / "cold-01-hello_world.log"
     assert (tmp_repo / sample.steps[0].log).read_text() == (
-        "# ftbench cold sample 1, step hello world: echo hi\n")
+        "# ftbench cold sample 1, step hello world: echo hi\n"
+    )
 
 
 def test_skip_phases(tmp_repo: Path) -> None:
     tgt = target(Step("t", ("true",)))
-    assert list(run(tmp_repo, tgt, settings(skip_cold=True), FakeExecutor()).phases) == [
-        "warm"]
-    assert list(run(tmp_repo, tgt, settings(skip_warm=True), FakeExecutor()).phases) == [
-        "cold"]
+    assert list(run(tmp_repo, tgt, settings(skip_cold=True), FakeExecutor()).phases) == ["warm"]
+    assert list(run(tmp_repo, tgt, settings(skip_warm=True), FakeExecutor()).phases) == ["cold"]
 
 
 def test_sample_aggregates_its_steps(tmp_repo: Path) -> None:
-    fake = FakeExecutor([
-        result(0.25, user_s=0.125, sys_s=0.0625, max_rss_kb=3000, rss_exact=False),
-        result(0.5, user_s=0.25, sys_s=0.125, max_rss_kb=9000, exit_code=0),
-    ])
-    res = run(tmp_repo, target(Step("a", ("a",)), Step("b", ("b",))),
-              settings(skip_warm=True), fake)
+    fake = FakeExecutor(
+        [
+            result(0.25, user_s=0.125, sys_s=0.0625, max_rss_kb=3000, rss_exact=False),
+            result(0.5, user_s=0.25, sys_s=0.125, max_rss_kb=9000, exit_code=0),
+        ]
+    )
+    res = run(
+        tmp_repo, target(Step("a", ("a",)), Step("b", ("b",))), settings(skip_warm=True), fake
+    )
     (sample,) = res.phases["cold"].samples
     assert (sample.wall_s, sample.user_s, sample.sys_s) == (0.75, 0.375, 0.1875)
     assert sample.max_rss_kb == 9000
@@ -268,16 +301,17 @@ def test_a_command_that_cannot_start_is_a_setup_error(tmp_repo: Path) -> None:
 
 # --- real processes ---------------------------------------------------------------------------
 
-def test_unknown_probe_backend_is_refused(tmp_repo: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_unknown_probe_backend_is_refused(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FTBENCH_PROBE", "native")
     with pytest.raises(SetupError, match="FTBENCH_PROBE=native is not a probe backend"):
         Runner(target(Step("t", ("true",))), settings(), tmp_repo, artifacts(tmp_repo))
 
 
 @pytest.mark.parametrize("backend", ["forkserver", "direct"])
-def test_real_run_writes_output_to_the_logs(tmp_repo: Path, backend: str,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_run_writes_output_to_the_logs(
+    tmp_repo: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FTBENCH_PROBE", backend)
     code = "import os; print('phase', os.environ['FT_BENCH_PHASE'])"
     res = run(tmp_repo, target(Step("py", (sys.executable, "-c", code))), settings(warmup=1))

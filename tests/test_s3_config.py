@@ -35,14 +35,21 @@ def _no_ambient_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def env(**extra: str) -> dict[str, str]:
-    base = {"S3_ACCESS_KEY_ID": "AKIDFAKE00000000", "S3_SECRET_ACCESS_KEY": SECRET,
-            "S3_ENDPOINT_URL": "http://127.0.0.1:9", "S3_BUCKET_NAME": "bench-bucket"}
+    base = {
+        "S3_ACCESS_KEY_ID": "AKIDFAKE00000000",
+        "S3_SECRET_ACCESS_KEY": SECRET,
+        "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "S3_BUCKET_NAME": "bench-bucket",
+    }
     base.update(extra)
     return base
 
 
-@given(st.sampled_from(sorted(TRUE_WORDS | FALSE_WORDS)), st.sampled_from(["", " ", "\t"]),
-       st.booleans())
+@given(
+    st.sampled_from(sorted(TRUE_WORDS | FALSE_WORDS)),
+    st.sampled_from(["", " ", "\t"]),
+    st.booleans(),
+)
 def test_parse_bool_spellings(word: str, pad: str, upper: bool) -> None:
     text = pad + (word.upper() if upper else word) + pad
     assert parse_bool(text) is (word in TRUE_WORDS)
@@ -63,47 +70,84 @@ def test_parse_bool_unknown_is_none(text: str) -> None:
 def test_defaults_from_env() -> None:
     cfg = S3Config.from_env(env())
     assert (cfg.region, cfg.prefix, cfg.enabled, cfg.checksum) == (
-        "auto", "benchmarks", True, "when_supported")
+        "auto",
+        "benchmarks",
+        True,
+        "when_supported",
+    )
     assert cfg.is_usable and cfg.problems == ()
     assert cfg.endpoint_url == "http://127.0.0.1:9"
 
 
 def test_extras_from_env() -> None:
-    cfg = S3Config.from_env(env(
-        S3_ADDRESSING_STYLE="Path", S3_CHECKSUM="when_required", S3_CONNECT_TIMEOUT="1.5",
-        S3_READ_TIMEOUT="7", S3_MAX_ATTEMPTS="4", S3_TOTAL_TIMEOUT="30",
-        S3_PUBLIC_URL_BASE="https://pub.example.test/", S3_PRESIGN_EXPIRY="900",
-        S3_SESSION_TOKEN=TOKEN, S3_PREFIX="/prod/bench/", S3_REGION="eu-west-1"))
+    cfg = S3Config.from_env(
+        env(
+            S3_ADDRESSING_STYLE="Path",
+            S3_CHECKSUM="when_required",
+            S3_CONNECT_TIMEOUT="1.5",
+            S3_READ_TIMEOUT="7",
+            S3_MAX_ATTEMPTS="4",
+            S3_TOTAL_TIMEOUT="30",
+            S3_PUBLIC_URL_BASE="https://pub.example.test/",
+            S3_PRESIGN_EXPIRY="900",
+            S3_SESSION_TOKEN=TOKEN,
+            S3_PREFIX="/prod/bench/",
+            S3_REGION="eu-west-1",
+        )
+    )
     assert cfg.problems == ()
-    assert (cfg.addressing_style, cfg.checksum, cfg.connect_timeout, cfg.read_timeout,
-            cfg.max_attempts, cfg.total_timeout, cfg.public_url_base, cfg.presign_expiry_s,
-            cfg.session_token, cfg.prefix, cfg.region) == (
-        "path", "when_required", 1.5, 7.0, 4, 30.0, "https://pub.example.test", 900, TOKEN,
-        "prod/bench", "eu-west-1")
+    assert (
+        cfg.addressing_style,
+        cfg.checksum,
+        cfg.connect_timeout,
+        cfg.read_timeout,
+        cfg.max_attempts,
+        cfg.total_timeout,
+        cfg.public_url_base,
+        cfg.presign_expiry_s,
+        cfg.session_token,
+        cfg.prefix,
+        cfg.region,
+    ) == (
+        "path",
+        "when_required",
+        1.5,
+        7.0,
+        4,
+        30.0,
+        "https://pub.example.test",
+        900,
+        TOKEN,
+        "prod/bench",
+        "eu-west-1",
+    )
 
 
-@pytest.mark.parametrize(("extra", "problem"), [
-    ({"S3_ENABLED": "maybe"}, "S3_ENABLED must be true or false"),
-    ({"S3_ENDPOINT_URL": "not a url"}, "S3_ENDPOINT_URL must start with https:// or http://"),
-    ({"S3_ENDPOINT_URL": "ftp://host"}, "S3_ENDPOINT_URL must start with"),
-    ({"S3_ENDPOINT_URL": "https://"}, "S3_ENDPOINT_URL has no host name"),
-    ({"S3_ENDPOINT_URL": "https://host:99999"}, "S3_ENDPOINT_URL is not a valid URL"),
-    ({"S3_ENDPOINT_URL": f"https://u:{SECRET}@host"}, "S3_ENDPOINT_URL must not contain"),
-    ({"S3_ENDPOINT_URL": "https://host/path"}, "S3_ENDPOINT_URL must be scheme://host"),
-    ({"S3_PREFIX": "a/../b"}, "S3_PREFIX must not contain '.' or '..'"),
-    ({"S3_PREFIX": ".."}, "S3_PREFIX must not contain '.' or '..'"),
-    ({"S3_PREFIX": "a//b"}, "S3_PREFIX must not contain empty path segments"),
-    ({"S3_BUCKET_NAME": "x"}, "S3_BUCKET_NAME is not a valid bucket name"),
-    ({"S3_SECRET_ACCESS_KEY": ""}, "S3_SECRET_ACCESS_KEY is not set (S3_ACCESS_KEY_ID is)"),
-    ({"S3_ADDRESSING_STYLE": "sideways"}, "S3_ADDRESSING_STYLE must be one of"),
-    ({"S3_CHECKSUM": "always"}, "S3_CHECKSUM must be one of"),
-    ({"S3_CONNECT_TIMEOUT": "soon"}, "S3_CONNECT_TIMEOUT must be a number"),
-    ({"S3_READ_TIMEOUT": "-1"}, "S3_READ_TIMEOUT must be a positive number"),
-    ({"S3_TOTAL_TIMEOUT": "nan"}, "S3_TOTAL_TIMEOUT must be a finite number"),
-    ({"S3_MAX_ATTEMPTS": "0"}, "S3_MAX_ATTEMPTS must be an integer from 1 to 20"),
-    ({"S3_PRESIGN_EXPIRY": "99999999"}, "S3_PRESIGN_EXPIRY must be from 0"),
-    ({"S3_PUBLIC_URL_BASE": "cdn.example"}, "S3_PUBLIC_URL_BASE must be an http(s) URL"),
-])
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ({"S3_ENABLED": "maybe"}, "S3_ENABLED must be true or false"),
+        ({"S3_ENDPOINT_URL": "not a url"}, "S3_ENDPOINT_URL must start with https:// or http://"),
+        ({"S3_ENDPOINT_URL": "ftp://host"}, "S3_ENDPOINT_URL must start with"),
+        ({"S3_ENDPOINT_URL": "https://"}, "S3_ENDPOINT_URL has no host name"),
+        ({"S3_ENDPOINT_URL": "https://host:99999"}, "S3_ENDPOINT_URL is not a valid URL"),
+        ({"S3_ENDPOINT_URL": f"https://u:{SECRET}@host"}, "S3_ENDPOINT_URL must not contain"),
+        ({"S3_ENDPOINT_URL": "https://host/path"}, "S3_ENDPOINT_URL must be scheme://host"),
+        ({"S3_PREFIX": "a/../b"}, "S3_PREFIX must not contain '.' or '..'"),
+        ({"S3_PREFIX": ".."}, "S3_PREFIX must not contain '.' or '..'"),
+        ({"S3_PREFIX": "a//b"}, "S3_PREFIX must not contain empty path segments"),
+        ({"S3_BUCKET_NAME": "x"}, "S3_BUCKET_NAME is not a valid bucket name"),
+        ({"S3_SECRET_ACCESS_KEY": ""}, "S3_SECRET_ACCESS_KEY is not set (S3_ACCESS_KEY_ID is)"),
+        ({"S3_ADDRESSING_STYLE": "sideways"}, "S3_ADDRESSING_STYLE must be one of"),
+        ({"S3_CHECKSUM": "always"}, "S3_CHECKSUM must be one of"),
+        ({"S3_CONNECT_TIMEOUT": "soon"}, "S3_CONNECT_TIMEOUT must be a number"),
+        ({"S3_READ_TIMEOUT": "-1"}, "S3_READ_TIMEOUT must be a positive number"),
+        ({"S3_TOTAL_TIMEOUT": "nan"}, "S3_TOTAL_TIMEOUT must be a finite number"),
+        ({"S3_MAX_ATTEMPTS": "0"}, "S3_MAX_ATTEMPTS must be an integer from 1 to 20"),
+        ({"S3_PRESIGN_EXPIRY": "99999999"}, "S3_PRESIGN_EXPIRY must be from 0"),
+        ({"S3_PUBLIC_URL_BASE": "cdn.example"}, "S3_PUBLIC_URL_BASE must be an http(s) URL"),
+    ],
+)
 def test_invalid_values_give_one_line_and_disable(extra: dict[str, str], problem: str) -> None:
     cfg = S3Config.from_env(env(**extra))
     assert len(cfg.problems) == 1, cfg.problems
@@ -136,11 +180,23 @@ def test_default_chain_and_aws_endpoint() -> None:
 
 
 def test_guide_constructor_and_masking() -> None:
-    cfg = S3Config(access_key_id="AKIDFAKEEXAMPLE0", secret_access_key=SECRET,
-                   endpoint_url="https://your-endpoint.com", bucket_name="my-bucket",
-                   region="auto", prefix="benchmarks/prod", session_token=TOKEN)
-    texts = [repr(cfg), str(cfg), json.dumps(cfg.to_dict()), f"{cfg}", repr([cfg]),
-             repr(S3ArchiveManager(cfg))]
+    cfg = S3Config(
+        access_key_id="AKIDFAKEEXAMPLE0",
+        secret_access_key=SECRET,
+        endpoint_url="https://your-endpoint.com",
+        bucket_name="my-bucket",
+        region="auto",
+        prefix="benchmarks/prod",
+        session_token=TOKEN,
+    )
+    texts = [
+        repr(cfg),
+        str(cfg),
+        json.dumps(cfg.to_dict()),
+        f"{cfg}",
+        repr([cfg]),
+        repr(S3ArchiveManager(cfg)),
+    ]
     for text in texts:
         assert SECRET not in text and TOKEN not in text and "AKIDFAKEEXAMPLE0" not in text
     d = cfg.to_dict()
@@ -152,8 +208,10 @@ def client_error(code: str, message: str, status: int) -> Exception:
     from botocore.exceptions import ClientError
 
     # A partial response, as servers send (the stubs' TypedDict wants every header).
-    response: Any = {"Error": {"Code": code, "Message": message},
-                     "ResponseMetadata": {"HTTPStatusCode": status}}
+    response: Any = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
     return ClientError(response, "PutObject")
 
 
@@ -166,30 +224,49 @@ def test_errors_are_scrubbed() -> None:
     assert SECRET not in str(describe_error(denied, cfg))
 
 
-@pytest.mark.parametrize(("extra", "url"), [
-    ({}, "http://127.0.0.1:9/bench-bucket/" + KEY.replace(":", "%3A")),
-    ({"S3_ADDRESSING_STYLE": "virtual", "S3_ENDPOINT_URL": "https://store.example"},
-     "https://bench-bucket.store.example/" + KEY.replace(":", "%3A")),
-    ({"S3_ENDPOINT_URL": "https://acct.r2.cloudflarestorage.com"},
-     "https://acct.r2.cloudflarestorage.com/bench-bucket/" + KEY.replace(":", "%3A")),
-    ({"S3_ENDPOINT_URL": "https://s3.amazonaws.com", "S3_REGION": "us-east-1"},
-     "https://bench-bucket.s3.us-east-1.amazonaws.com/" + KEY.replace(":", "%3A")),
-    ({"S3_ENDPOINT_URL": "", "S3_REGION": "eu-west-1"},
-     "https://bench-bucket.s3.eu-west-1.amazonaws.com/" + KEY.replace(":", "%3A")),
-    ({"S3_ENDPOINT_URL": "https://s3.eu-central-1.amazonaws.com"},
-     "https://bench-bucket.s3.eu-central-1.amazonaws.com/" + KEY.replace(":", "%3A")),
-    ({"S3_ENDPOINT_URL": "", "S3_BUCKET_NAME": "my.dotted.bucket"},
-     "https://s3.us-east-1.amazonaws.com/my.dotted.bucket/" + KEY.replace(":", "%3A")),
-    ({"S3_PUBLIC_URL_BASE": "https://pub-x.r2.dev/"},
-     "https://pub-x.r2.dev/" + KEY.replace(":", "%3A")),
-])
+@pytest.mark.parametrize(
+    ("extra", "url"),
+    [
+        ({}, "http://127.0.0.1:9/bench-bucket/" + KEY.replace(":", "%3A")),
+        (
+            {"S3_ADDRESSING_STYLE": "virtual", "S3_ENDPOINT_URL": "https://store.example"},
+            "https://bench-bucket.store.example/" + KEY.replace(":", "%3A"),
+        ),
+        (
+            {"S3_ENDPOINT_URL": "https://acct.r2.cloudflarestorage.com"},
+            "https://acct.r2.cloudflarestorage.com/bench-bucket/" + KEY.replace(":", "%3A"),
+        ),
+        (
+            {"S3_ENDPOINT_URL": "https://s3.amazonaws.com", "S3_REGION": "us-east-1"},
+            "https://bench-bucket.s3.us-east-1.amazonaws.com/" + KEY.replace(":", "%3A"),
+        ),
+        (
+            {"S3_ENDPOINT_URL": "", "S3_REGION": "eu-west-1"},
+            "https://bench-bucket.s3.eu-west-1.amazonaws.com/" + KEY.replace(":", "%3A"),
+        ),
+        (
+            {"S3_ENDPOINT_URL": "https://s3.eu-central-1.amazonaws.com"},
+            "https://bench-bucket.s3.eu-central-1.amazonaws.com/" + KEY.replace(":", "%3A"),
+        ),
+        (
+            {"S3_ENDPOINT_URL": "", "S3_BUCKET_NAME": "my.dotted.bucket"},
+            "https://s3.us-east-1.amazonaws.com/my.dotted.bucket/" + KEY.replace(":", "%3A"),
+        ),
+        (
+            {"S3_PUBLIC_URL_BASE": "https://pub-x.r2.dev/"},
+            "https://pub-x.r2.dev/" + KEY.replace(":", "%3A"),
+        ),
+    ],
+)
 def test_object_urls(extra: dict[str, str], url: str) -> None:
     assert object_url(S3Config.from_env(env(**extra)), KEY) == url
 
 
 def test_key_is_url_encoded() -> None:
     cfg = S3Config.from_env(env())
-    assert object_url(cfg, "p/a b#c?d.json") == "http://127.0.0.1:9/bench-bucket/p/a%20b%23c%3Fd.json"
+    assert (
+        object_url(cfg, "p/a b#c?d.json") == "http://127.0.0.1:9/bench-bucket/p/a%20b%23c%3Fd.json"
+    )
 
 
 def test_presigned_url_is_local_and_needs_no_network() -> None:
@@ -205,17 +282,27 @@ def test_upload_from_missing_file_and_unavailable(tmp_path: Path) -> None:
     assert manager.list_reports(tmp_path) == [] and manager.download_report(KEY) is None
     result = manager.upload_benchmark_report(make_report([1.0]).to_dict(), tmp_path)
     assert not result.success and result.error and "not configured" in result.error
-    assert set(result.to_dict()) == {"success", "url", "key", "size_bytes", "upload_time_ms",
-                                     "error"}
+    assert set(result.to_dict()) == {
+        "success",
+        "url",
+        "key",
+        "size_bytes",
+        "upload_time_ms",
+        "error",
+    }
     ok = S3ArchiveManager(S3Config.from_env(env()))
     missing = ok.upload_from_file(tmp_path / "nope.json", tmp_path)
     assert not missing.success and missing.error and "cannot read" in missing.error
     (tmp_path / "bad.json").write_text("[1]")
-    assert ok.upload_from_file(tmp_path / "bad.json", tmp_path).error == \
-        f"{tmp_path / 'bad.json'} is not a JSON object"
+    assert (
+        ok.upload_from_file(tmp_path / "bad.json", tmp_path).error
+        == f"{tmp_path / 'bad.json'} is not a JSON object"
+    )
     (tmp_path / "bad.json").write_text("{")
-    assert ok.upload_from_file(tmp_path / "bad.json", tmp_path).error == \
-        f"{tmp_path / 'bad.json'} is not valid JSON"
+    assert (
+        ok.upload_from_file(tmp_path / "bad.json", tmp_path).error
+        == f"{tmp_path / 'bad.json'} is not valid JSON"
+    )
 
 
 def test_invalid_report_is_refused_before_any_request(tmp_path: Path) -> None:
@@ -239,28 +326,44 @@ def test_invalid_report_is_refused_before_any_request(tmp_path: Path) -> None:
 
 
 def test_lazy_boto3() -> None:
-    code = ("import sys, ftbench, ftbench.archive.s3, ftbench.archive.sync, "
-            "ftbench.archive.manager, ftbench.cli.archive, tools.ft_bench_s3\n"
-            "ftbench.S3ArchiveManager\n"
-            "from ftbench.archive.s3 import S3Config\n"
-            "S3Config.from_env()\n"
-            "print('boto3' in sys.modules, 'botocore' in sys.modules)")
+    code = (
+        "import sys, ftbench, ftbench.archive.s3, ftbench.archive.sync, "
+        "ftbench.archive.manager, ftbench.cli.archive, tools.ft_bench_s3\n"
+        "ftbench.S3ArchiveManager\n"
+        "from ftbench.archive.s3 import S3Config\n"
+        "S3Config.from_env()\n"
+        "print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    )
     repo = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
-                          text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "False"]
 
 
 def test_without_boto3(tmp_path: Path) -> None:
-    code = ("import sys\nsys.modules['boto3'] = None\n"
-            "from ftbench.archive.manager import S3ArchiveManager, S3Config\n"
-            "from ftbench.archive.s3 import boto3_available\n"
-            "m = S3ArchiveManager(S3Config.from_env())\n"
-            "r = m.upload_benchmark_report({'schema': 1}, '.')\n"
-            "print(boto3_available(), m.is_available(), r.error)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=False, cwd=tmp_path,
-                          env={**os.environ, **env()})
+    code = (
+        "import sys\nsys.modules['boto3'] = None\n"
+        "from ftbench.archive.manager import S3ArchiveManager, S3Config\n"
+        "from ftbench.archive.s3 import boto3_available\n"
+        "m = S3ArchiveManager(S3Config.from_env())\n"
+        "r = m.upload_benchmark_report({'schema': 1}, '.')\n"
+        "print(boto3_available(), m.is_available(), r.error)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, **env()},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False False boto3 not installed"

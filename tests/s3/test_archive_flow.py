@@ -41,8 +41,9 @@ def run_cli(argv: list[str]) -> int:
     return main(argv)
 
 
-def test_upload_prints_the_guide_lines(s3_server: S3Server, s3_env: dict[str, str],
-                                       tmp_path: Path) -> None:
+def test_upload_prints_the_guide_lines(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
+) -> None:
     report = make_report(1)
     out = io.StringIO()
     outcome = archive_report(report, tmp_path, upload_s3=True, out=out)
@@ -55,7 +56,8 @@ def test_upload_prints_the_guide_lines(s3_server: S3Server, s3_env: dict[str, st
         "✓ Benchmark report uploaded to S3\n"
         f"  Key: {key}\n"
         f"  Size: {len(data)} bytes\n"
-        f"  URL: {url}\n")
+        f"  URL: {url}\n"
+    )
     assert key.startswith("benchmarks/0badc0de/2025-11-07T05:24:05Z-benchmark-")
     assert outcome.ref == ArchiveRef(local_key=key, s3_key=key, s3_url=url)
     assert report == make_report(1)  # the report itself is not changed
@@ -65,15 +67,22 @@ def test_upload_prints_the_guide_lines(s3_server: S3Server, s3_env: dict[str, st
     meta = {k.lower(): v for k, v in head["Metadata"].items()}
     if s3_server.kind != "rclone":  # rclone may keep no user metadata (docs/archive.md)
         assert meta == {
-            "repository": report.repository.name, "repo-id": "0badc0de", "tier": "lite",
-            "mode": "fast", "commit": "0" * 40, "branch": "main",
-            "timestamp": "2025-11-07T05:24:05Z", "run-type": "benchmark", "schema": "1",
-            "sha256": hashlib.sha256(data).hexdigest()}
+            "repository": report.repository.name,
+            "repo-id": "0badc0de",
+            "tier": "lite",
+            "mode": "fast",
+            "commit": "0" * 40,
+            "branch": "main",
+            "timestamp": "2025-11-07T05:24:05Z",
+            "run-type": "benchmark",
+            "schema": "1",
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
 
 
 def test_upload_failure_warns_marks_pending_and_hides_secrets(
-        s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("S3_SECRET_ACCESS_KEY", "bad-secret-" + "q" * 24)
     out = io.StringIO()
     outcome = archive_report(make_report(2), tmp_path, upload_s3=True, out=out)
@@ -91,7 +100,8 @@ def test_upload_failure_warns_marks_pending_and_hides_secrets(
     assert "  Also uploaded 1 pending report(s)\n" in out.getvalue()
     assert local.pending_keys() == []
     assert keys_in(s3_server, s3_env["S3_BUCKET_NAME"]) == sorted(
-        [outcome.local_key, second.local_key])
+        [outcome.local_key, second.local_key]
+    )
 
 
 def test_skip_when_not_configured(tmp_path: Path) -> None:
@@ -102,19 +112,29 @@ def test_skip_when_not_configured(tmp_path: Path) -> None:
     assert (tmp_path / ".firsttry/archive" / outcome.local_key).is_file()
 
 
-def test_bad_setting_warns_naming_the_variable(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    set_env(monkeypatch, {"S3_BUCKET_NAME": "b-1", "S3_ENABLED": "maybe",
-                          "S3_SECRET_ACCESS_KEY": "shh-" + "k" * 30, "S3_ACCESS_KEY_ID": "AK"})
+def test_bad_setting_warns_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_env(
+        monkeypatch,
+        {
+            "S3_BUCKET_NAME": "b-1",
+            "S3_ENABLED": "maybe",
+            "S3_SECRET_ACCESS_KEY": "shh-" + "k" * 30,
+            "S3_ACCESS_KEY_ID": "AK",
+        },
+    )
     out = io.StringIO()
     archive_report(make_report(), tmp_path, upload_s3=True, out=out)
     assert out.getvalue().splitlines() == [
         "[WARN] S3_ENABLED must be true or false (1/0, yes/no, on/off); S3 upload disabled",
-        "[SKIP] S3 upload skipped (not configured or unavailable)"]
+        "[SKIP] S3 upload skipped (not configured or unavailable)",
+    ]
 
 
-def test_no_upload_without_flag(s3_server: S3Server, s3_env: dict[str, str],
-                                tmp_path: Path) -> None:
+def test_no_upload_without_flag(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
+) -> None:
     out = io.StringIO()
     outcome = archive_report(make_report(), tmp_path, upload_s3=False, out=out)
     assert out.getvalue() == ""
@@ -123,8 +143,9 @@ def test_no_upload_without_flag(s3_server: S3Server, s3_env: dict[str, str],
     assert outcome.ref == ArchiveRef(local_key=outcome.local_key, s3_key=None, s3_url=None)
 
 
-def test_skip_when_boto3_missing(s3_server: S3Server, s3_env: dict[str, str],
-                                 tmp_path: Path) -> None:
+def test_skip_when_boto3_missing(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
+) -> None:
     report_file = tmp_path / "report.json"
     report_file.write_text(make_report().to_json())
     code = (
@@ -136,10 +157,17 @@ def test_skip_when_boto3_missing(s3_server: S3Server, s3_env: dict[str, str],
         f"r = Report.from_json(Path({str(report_file)!r}).read_bytes())\n"
         f"o = archive_report(r, Path({str(tmp_path)!r}), upload_s3=True, "
         "repo_id_override='abcd1234')\n"
-        "print(o.local_key)\n")
+        "print(o.local_key)\n"
+    )
     env = {**os.environ, **s3_env}
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "[SKIP] S3 upload skipped (boto3 not installed)"
@@ -147,15 +175,18 @@ def test_skip_when_boto3_missing(s3_server: S3Server, s3_env: dict[str, str],
     assert keys_in(s3_server, s3_env["S3_BUCKET_NAME"]) == []
 
 
-def test_endpoint_down_then_sync(s3_server: S3Server, bucket: str, tmp_path: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endpoint_down_then_sync(
+    s3_server: S3Server, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = s3_env_for(s3_server, bucket)
     dead = f"http://127.0.0.1:{free_ports(1)[0]}"
     set_env(monkeypatch, {**env, "S3_ENDPOINT_URL": dead, "S3_MAX_ATTEMPTS": "1"})
     out = io.StringIO()
     outcome = archive_report(make_report(4), tmp_path, upload_s3=True, out=out)
-    assert out.getvalue() == f"[WARN] S3 upload failed: Connection error: could not connect " \
-                             f"to {dead}\n"
+    assert (
+        out.getvalue() == f"[WARN] S3 upload failed: Connection error: could not connect "
+        f"to {dead}\n"
+    )
     assert outcome.pending
     set_env(monkeypatch, env)
     result = sync_pending(tmp_path)
@@ -163,8 +194,9 @@ def test_endpoint_down_then_sync(s3_server: S3Server, bucket: str, tmp_path: Pat
     assert keys_in(s3_server, bucket) == [outcome.local_key]
 
 
-def test_server_stopped_mid_run_then_restarted(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_stopped_mid_run_then_restarted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Uploads while up, failures while down (marked pending), then ``archive sync`` uploads
     exactly the pending reports once the same server is back."""
     key, secret = fake_credentials()
@@ -175,15 +207,28 @@ def test_server_stopped_mid_run_then_restarted(tmp_path: Path,
         set_env(monkeypatch, s3_env_for(server, bucket, S3_MAX_ATTEMPTS="1"))
         repo = tmp_path / "repo"
         repo.mkdir()
-        before = [archive_report(make_report(i, timestamp=f"2025-11-07T05:24:0{i}Z"), repo,
-                                 upload_s3=True, out=io.StringIO()) for i in range(3)]
+        before = [
+            archive_report(
+                make_report(i, timestamp=f"2025-11-07T05:24:0{i}Z"),
+                repo,
+                upload_s3=True,
+                out=io.StringIO(),
+            )
+            for i in range(3)
+        ]
         assert all(o.uploaded for o in before)
         server.stop()
         during = []
         for i in range(3, 7):
             out = io.StringIO()
-            during.append(archive_report(make_report(i, timestamp=f"2025-11-07T05:24:0{i}Z"),
-                                         repo, upload_s3=True, out=out))
+            during.append(
+                archive_report(
+                    make_report(i, timestamp=f"2025-11-07T05:24:0{i}Z"),
+                    repo,
+                    upload_s3=True,
+                    out=out,
+                )
+            )
             assert out.getvalue().startswith("[WARN] S3 upload failed: Connection error")
         local = LocalArchive(repo / ".firsttry/archive")
         assert local.pending_keys() == [o.local_key for o in during]
@@ -198,8 +243,9 @@ def test_server_stopped_mid_run_then_restarted(tmp_path: Path,
         server.stop()
 
 
-def test_sync_many_pending_and_all(s3_server: S3Server, s3_env: dict[str, str],
-                                   tmp_path: Path) -> None:
+def test_sync_many_pending_and_all(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
+) -> None:
     local = LocalArchive(tmp_path / ".firsttry/archive")
     keys = []
     for i in range(40):
@@ -218,8 +264,9 @@ def test_sync_many_pending_and_all(s3_server: S3Server, s3_env: dict[str, str],
     assert keys_in(s3_server, s3_env["S3_BUCKET_NAME"]) == sorted(keys)
 
 
-def test_open_archives_reads_both(s3_server: S3Server, s3_env: dict[str, str],
-                                  tmp_path: Path) -> None:
+def test_open_archives_reads_both(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
+) -> None:
     outcome = archive_report(make_report(9), tmp_path, upload_s3=True, out=io.StringIO())
     archives, notes = open_archives(tmp_path)
     assert [s.name for s in archives.stores] == ["local", "s3"] and notes == []
@@ -233,56 +280,68 @@ def test_open_archives_reads_both(s3_server: S3Server, s3_env: dict[str, str],
     assert archives.find(outcome.local_key.rsplit("/", 1)[-1], "0badc0de") == found[0]
 
 
-def test_open_archives_notes_why_s3_is_not_read(s3_server: S3Server, s3_env: dict[str, str],
-                                                tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_archives_notes_why_s3_is_not_read(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A bad setting or a missing boto3: the local archive alone, and a note; a bucket that
     cannot be reached: a note from the history, and the local reports still read."""
     local = archive_report(make_report(8), tmp_path, upload_s3=False)
     monkeypatch.setenv("S3_ENDPOINT_URL", "ftp://127.0.0.1:1")
     archives, notes = open_archives(tmp_path)
     assert [s.name for s in archives.stores] == ["local"]
-    assert notes == ["S3 archive unavailable: S3_ENDPOINT_URL must start with https:// or "
-                     "http://"]
+    assert notes == ["S3 archive unavailable: S3_ENDPOINT_URL must start with https:// or http://"]
     monkeypatch.setenv("S3_ENDPOINT_URL", s3_env["S3_ENDPOINT_URL"])
     with monkeypatch.context() as patch:
         patch.setattr(sync, "boto3_available", lambda: False)
         archives, notes = open_archives(tmp_path)
     assert [s.name for s in archives.stores] == ["local"]
     assert notes == ["S3 archive unavailable: boto3 not installed"]
-    set_env(monkeypatch, {**s3_env, "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_ports(1)[0]}",
-                          "S3_MAX_ATTEMPTS": "1"})
+    set_env(
+        monkeypatch,
+        {
+            **s3_env,
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_ports(1)[0]}",
+            "S3_MAX_ATTEMPTS": "1",
+        },
+    )
     archives, notes = open_archives(tmp_path)
     assert [s.name for s in archives.stores] == ["local", "s3"] and notes == []
     assert [k.key for k in archives.newest("0badc0de", notes)] == [local.local_key]
-    assert len(notes) == 1 and notes[0].startswith("archive s3 unavailable: S3Error: "
-                                                   "Connection error")
+    assert len(notes) == 1 and notes[0].startswith(
+        "archive s3 unavailable: S3Error: Connection error"
+    )
     monkeypatch.delenv("S3_BUCKET_NAME")
     assert open_archives(tmp_path)[1] == []  # S3 not asked for: no note
 
 
-def test_cli_list_show_sync_doctor(s3_server: S3Server, s3_env: dict[str, str],
-                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    a = archive_report(make_report(1, timestamp="2025-11-07T05:24:05Z"), tmp_path,
-                       upload_s3=False)
-    b = archive_report(make_report(2, timestamp="2025-11-08T05:24:05Z"), tmp_path,
-                       upload_s3=True, out=io.StringIO())
+def test_cli_list_show_sync_doctor(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = archive_report(make_report(1, timestamp="2025-11-07T05:24:05Z"), tmp_path, upload_s3=False)
+    b = archive_report(
+        make_report(2, timestamp="2025-11-08T05:24:05Z"),
+        tmp_path,
+        upload_s3=True,
+        out=io.StringIO(),
+    )
     LocalArchive(tmp_path / ".firsttry/archive").mark_pending(a.local_key)
     capsys.readouterr()
     assert run_cli(["archive", "list", "--repo", str(tmp_path), "--repo-id", "0badc0de"]) == 0
-    assert capsys.readouterr().out.splitlines() == [b.local_key,
-                                                    f"{a.local_key}  (pending upload)"]
-    assert run_cli(["archive", "list", "--s3", "--repo", str(tmp_path),
-                    "--repo-id", "0badc0de"]) == 0
+    assert capsys.readouterr().out.splitlines() == [b.local_key, f"{a.local_key}  (pending upload)"]
+    assert (
+        run_cli(["archive", "list", "--s3", "--repo", str(tmp_path), "--repo-id", "0badc0de"]) == 0
+    )
     assert capsys.readouterr().out.splitlines() == [b.local_key]
     assert run_cli(["archive", "show", a.local_key, "--repo", str(tmp_path)]) == 0
     shown = capsys.readouterr().out
     assert shown.startswith('{\n  "schema": 1,\n') and Report.from_json(shown) == make_report(1)
     assert run_cli(["archive", "show", "--s3", b.local_key, "--repo", str(tmp_path)]) == 0
     assert Report.from_json(capsys.readouterr().out) == make_report(
-        2, timestamp="2025-11-08T05:24:05Z")
-    assert run_cli(["archive", "show", "--s3", "benchmarks/x/nope.json",
-                    "--repo", str(tmp_path)]) == 5
+        2, timestamp="2025-11-08T05:24:05Z"
+    )
+    assert (
+        run_cli(["archive", "show", "--s3", "benchmarks/x/nope.json", "--repo", str(tmp_path)]) == 5
+    )
     err = capsys.readouterr().err
     assert err.startswith("ft-bench: error: no report 'benchmarks/x/nope.json'")
     assert run_cli(["archive", "sync", "--repo", str(tmp_path)]) == 0
@@ -292,8 +351,13 @@ def test_cli_list_show_sync_doctor(s3_server: S3Server, s3_env: dict[str, str],
     assert run_cli(["doctor", "--repo", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert s3_server.secret_key not in captured.out + captured.err
-    for line in ("  write   ok", "  read    ok", "  list    ok", "  delete  ok",
-                 "S3 archive ready: uploads will work"):
+    for line in (
+        "  write   ok",
+        "  read    ok",
+        "  list    ok",
+        "  delete  ok",
+        "S3 archive ready: uploads will work",
+    ):
         assert line in captured.out.splitlines()
     assert "secret_access_key  ****" in captured.out
     # The probe object is gone.
@@ -301,9 +365,13 @@ def test_cli_list_show_sync_doctor(s3_server: S3Server, s3_env: dict[str, str],
 
 
 @pytest.mark.parametrize("case", ["wrong_secret", "no_bucket", "down"])
-def test_doctor_hints(seaweed: S3Server, tmp_path: Path, case: str,
-                      monkeypatch: pytest.MonkeyPatch,
-                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_hints(
+    seaweed: S3Server,
+    tmp_path: Path,
+    case: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     env = s3_env_for(seaweed, new_bucket(seaweed), S3_MAX_ATTEMPTS="1")
     if case == "wrong_secret":
         env["S3_SECRET_ACCESS_KEY"] = "not-the-secret-" + "w" * 20
@@ -314,30 +382,59 @@ def test_doctor_hints(seaweed: S3Server, tmp_path: Path, case: str,
     set_env(monkeypatch, env)
     assert run_cli(["doctor", "--repo", str(tmp_path)]) == 5
     out = capsys.readouterr().out
-    hint = {"wrong_secret": archive_cli.HINTS["access_denied"],
-            "no_bucket": archive_cli.HINTS["no_bucket"],
-            "down": archive_cli.HINTS["connection"]}[case]
+    hint = {
+        "wrong_secret": archive_cli.HINTS["access_denied"],
+        "no_bucket": archive_cli.HINTS["no_bucket"],
+        "down": archive_cli.HINTS["connection"],
+    }[case]
     assert f"          hint: {hint}" in out.splitlines()
     assert "w" * 20 not in out and seaweed.secret_key not in out
 
 
 def _cli_has_run() -> bool:
-    proc = subprocess.run([sys.executable, "-m", "ftbench", "run", "--help"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ftbench", "run", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return proc.returncode == 0 and "--upload-s3" in proc.stdout
 
 
 @pytest.mark.slow
-def test_ft_bench_run_upload_s3_end_to_end(s3_server: S3Server, s3_env: dict[str, str],
-                                           tmp_path: Path) -> None:
+def test_ft_bench_run_upload_s3_end_to_end(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
+) -> None:
     if not _cli_has_run():
         pytest.skip("ftbench.cli.app 'run' with --upload-s3 is not wired yet")
     env = {**os.environ, **s3_env}
     proc = subprocess.run(
-        [sys.executable, "-m", "ftbench", "run", "--cmd", "true", "--runs", "1",
-         "--cold-runs", "1", "--upload-s3", "--repo", str(tmp_path), "--quiet",
-         "--progress", "never"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "ftbench",
+            "run",
+            "--cmd",
+            "true",
+            "--runs",
+            "1",
+            "--cold-runs",
+            "1",
+            "--upload-s3",
+            "--repo",
+            str(tmp_path),
+            "--quiet",
+            "--progress",
+            "never",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     i = lines.index("✓ Benchmark report uploaded to S3")

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.s3
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE_DIR = Path(__file__).parent / "guide"
-GUIDE = Path(os.environ.get("FTBENCH_S3_GUIDE",
-                           REPO.parent / "shared/seed/S3_INTEGRATION_GUIDE.md"))
+GUIDE = Path(
+    os.environ.get("FTBENCH_S3_GUIDE", REPO.parent / "shared/seed/S3_INTEGRATION_GUIDE.md")
+)
 SNIPPETS = ["basic_usage.py.txt", "advanced_usage.py.txt", "trend_analysis.py.txt"]
 
 
@@ -39,13 +40,28 @@ def snippet(name: str) -> str:
 def run_snippet(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``python -`` in ``cwd`` (so the current directory is on sys.path, as in the guide);
     ``tools`` is found through PYTHONPATH=<repo> when ``cwd`` is another repository root."""
-    full_env = {k: v for k, v in os.environ.items()
-                if not k.startswith(("S3_", "AWS_", "FTBENCH_"))}
-    full_env.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-                     "AWS_EC2_METADATA_DISABLED": "true", "PYTHONPATH": str(REPO)})
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("S3_", "AWS_", "FTBENCH_"))
+    }
+    full_env.update(
+        {
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "PYTHONPATH": str(REPO),
+        }
+    )
     full_env.update(env)
-    return subprocess.run([sys.executable, "-"], input=code, cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-"],
+        input=code,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.skipif(not GUIDE.is_file(), reason="the user guide is not next to the repository")
@@ -56,10 +72,19 @@ def test_stored_snippets_match_the_guide() -> None:
 
 def test_tools_import_from_repo_root() -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "from tools.ft_bench_s3 import S3ArchiveManager, S3Config; "
-         "import sys; print(S3ArchiveManager.__module__, 'boto3' in sys.modules)"],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
-        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+        [
+            sys.executable,
+            "-c",
+            "from tools.ft_bench_s3 import S3ArchiveManager, S3Config; "
+            "import sys; print(S3ArchiveManager.__module__, 'boto3' in sys.modules)",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["ftbench.archive.manager", "False"]
 
@@ -84,21 +109,30 @@ def test_basic_usage(s3_server: S3Server, bucket: str, tmp_path: Path) -> None:
 
 def test_advanced_usage(s3_server: S3Server, bucket: str, tmp_path: Path) -> None:
     code = snippet("advanced_usage.py.txt")
-    replacements = {'"your-key"': s3_server.access_key, '"your-secret"': s3_server.secret_key,
-                    '"https://your-endpoint.com"': s3_server.endpoint, '"my-bucket"': bucket}
+    replacements = {
+        '"your-key"': s3_server.access_key,
+        '"your-secret"': s3_server.secret_key,
+        '"https://your-endpoint.com"': s3_server.endpoint,
+        '"my-bucket"': bucket,
+    }
     for literal, value in replacements.items():
         assert code.count(literal) == 1
         code = code.replace(literal, json.dumps(value))
-    placeholder = ('report_data = {\n    "schema": 1,\n    "timestamp": "2025-11-07T05:24:05Z",\n'
-                   '    # ... full report ...\n}\n')
+    placeholder = (
+        'report_data = {\n    "schema": 1,\n    "timestamp": "2025-11-07T05:24:05Z",\n'
+        "    # ... full report ...\n}\n"
+    )
     assert code.count(placeholder) == 1
     code = code.replace(placeholder, f"report_data = {make_report(1).to_dict()!r}\n")
     proc = run_snippet(code, tmp_path, {})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == 2, proc.stdout
-    assert re.fullmatch(r"Found: benchmarks/prod/[0-9a-f]{8}/2025-11-07T05:24:05Z-benchmark-"
-                        r"[0-9a-f]{12}\.json", lines[0])
+    assert re.fullmatch(
+        r"Found: benchmarks/prod/[0-9a-f]{8}/2025-11-07T05:24:05Z-benchmark-"
+        r"[0-9a-f]{12}\.json",
+        lines[0],
+    )
     assert lines[1] == "Report: 2025-11-07T05:24:05Z"
     assert s3_server.secret_key not in proc.stdout + proc.stderr
 

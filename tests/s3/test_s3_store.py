@@ -25,8 +25,9 @@ def config_for(server: S3Server, bucket: str, **extra: str) -> S3Config:
 
 
 def count_objects(server: S3Server, bucket: str, prefix: str = "") -> int:
-    pages = admin_client(server).get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=prefix)
+    pages = (
+        admin_client(server).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    )
     return sum(len(p.get("Contents", [])) for p in pages)
 
 
@@ -87,8 +88,7 @@ def test_if_none_match_behaviour_is_handled(s3_server: S3Server, bucket: str) ->
     assert store.put(key, data, {}) is False
 
 
-def test_16_parallel_uploads_same_second_give_16_objects(s3_server: S3Server,
-                                                        bucket: str) -> None:
+def test_16_parallel_uploads_same_second_give_16_objects(s3_server: S3Server, bucket: str) -> None:
     manager = S3ArchiveManager(config_for(s3_server, bucket))
     reports = [make_report(i, timestamp="2025-11-07T05:24:05Z").to_dict() for i in range(16)]
     barrier = threading.Barrier(16)
@@ -104,8 +104,9 @@ def test_16_parallel_uploads_same_second_give_16_objects(s3_server: S3Server,
     assert all(k and "2025-11-07T05:24:05Z-benchmark-" in k for k in keys)
 
 
-def test_16_parallel_uploads_of_one_report_give_one_object(s3_server: S3Server,
-                                                          bucket: str) -> None:
+def test_16_parallel_uploads_of_one_report_give_one_object(
+    s3_server: S3Server, bucket: str
+) -> None:
     manager = S3ArchiveManager(config_for(s3_server, bucket))
     report = make_report(7).to_dict()
     barrier = threading.Barrier(16)
@@ -124,8 +125,12 @@ def test_pagination_past_1000_keys(s3_server: S3Server, bucket: str) -> None:
     rid = repo_id(Path("/workspaces/Firstry"))
     client = admin_client(s3_server)
     n = 1105
-    keys = [f"benchmarks/{rid}/2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z-benchmark-"
-            f"{i:012x}.json" if i < 3600 else "" for i in range(n)]
+    keys = [
+        f"benchmarks/{rid}/2025-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z-benchmark-{i:012x}.json"
+        if i < 3600
+        else ""
+        for i in range(n)
+    ]
     keys = [k.replace("T00:", f"T{i // 3600:02d}:") for i, k in enumerate(keys)]
 
     def put(key: str) -> None:
@@ -134,8 +139,9 @@ def test_pagination_past_1000_keys(s3_server: S3Server, bucket: str) -> None:
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(put, keys))
     # Another repository's keys share the prefix's first characters but are not listed.
-    client.put_object(Bucket=bucket, Key=f"benchmarks/{rid}x/2099-01-01T00:00:00Z-b-"
-                      "000000000000.json", Body=b"{}")
+    client.put_object(
+        Bucket=bucket, Key=f"benchmarks/{rid}x/2099-01-01T00:00:00Z-b-000000000000.json", Body=b"{}"
+    )
     manager = S3ArchiveManager(config_for(s3_server, bucket))
     latest = manager.list_reports("/workspaces/Firstry", max_keys=10)
     assert latest == sorted(keys)[-10:]
@@ -166,10 +172,16 @@ def test_missing_bucket(s3_server: S3Server) -> None:
 
 def test_endpoint_down() -> None:
     port = free_ports(1)[0]
-    cfg = S3Config.from_env({
-        "S3_ACCESS_KEY_ID": "FAKEKEY", "S3_SECRET_ACCESS_KEY": "fake-secret-value-123",
-        "S3_ENDPOINT_URL": f"http://127.0.0.1:{port}", "S3_BUCKET_NAME": "bucket",
-        "S3_MAX_ATTEMPTS": "1", "S3_CONNECT_TIMEOUT": "2"})
+    cfg = S3Config.from_env(
+        {
+            "S3_ACCESS_KEY_ID": "FAKEKEY",
+            "S3_SECRET_ACCESS_KEY": "fake-secret-value-123",
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "S3_BUCKET_NAME": "bucket",
+            "S3_MAX_ATTEMPTS": "1",
+            "S3_CONNECT_TIMEOUT": "2",
+        }
+    )
     manager = S3ArchiveManager(cfg)
     assert manager.is_available()  # no request made: needs no ListBucket, no network
     result = manager.upload_benchmark_report(make_report().to_dict(), "/tmp/x")  # noqa: S108
@@ -182,8 +194,7 @@ def test_endpoint_down() -> None:
 def test_presigned_url_opens(s3_server: S3Server, bucket: str) -> None:
     cfg = config_for(s3_server, bucket, S3_PRESIGN_EXPIRY="600")
     report = make_report(3)
-    result = S3ArchiveManager(cfg).upload_benchmark_report(report.to_dict(),
-                                                           "/workspaces/Firstry")
+    result = S3ArchiveManager(cfg).upload_benchmark_report(report.to_dict(), "/workspaces/Firstry")
     assert result.success and result.url is not None
     assert "X-Amz-Signature=" in result.url
     assert fetch(result.url) == report.archive_bytes()
@@ -201,8 +212,11 @@ def test_canonical_and_public_urls_open(seaweed: S3Server) -> None:
     assert result.success and result.url and result.key
     assert result.url == f"{seaweed.endpoint}/public-reports/" + result.key.replace(":", "%3A")
     assert fetch(result.url) == report.archive_bytes()
-    public = S3ArchiveManager(config_for(
-        seaweed, "public-reports", S3_PUBLIC_URL_BASE=f"{seaweed.endpoint}/public-reports/"))
+    public = S3ArchiveManager(
+        config_for(
+            seaweed, "public-reports", S3_PUBLIC_URL_BASE=f"{seaweed.endpoint}/public-reports/"
+        )
+    )
     again = public.upload_benchmark_report(report.to_dict(), "/workspaces/Firstry")
     assert again.url == result.url
     assert fetch(again.url or "") == report.archive_bytes()
@@ -221,13 +235,12 @@ def test_download_detects_tampering(seaweed: S3Server) -> None:
 
 def test_list_and_download_through_store(s3_server: S3Server, bucket: str) -> None:
     manager = S3ArchiveManager(config_for(s3_server, bucket))
-    for i, ts in enumerate(["2025-11-07T05:24:05Z", "2025-11-09T15:45:22Z",
-                            "2025-11-08T10:15:30Z"]):
-        assert manager.upload_benchmark_report(make_report(i, timestamp=ts).to_dict(),
-                                               "/r").success
+    for i, ts in enumerate(
+        ["2025-11-07T05:24:05Z", "2025-11-09T15:45:22Z", "2025-11-08T10:15:30Z"]
+    ):
+        assert manager.upload_benchmark_report(make_report(i, timestamp=ts).to_dict(), "/r").success
     keys = manager.list_reports("/r", max_keys=2)
-    assert [k.split("/")[-1][:20] for k in keys] == ["2025-11-08T10:15:30Z",
-                                                     "2025-11-09T15:45:22Z"]
+    assert [k.split("/")[-1][:20] for k in keys] == ["2025-11-08T10:15:30Z", "2025-11-09T15:45:22Z"]
     report = manager.download_report(keys[-1])
     assert report is not None and report["timestamp"] == "2025-11-09T15:45:22Z"
     assert manager.download_report(keys[-1] + ".missing") is None
@@ -247,8 +260,9 @@ def test_invalid_report_is_not_uploaded(s3_server: S3Server, bucket: str) -> Non
 
 
 @pytest.mark.parametrize("source", ["env", "profile"])
-def test_aws_default_credential_chain(seaweed: S3Server, tmp_path: Path, source: str,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_aws_default_credential_chain(
+    seaweed: S3Server, tmp_path: Path, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without S3_ACCESS_KEY_ID the standard chain is used (SeaweedFS checks signatures)."""
     bucket = new_bucket(seaweed)
     if source == "env":
@@ -256,13 +270,16 @@ def test_aws_default_credential_chain(seaweed: S3Server, tmp_path: Path, source:
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", seaweed.secret_key)
     else:
         creds = tmp_path / "credentials"
-        creds.write_text(f"[bench]\naws_access_key_id = {seaweed.access_key}\n"
-                         f"aws_secret_access_key = {seaweed.secret_key}\n")
+        creds.write_text(
+            f"[bench]\naws_access_key_id = {seaweed.access_key}\n"
+            f"aws_secret_access_key = {seaweed.secret_key}\n"
+        )
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
         monkeypatch.setenv("AWS_PROFILE", "bench")
     cfg = S3Config.from_env({"S3_ENDPOINT_URL": seaweed.endpoint, "S3_BUCKET_NAME": bucket})
     assert cfg.access_key_id is None and cfg.is_usable
-    result = S3ArchiveManager(cfg).upload_benchmark_report(make_report().to_dict(),
-                                                           "/workspaces/Firstry")
+    result = S3ArchiveManager(cfg).upload_benchmark_report(
+        make_report().to_dict(), "/workspaces/Firstry"
+    )
     assert result.success, result.error
     assert count_objects(seaweed, bucket) == 1

@@ -49,41 +49,53 @@ def write_chart(trend: Trend, path: Path) -> None:
     lows = [p.min_s * scale if p.min_s is not None else nan for p in points]
     highs = [p.max_s * scale if p.max_s is not None else nan for p in points]
     if any(not math.isnan(v) for v in lows):
-        ax.fill_between(xs, lows, highs, color="tab:blue", alpha=0.12, linewidth=0,
-                        label="min–max")
+        ax.fill_between(xs, lows, highs, color="tab:blue", alpha=0.12, linewidth=0, label="min–max")
     ci_low = [p.ci95[0] * scale if p.ci95 else nan for p in points]
     ci_high = [p.ci95[1] * scale if p.ci95 else nan for p in points]
     if any(not math.isnan(v) for v in ci_low):
-        ax.fill_between(xs, ci_low, ci_high, color="tab:blue", alpha=0.28, linewidth=0,
-                        label="95% CI of median")
-    ax.plot(xs, medians, marker="o", markersize=3.5, color="tab:blue", linewidth=1.2,
-            label="median")
+        ax.fill_between(
+            xs, ci_low, ci_high, color="tab:blue", alpha=0.28, linewidth=0, label="95% CI of median"
+        )
+    ax.plot(
+        xs, medians, marker="o", markersize=3.5, color="tab:blue", linewidth=1.2, label="median"
+    )
 
     changes = trend.changes or ()
     bounds = [0, *(c.index for c in changes), len(points)]
     levels = [changes[0].before_s] if changes else []
     levels += [c.after_s for c in changes]
     for i, level in enumerate(levels):
-        ax.hlines(level * scale, bounds[i] - 0.4, bounds[i + 1] - 0.6, colors="tab:gray",
-                  linestyles="dashed", linewidth=1.0,
-                  label="segment median" if i == 0 else "_nolegend_")
+        ax.hlines(
+            level * scale,
+            bounds[i] - 0.4,
+            bounds[i + 1] - 0.6,
+            colors="tab:gray",
+            linestyles="dashed",
+            linewidth=1.0,
+            label="segment median" if i == 0 else "_nolegend_",
+        )
     for c in changes:
         color = "tab:red" if c.pct > 0 else "tab:green"
         where = c.commit[:7] if c.commit else c.timestamp[:10]
-        ax.axvline(c.index - 0.5, color=color, linewidth=1.3,
-                   label=f"change {c.pct:+.0f}% at {where}")
+        ax.axvline(
+            c.index - 0.5, color=color, linewidth=1.3, label=f"change {c.pct:+.0f}% at {where}"
+        )
 
     step = max(1, math.ceil(len(points) / MAX_TICKS))
     ticks = xs[::step]
     ax.set_xticks(ticks)
-    ax.set_xticklabels([_tick_label(points[i].timestamp, points[i].commit) for i in ticks],
-                       fontsize=7)
+    ax.set_xticklabels(
+        [_tick_label(points[i].timestamp, points[i].commit) for i in ticks], fontsize=7
+    )
     ax.set_xlim(-0.6, len(points) - 0.4)
     ax.set_ylim(bottom=0)
     ax.set_ylabel(f"{trend.phase} wall time ({unit})")
     branch = f", branch {trend.branch}" if trend.branch else ""
-    ax.set_title(f"ft-bench trend: {trend.tier} / {trend.mode} / {trend.phase}"
-                 f" (repo {trend.repo_id}{branch})", fontsize=10)
+    ax.set_title(
+        f"ft-bench trend: {trend.tier} / {trend.mode} / {trend.phase}"
+        f" (repo {trend.repo_id}{branch})",
+        fontsize=10,
+    )
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()

@@ -60,11 +60,18 @@ class Point:
     config_hash: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "timestamp": self.timestamp, "commit": self.commit,
-                "branch": self.branch, "median_s": self.median_s, "n": self.n,
-                "min_s": self.min_s, "max_s": self.max_s,
-                "ci95": list(self.ci95) if self.ci95 else None,
-                "config_hash": self.config_hash}
+        return {
+            "key": self.key,
+            "timestamp": self.timestamp,
+            "commit": self.commit,
+            "branch": self.branch,
+            "median_s": self.median_s,
+            "n": self.n,
+            "min_s": self.min_s,
+            "max_s": self.max_s,
+            "ci95": list(self.ci95) if self.ci95 else None,
+            "config_hash": self.config_hash,
+        }
 
 
 @dataclass(frozen=True)
@@ -86,9 +93,15 @@ class Change:
         return (self.after_s / self.before_s - 1.0) * 100.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "timestamp": self.timestamp, "commit": self.commit,
-                "key": self.key, "before_s": self.before_s, "after_s": self.after_s,
-                "pct": round(self.pct, 2)}
+        return {
+            "index": self.index,
+            "timestamp": self.timestamp,
+            "commit": self.commit,
+            "key": self.key,
+            "before_s": self.before_s,
+            "after_s": self.after_s,
+            "pct": round(self.pct, 2),
+        }
 
 
 @dataclass(frozen=True)
@@ -117,12 +130,17 @@ class Trend:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "repo_id": self.repo_id, "tier": self.tier, "mode": self.mode,
-            "phase": self.phase, "branch": self.branch, "penalty": self.penalty,
+            "repo_id": self.repo_id,
+            "tier": self.tier,
+            "mode": self.mode,
+            "phase": self.phase,
+            "branch": self.branch,
+            "penalty": self.penalty,
             "noise": None if self.noise is None else round(self.noise, 6),
             "points": [p.to_dict() for p in self.points],
             "changes": None if self.changes is None else [c.to_dict() for c in self.changes],
-            "skipped": self.skipped, "notes": list(self.notes),
+            "skipped": self.skipped,
+            "notes": list(self.notes),
         }
 
 
@@ -139,13 +157,14 @@ class Selection:
 # --- reports to points ----------------------------------------------------------------------
 
 
-def matches(report: Report, *, tier: str | None, mode: str | None,
-            branch: str | None) -> bool:
+def matches(report: Report, *, tier: str | None, mode: str | None, branch: str | None) -> bool:
     """A successful report of ``tier``/``mode``/``branch`` (None: any)."""
-    return (report.succeeded
-            and (tier is None or report.tier == tier)
-            and (mode is None or report.mode == mode)
-            and (branch is None or report.git.branch == branch))
+    return (
+        report.succeeded
+        and (tier is None or report.tier == tier)
+        and (mode is None or report.mode == mode)
+        and (branch is None or report.git.branch == branch)
+    )
 
 
 def _positive(value: float | None) -> bool:
@@ -164,20 +183,34 @@ def point_of(keyed: KeyedReport, phase: PhaseName) -> Point | None:
     if median is None or not _positive(median):
         return None
     ci95 = stats.ci95
-    if ci95 is not None and not (_positive(ci95[0]) and _positive(ci95[1])
-                                 and ci95[0] <= ci95[1]):
+    if ci95 is not None and not (_positive(ci95[0]) and _positive(ci95[1]) and ci95[0] <= ci95[1]):
         ci95 = None
     low, high = stats.min, stats.max
     if low is None or high is None or not (_positive(low) and _positive(high) and low <= high):
         low = high = None
-    return Point(key=keyed.key, timestamp=report.timestamp, commit=report.git.commit or None,
-                 branch=report.git.branch or None, median_s=median, n=stats.n, min_s=low,
-                 max_s=high, ci95=ci95, config_hash=report.config_hash)
+    return Point(
+        key=keyed.key,
+        timestamp=report.timestamp,
+        commit=report.git.commit or None,
+        branch=report.git.branch or None,
+        median_s=median,
+        n=stats.n,
+        min_s=low,
+        max_s=high,
+        ci95=ci95,
+        config_hash=report.config_hash,
+    )
 
 
-def select(reports: Iterable[KeyedReport], *, tier: str | None = None,
-           mode: str | None = None, branch: str | None = None,
-           phase: PhaseName | None = None, last: int = DEFAULT_LAST) -> Selection:
+def select(
+    reports: Iterable[KeyedReport],
+    *,
+    tier: str | None = None,
+    mode: str | None = None,
+    branch: str | None = None,
+    phase: PhaseName | None = None,
+    last: int = DEFAULT_LAST,
+) -> Selection:
     """The last ``last`` matching points of ``reports`` (given newest first), oldest first.
 
     The first matching report fixes the tier and mode that were not given, and the phase
@@ -217,8 +250,9 @@ def noise_scale(log_medians: Sequence[float]) -> float:
     return max(1.4826 * mad / math.sqrt(2.0), NOISE_FLOOR)
 
 
-def change_points(medians: Sequence[float], penalty: float = DEFAULT_PENALTY
-                  ) -> tuple[list[int], float]:
+def change_points(
+    medians: Sequence[float], penalty: float = DEFAULT_PENALTY
+) -> tuple[list[int], float]:
     """Indices where a new segment starts, and the noise scale used.
 
     Raises ImportError when ruptures (or numpy) is missing.
@@ -241,28 +275,49 @@ def changes_from(points: Sequence[Point], starts: Sequence[int]) -> tuple[Change
     bounds = [0, *starts, len(points)]
     out = []
     for i, start in enumerate(starts, start=1):
-        before = [p.median_s for p in points[bounds[i - 1]:start]]
-        after = [p.median_s for p in points[start:bounds[i + 1]]]
+        before = [p.median_s for p in points[bounds[i - 1] : start]]
+        after = [p.median_s for p in points[start : bounds[i + 1]]]
         p = points[start]
-        out.append(Change(index=start, timestamp=p.timestamp, commit=p.commit, key=p.key,
-                          before_s=float(statistics.median(before)),
-                          after_s=float(statistics.median(after))))
+        out.append(
+            Change(
+                index=start,
+                timestamp=p.timestamp,
+                commit=p.commit,
+                key=p.key,
+                before_s=float(statistics.median(before)),
+                after_s=float(statistics.median(after)),
+            )
+        )
     return tuple(out)
 
 
-def trend_of(selection: Selection, repo_id: str, *, branch: str | None = None,
-             penalty: float = DEFAULT_PENALTY, notes: Sequence[str] = ()) -> Trend:
+def trend_of(
+    selection: Selection,
+    repo_id: str,
+    *,
+    branch: str | None = None,
+    penalty: float = DEFAULT_PENALTY,
+    notes: Sequence[str] = (),
+) -> Trend:
     """The :class:`Trend` of selected points: change points when there are enough of them
     (``changes`` stays None, with a note or :data:`SKIP_RUPTURES`, when not)."""
-    base = Trend(repo_id=repo_id, tier=selection.tier, mode=selection.mode,
-                 phase=selection.phase, branch=branch, penalty=penalty,
-                 points=selection.points, notes=tuple(notes))
+    base = Trend(
+        repo_id=repo_id,
+        tier=selection.tier,
+        mode=selection.mode,
+        phase=selection.phase,
+        branch=branch,
+        penalty=penalty,
+        points=selection.points,
+        notes=tuple(notes),
+    )
     points = selection.points
     if len(points) < 2:
         return base
     if len(points) < 2 * MIN_SIZE:
-        return replace(base, notes=(*base.notes,
-                                     f"change points need at least {2 * MIN_SIZE} reports"))
+        return replace(
+            base, notes=(*base.notes, f"change points need at least {2 * MIN_SIZE} reports")
+        )
     try:
         starts, noise = change_points([p.median_s for p in points], penalty)
     except ImportError:
@@ -270,17 +325,30 @@ def trend_of(selection: Selection, repo_id: str, *, branch: str | None = None,
     return replace(base, changes=changes_from(points, starts), noise=noise)
 
 
-def analyse(archives: Archives, repo_id: str, *, tier: str | None = None,
-            mode: str | None = None, branch: str | None = None,
-            phase: PhaseName | None = None, last: int = DEFAULT_LAST,
-            penalty: float = DEFAULT_PENALTY, notes: Sequence[str] = ()) -> Trend:
+def analyse(
+    archives: Archives,
+    repo_id: str,
+    *,
+    tier: str | None = None,
+    mode: str | None = None,
+    branch: str | None = None,
+    phase: PhaseName | None = None,
+    last: int = DEFAULT_LAST,
+    penalty: float = DEFAULT_PENALTY,
+    notes: Sequence[str] = (),
+) -> Trend:
     """``repo_id``'s trend over ``archives``: select the points, find the change points.
 
     ``notes`` (e.g. from opening the archives) come first in :attr:`Trend.notes`, then those
     of reading (an unreachable store, an unreadable report).
     """
     all_notes = list(notes)
-    selection = select(archives.newest(repo_id, all_notes), tier=tier, mode=mode,
-                       branch=branch, phase=phase, last=last)
+    selection = select(
+        archives.newest(repo_id, all_notes),
+        tier=tier,
+        mode=mode,
+        branch=branch,
+        phase=phase,
+        last=last,
+    )
     return trend_of(selection, repo_id, branch=branch, penalty=penalty, notes=all_notes)
-

@@ -68,8 +68,9 @@ class Archives:
     notes, never an exception: reading history must never break a run.
     """
 
-    def __init__(self, stores: Sequence[ArchiveStore], *, scan_limit: int | None = SCAN_LIMIT
-                 ) -> None:
+    def __init__(
+        self, stores: Sequence[ArchiveStore], *, scan_limit: int | None = SCAN_LIMIT
+    ) -> None:
         self.stores = list(stores)
         self.scan_limit = scan_limit
 
@@ -120,8 +121,7 @@ class Archives:
         return None
 
     @staticmethod
-    def _read_first(stores: Sequence[ArchiveStore], key: str,
-                    notes: list[str]) -> Report | None:
+    def _read_first(stores: Sequence[ArchiveStore], key: str, notes: list[str]) -> Report | None:
         for store in stores:
             try:
                 report = load_report(store, key)
@@ -133,8 +133,9 @@ class Archives:
         return None
 
 
-def report_key(prefix: str, repo_id: str, report_bytes: bytes, timestamp: str,
-               run_type: str = "benchmark") -> str:
+def report_key(
+    prefix: str, repo_id: str, report_bytes: bytes, timestamp: str, run_type: str = "benchmark"
+) -> str:
     """The archive key of one report (see the module docstring)."""
     parts = [p for p in (prefix.strip("/"), repo_id) if p]
     name = f"{timestamp}-{run_type}-{report_digest(report_bytes)}.json"

@@ -42,9 +42,15 @@ def default_archive_dir(repo_root: Path, archive_dir: Path | str | None = None) 
 def check_key(key: str) -> str:
     """A key is a relative POSIX path without empty, ``.`` or ``..`` parts."""
     parts = PurePosixPath(key).parts
-    if (not key or key.startswith("/") or "\\" in key or "\x00" in key
-            or any(p in ("", ".", "..") for p in key.split("/")) or not parts
-            or parts[0] == PENDING_DIR):
+    if (
+        not key
+        or key.startswith("/")
+        or "\\" in key
+        or "\x00" in key
+        or any(p in ("", ".", "..") for p in key.split("/"))
+        or not parts
+        or parts[0] == PENDING_DIR
+    ):
         raise SetupError(f"invalid archive key: {key!r}")
     return key
 
@@ -55,8 +61,9 @@ def _fs_errors(action: str, where: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise SetupError(f"cannot {action} the local archive {where}: "
-                         f"{exc.strerror or exc}") from exc
+        raise SetupError(
+            f"cannot {action} the local archive {where}: {exc.strerror or exc}"
+        ) from exc
 
 
 class LocalArchive:
@@ -115,9 +122,11 @@ class LocalArchive:
         with _fs_errors("read", self.root):
             try:
                 with os.scandir(directory) as it:
-                    names = [e.name for e in it
-                             if e.name.endswith(".json") and not e.name.startswith(".")
-                             and e.is_file()]
+                    names = [
+                        e.name
+                        for e in it
+                        if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file()
+                    ]
             except (FileNotFoundError, NotADirectoryError):
                 return []
         names.sort(reverse=True)
@@ -144,8 +153,7 @@ class LocalArchive:
         with _fs_errors("read", self.root):
             try:
                 with os.scandir(directory) as it:
-                    return sorted(e.name for e in it
-                                  if e.is_dir() and not e.name.startswith("."))
+                    return sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
             except (FileNotFoundError, NotADirectoryError):
                 return []
 

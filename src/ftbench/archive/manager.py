@@ -44,9 +44,14 @@ class UploadResult:
     created: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"success": self.success, "url": self.url, "key": self.key,
-                "size_bytes": self.size_bytes, "upload_time_ms": self.upload_time_ms,
-                "error": self.error}
+        return {
+            "success": self.success,
+            "url": self.url,
+            "key": self.key,
+            "size_bytes": self.size_bytes,
+            "upload_time_ms": self.upload_time_ms,
+            "error": self.error,
+        }
 
 
 class S3ArchiveManager:
@@ -82,8 +87,14 @@ class S3ArchiveManager:
         needs no ListBucket permission)."""
         return self.unavailable_reason() is None
 
-    def upload_bytes(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None,
-                     *, check_exists: bool = True) -> UploadResult:
+    def upload_bytes(
+        self,
+        key: str,
+        data: bytes,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        check_exists: bool = True,
+    ) -> UploadResult:
         """Upload prepared bytes under ``key`` (idempotent)."""
         start = time.perf_counter()
         reason = self.unavailable_reason()
@@ -93,15 +104,30 @@ class S3ArchiveManager:
             created = self.store.put(key, data, metadata or {}, check_exists=check_exists)
             url = self.store.url(key)
         except FtbenchError as exc:
-            return UploadResult(success=False, key=key, size_bytes=len(data), error=str(exc),
-                                upload_time_ms=round((time.perf_counter() - start) * 1000, 1))
-        return UploadResult(success=True, url=url, key=key, size_bytes=len(data),
-                            upload_time_ms=round((time.perf_counter() - start) * 1000, 1),
-                            created=created)
+            return UploadResult(
+                success=False,
+                key=key,
+                size_bytes=len(data),
+                error=str(exc),
+                upload_time_ms=round((time.perf_counter() - start) * 1000, 1),
+            )
+        return UploadResult(
+            success=True,
+            url=url,
+            key=key,
+            size_bytes=len(data),
+            upload_time_ms=round((time.perf_counter() - start) * 1000, 1),
+            created=created,
+        )
 
-    def prepare(self, report: Report, repo_root: str | os.PathLike[str],
-                run_type: str = "benchmark", *, repo_id_override: str | None = None,
-                ) -> tuple[str, bytes, dict[str, str]]:
+    def prepare(
+        self,
+        report: Report,
+        repo_root: str | os.PathLike[str],
+        run_type: str = "benchmark",
+        *,
+        repo_id_override: str | None = None,
+    ) -> tuple[str, bytes, dict[str, str]]:
         """The key, bytes and metadata ``report`` is archived with (the repository id comes
         from ``repo_root``, as in the guide)."""
         check_run_type(run_type)
@@ -110,30 +136,42 @@ class S3ArchiveManager:
         key = report_key(self.config.prefix, rid, data, report.timestamp, run_type)
         return key, data, report_metadata(report, data, repo_id=rid, run_type=run_type)
 
-    def upload_benchmark_report(self, report_data: Mapping[str, Any],
-                                repo_root: str | os.PathLike[str],
-                                run_type: str = "benchmark") -> UploadResult:
+    def upload_benchmark_report(
+        self,
+        report_data: Mapping[str, Any],
+        repo_root: str | os.PathLike[str],
+        run_type: str = "benchmark",
+    ) -> UploadResult:
         """Upload one report; ``success`` is True also when it was already uploaded. A dict
         that is not a valid report gives ``success=False`` and a one-line ``error``."""
         return self._upload(report_data, "report_data", repo_root, run_type)
 
-    def upload_from_file(self, local_path: str | os.PathLike[str],
-                         repo_root: str | os.PathLike[str],
-                         run_type: str = "benchmark") -> UploadResult:
+    def upload_from_file(
+        self,
+        local_path: str | os.PathLike[str],
+        repo_root: str | os.PathLike[str],
+        run_type: str = "benchmark",
+    ) -> UploadResult:
         """Upload the JSON report stored at ``local_path``."""
         try:
             parsed = json.loads(Path(local_path).read_bytes())
         except OSError as exc:
-            return UploadResult(success=False,
-                                error=f"cannot read {local_path}: {exc.strerror or exc}")
+            return UploadResult(
+                success=False, error=f"cannot read {local_path}: {exc.strerror or exc}"
+            )
         except (ValueError, RecursionError):
             return UploadResult(success=False, error=f"{local_path} is not valid JSON")
         if not isinstance(parsed, dict):
             return UploadResult(success=False, error=f"{local_path} is not a JSON object")
         return self._upload(parsed, str(local_path), repo_root, run_type)
 
-    def _upload(self, report_data: Mapping[str, Any], source: str,
-                repo_root: str | os.PathLike[str], run_type: str) -> UploadResult:
+    def _upload(
+        self,
+        report_data: Mapping[str, Any],
+        source: str,
+        repo_root: str | os.PathLike[str],
+        run_type: str,
+    ) -> UploadResult:
         reason = self.unavailable_reason()
         if reason is not None:
             return UploadResult(success=False, error=reason)
@@ -144,8 +182,11 @@ class S3ArchiveManager:
             return UploadResult(success=False, error=str(exc))
         return self.upload_bytes(key, data, meta)
 
-    def list_reports(self, repo_root: str | os.PathLike[str], max_keys: int = 100,
-                     ) -> list[str]:
+    def list_reports(
+        self,
+        repo_root: str | os.PathLike[str],
+        max_keys: int = 100,
+    ) -> list[str]:
         """The newest ``max_keys`` report keys of the repository, oldest to newest (so
         ``sorted(keys)[-n:]`` are the latest). Empty when unavailable or on error (logged)."""
         if not self.is_available():

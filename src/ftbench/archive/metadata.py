@@ -39,8 +39,13 @@ def parse_key(key: str) -> KeyParts | None:
     m = _KEY.match(key)
     if not m:
         return None
-    return KeyParts(m.group("prefix") or "", m.group("repo_id"), m.group("timestamp"),
-                    m.group("run_type"), m.group("digest"))
+    return KeyParts(
+        m.group("prefix") or "",
+        m.group("repo_id"),
+        m.group("timestamp"),
+        m.group("run_type"),
+        m.group("digest"),
+    )
 
 
 def check_run_type(run_type: str) -> str:
@@ -60,20 +65,22 @@ def _finish(fields: dict[str, object], data: bytes) -> dict[str, str]:
     return meta
 
 
-def report_metadata(report: Report, data: bytes, *, repo_id: str,
-                    run_type: str) -> dict[str, str]:
+def report_metadata(report: Report, data: bytes, *, repo_id: str, run_type: str) -> dict[str, str]:
     """Object metadata of ``report`` archived as ``data`` under ``repo_id``/``run_type``."""
-    return _finish({
-        "repository": report.repository.name,
-        "repo-id": repo_id,
-        "tier": report.tier,
-        "mode": report.mode,
-        "commit": report.git.commit,
-        "branch": report.git.branch,
-        "timestamp": report.timestamp,
-        "run-type": run_type,
-        "schema": report.schema,
-    }, data)
+    return _finish(
+        {
+            "repository": report.repository.name,
+            "repo-id": repo_id,
+            "tier": report.tier,
+            "mode": report.mode,
+            "commit": report.git.commit,
+            "branch": report.git.branch,
+            "timestamp": report.timestamp,
+            "run-type": run_type,
+            "schema": report.schema,
+        },
+        data,
+    )
 
 
 def metadata_for_key(key: str, data: bytes) -> dict[str, str]:
@@ -85,6 +92,12 @@ def metadata_for_key(key: str, data: bytes) -> dict[str, str]:
     try:
         report = Report.from_json(data, key)
     except ModelError:
-        return _finish({"repo-id": repo_id, "timestamp": parts.timestamp if parts else None,
-                        "run-type": run_type}, data)
+        return _finish(
+            {
+                "repo-id": repo_id,
+                "timestamp": parts.timestamp if parts else None,
+                "run-type": run_type,
+            },
+            data,
+        )
     return report_metadata(report, data, repo_id=repo_id or report.repo_id, run_type=run_type)

@@ -84,7 +84,10 @@ def git_remote_url(repo_root: Path) -> str | None:
     try:
         proc = subprocess.run(
             ["git", "-C", str(repo_root), "config", "--get", "remote.origin.url"],
-            capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S,
+            check=False,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
         )
     except (OSError, subprocess.SubprocessError, ValueError):

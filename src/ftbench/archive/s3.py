@@ -67,14 +67,20 @@ def make_client(config: S3Config, max_pool_connections: int = 10) -> S3Client:
     )
     kwargs: dict[str, Any] = {}
     if config.access_key_id and config.secret_access_key:
-        kwargs = {"aws_access_key_id": config.access_key_id,
-                  "aws_secret_access_key": config.secret_access_key,
-                  "aws_session_token": config.session_token}
+        kwargs = {
+            "aws_access_key_id": config.access_key_id,
+            "aws_secret_access_key": config.secret_access_key,
+            "aws_session_token": config.session_token,
+        }
     with _boto3_lock:  # session creation is not thread-safe
         session = boto3.session.Session()
         client: S3Client = session.client(
-            "s3", endpoint_url=config.endpoint_url, config=bc,
-            region_name=config.signing_region, **kwargs)
+            "s3",
+            endpoint_url=config.endpoint_url,
+            config=bc,
+            region_name=config.signing_region,
+            **kwargs,
+        )
     return client
 
 
@@ -109,20 +115,36 @@ def describe_error(exc: BaseException, config: S3Config) -> S3Error:
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if code in ("NoSuchBucket",) or (code == "404" and not err.get("Key")
-                                         and exc.operation_name == "HeadBucket"):
+        if code in ("NoSuchBucket",) or (
+            code == "404" and not err.get("Key") and exc.operation_name == "HeadBucket"
+        ):
             return S3Error(f"No such bucket: {bucket}", kind="no_bucket")
-        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
-                    "AllAccessDisabled", "InvalidToken", "ExpiredToken", "403",
-                    "AuthorizationHeaderMalformed") or status == 403:
-            return S3Error(f"Access denied ({code or status}): check S3_ACCESS_KEY_ID, "
-                           "S3_SECRET_ACCESS_KEY and the bucket's permissions",
-                           kind="access_denied")
+        if (
+            code
+            in (
+                "InvalidAccessKeyId",
+                "SignatureDoesNotMatch",
+                "AccessDenied",
+                "AllAccessDisabled",
+                "InvalidToken",
+                "ExpiredToken",
+                "403",
+                "AuthorizationHeaderMalformed",
+            )
+            or status == 403
+        ):
+            return S3Error(
+                f"Access denied ({code or status}): check S3_ACCESS_KEY_ID, "
+                "S3_SECRET_ACCESS_KEY and the bucket's permissions",
+                kind="access_denied",
+            )
         message = _safe(str(err.get("Message") or ""), config)
         return S3Error(f"{code or status}: {message}".rstrip(": "), kind="other")
     if isinstance(exc, be.NoCredentialsError | be.PartialCredentialsError):
-        return S3Error("No credentials: set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY "
-                       "(or AWS credentials)", kind="credentials")
+        return S3Error(
+            "No credentials: set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or AWS credentials)",
+            kind="credentials",
+        )
     if isinstance(exc, be.ConnectTimeoutError | be.ReadTimeoutError):
         return S3Error(f"Connection error: timed out talking to {where}", kind="timeout")
     if isinstance(exc, be.EndpointConnectionError | be.ConnectionError):
@@ -167,8 +189,11 @@ def object_url(config: S3Config, key: str) -> str:
         return f"{config.public_url_base}/{qkey}"
     if config.uses_aws:
         region = config.signing_region
-        host = (urlsplit(config.endpoint_url).netloc if config.endpoint_url
-                else f"s3.{region}.amazonaws.com")
+        host = (
+            urlsplit(config.endpoint_url).netloc
+            if config.endpoint_url
+            else f"s3.{region}.amazonaws.com"
+        )
         if host in ("s3.amazonaws.com",):
             host = f"s3.{region}.amazonaws.com"
         scheme = urlsplit(config.endpoint_url).scheme if config.endpoint_url else "https"
@@ -190,8 +215,9 @@ class S3Store:
 
     name = "s3"
 
-    def __init__(self, config: S3Config, client: S3Client | None = None, *,
-                 max_pool_connections: int = 16) -> None:
+    def __init__(
+        self, config: S3Config, client: S3Client | None = None, *, max_pool_connections: int = 16
+    ) -> None:
         self.config = config
         self.bucket = config.bucket_name or ""
         self.prefix = config.prefix
@@ -203,8 +229,10 @@ class S3Store:
         self.use_if_none_match = True
 
     def __repr__(self) -> str:
-        return f"S3Store(bucket={self.bucket!r}, prefix={self.prefix!r}, endpoint=" \
-               f"{self.config.endpoint_url or 'AWS'!r})"
+        return (
+            f"S3Store(bucket={self.bucket!r}, prefix={self.prefix!r}, endpoint="
+            f"{self.config.endpoint_url or 'AWS'!r})"
+        )
 
     @property
     def client(self) -> S3Client:
@@ -261,8 +289,14 @@ class S3Store:
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
 
-    def put(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None, *,
-            check_exists: bool = True) -> bool:
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        check_exists: bool = True,
+    ) -> bool:
         """Write ``data`` under ``key`` once: False when the key is already stored.
 
         ``check_exists`` (default) asks HEAD first; then the PUT carries ``If-None-Match: *``
@@ -283,8 +317,13 @@ class S3Store:
 
         def call() -> bool:
             kwargs: dict[str, Any] = {
-                "Bucket": self.bucket, "Key": key, "Body": data, "ContentType": CONTENT_TYPE,
-                "ContentMD5": md5, "Metadata": meta, "CacheControl": "no-cache",
+                "Bucket": self.bucket,
+                "Key": key,
+                "Body": data,
+                "ContentType": CONTENT_TYPE,
+                "ContentMD5": md5,
+                "Metadata": meta,
+                "CacheControl": "no-cache",
             }
             if self.use_if_none_match:
                 kwargs["IfNoneMatch"] = "*"
@@ -313,11 +352,12 @@ class S3Store:
         def call() -> list[str]:
             keys: list[str] = []
             paginator = self.client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=base,
-                                           PaginationConfig={"PageSize": 1000}):
+            for page in paginator.paginate(
+                Bucket=self.bucket, Prefix=base, PaginationConfig={"PageSize": 1000}
+            ):
                 for obj in page.get("Contents", []) or []:
                     k = obj.get("Key", "")
-                    if k.endswith(".json") and "/" not in k[len(base):]:
+                    if k.endswith(".json") and "/" not in k[len(base) :]:
                         keys.append(k)
             return keys
 
@@ -330,8 +370,9 @@ class S3Store:
         def call() -> set[str]:
             keys: set[str] = set()
             paginator = self.client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix,
-                                           PaginationConfig={"PageSize": 1000}):
+            for page in paginator.paginate(
+                Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000}
+            ):
                 keys.update(o.get("Key", "") for o in page.get("Contents", []) or [])
             return keys
 
@@ -361,8 +402,11 @@ class S3Store:
         self._call(lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
 
     def presigned_url(self, key: str, expires_in: int = 3600) -> str:
-        return self._call(lambda: self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in))
+        return self._call(
+            lambda: self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+            )
+        )
 
     def url(self, key: str, *, presign: bool | None = None) -> str:
         """The URL reported for ``key``: public base, presigned (when asked, or when
@@ -384,4 +428,3 @@ __all__ = [
     "object_url",
     "parse_bool",
 ]
-

@@ -164,8 +164,11 @@ class S3Config:
         if self.bucket_name and not _BUCKET.match(self.bucket_name):
             found.append("S3_BUCKET_NAME is not a valid bucket name")
         if bool(self.access_key_id) != bool(self.secret_access_key):
-            have, missing = (("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY") if self.access_key_id
-                             else ("S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID"))
+            have, missing = (
+                ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+                if self.access_key_id
+                else ("S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID")
+            )
             found.append(f"{missing} is not set ({have} is)")
         if self.addressing_style not in ADDRESSING_STYLES:
             found.append("S3_ADDRESSING_STYLE must be one of " + ", ".join(ADDRESSING_STYLES))
@@ -203,8 +206,9 @@ class S3Config:
 
         enabled = parse_bool(env.get("S3_ENABLED"), default=True)
         if enabled is None:
-            problems.append("S3_ENABLED must be true or false (1/0, yes/no, on/off); "
-                            "S3 upload disabled")
+            problems.append(
+                "S3_ENABLED must be true or false (1/0, yes/no, on/off); S3 upload disabled"
+            )
             enabled = False
 
         def number(name: str, default: float, kind: type[float] | type[int]) -> Any:
@@ -264,8 +268,7 @@ class S3Config:
         if self.region != "auto":
             return self.region
         if self.uses_aws:
-            m = _AWS_REGION_IN_HOST.search((urlsplit(self.endpoint_url or "").hostname or "")
-                                           + ".")
+            m = _AWS_REGION_IN_HOST.search((urlsplit(self.endpoint_url or "").hostname or "") + ".")
             return m.group(1) if m else "us-east-1"
         return "auto"
 
@@ -299,9 +302,19 @@ class S3Config:
 
     def __repr__(self) -> str:
         d = self.to_dict()
-        shown = ", ".join(f"{k}={d[k]!r}" for k in (
-            "access_key_id", "secret_access_key", "session_token", "endpoint_url",
-            "bucket_name", "region", "prefix", "enabled"))
+        shown = ", ".join(
+            f"{k}={d[k]!r}"
+            for k in (
+                "access_key_id",
+                "secret_access_key",
+                "session_token",
+                "endpoint_url",
+                "bucket_name",
+                "region",
+                "prefix",
+                "enabled",
+            )
+        )
         return f"S3Config({shown})"
 
     __str__ = __repr__
@@ -315,4 +328,3 @@ def mask_access_key(value: str | None) -> str | None:
 
 # --------------------------------------------------------------------------------------------
 # boto3 (lazy)
-

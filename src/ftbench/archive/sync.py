@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from ftbench.archive import DEFAULT_WORKERS
 from ftbench.archive.base import SCAN_LIMIT, Archives, ArchiveStore, report_key
 from ftbench.archive.local import DEFAULT_PREFIX, LocalArchive, default_archive_dir
 from ftbench.archive.manager import S3ArchiveManager
@@ -31,7 +32,6 @@ from ftbench.archive.metadata import (
 )
 from ftbench.archive.repo_id import check_repo_id, repo_id
 from ftbench.archive.s3 import S3Config, S3Error, S3Store, boto3_available
-from ftbench.archive import DEFAULT_WORKERS
 from ftbench.archive.s3config import prefix_problem
 from ftbench.errors import FtbenchError
 from ftbench.report.model import ArchiveRef, Report
@@ -42,11 +42,20 @@ UPLOADED = "✓ Benchmark report uploaded to S3"
 WARN_FAILED = "[WARN] S3 upload failed: {reason}"
 MAX_WORKERS = 64
 # Errors after which further requests are pointless (stop instead of waiting on each).
-FATAL_KINDS = frozenset({"connection", "timeout", "access_denied", "no_bucket", "credentials",
-                         "boto3"})
+FATAL_KINDS = frozenset(
+    {"connection", "timeout", "access_denied", "no_bucket", "credentials", "boto3"}
+)
 
-__all__ = ["ArchiveOutcome", "KeyParts", "SyncResult", "archive_report", "open_archives",
-           "open_local", "parse_key", "sync_pending"]
+__all__ = [
+    "ArchiveOutcome",
+    "KeyParts",
+    "SyncResult",
+    "archive_report",
+    "open_archives",
+    "open_local",
+    "parse_key",
+    "sync_pending",
+]
 
 
 @dataclass(frozen=True)
@@ -97,14 +106,16 @@ def local_prefix(config: S3Config) -> str:
     return config.prefix
 
 
-def open_local(repo_root: Path, archive_dir: Path | str | None = None,
-               config: S3Config | None = None) -> LocalArchive:
+def open_local(
+    repo_root: Path, archive_dir: Path | str | None = None, config: S3Config | None = None
+) -> LocalArchive:
     config = config if config is not None else S3Config.from_env()
     return LocalArchive(default_archive_dir(repo_root, archive_dir), local_prefix(config))
 
 
-def open_archives(repo_root: Path, archive_dir: Path | str | None = None, *,
-                  scan_limit: int | None = SCAN_LIMIT) -> tuple[Archives, list[str]]:
+def open_archives(
+    repo_root: Path, archive_dir: Path | str | None = None, *, scan_limit: int | None = SCAN_LIMIT
+) -> tuple[Archives, list[str]]:
     """The archives to read history from: the local archive, then the S3 bucket when it is
     configured, enabled and boto3 is present. When S3 is wanted but cannot be set up (a bad
     ``S3_*`` value, boto3 missing) the local archive alone, and a note saying why. Opening
@@ -137,10 +148,17 @@ def _print(out: TextIO | None, line: str) -> None:
         print(line, file=out, flush=True)
 
 
-def archive_report(report: Report, repo_root: Path, *, upload_s3: bool = False,
-                   archive_dir: Path | str | None = None, repo_id_override: str | None = None,
-                   run_type: str = "benchmark", out: TextIO | None = None,
-                   config: S3Config | None = None) -> ArchiveOutcome:
+def archive_report(
+    report: Report,
+    repo_root: Path,
+    *,
+    upload_s3: bool = False,
+    archive_dir: Path | str | None = None,
+    repo_id_override: str | None = None,
+    run_type: str = "benchmark",
+    out: TextIO | None = None,
+    config: S3Config | None = None,
+) -> ArchiveOutcome:
     """Archive ``report`` locally, then (``upload_s3``) to S3 with the guide's messages.
 
     The archived bytes are :meth:`Report.archive_bytes`; the report is not changed (attach
@@ -164,21 +182,22 @@ def archive_report(report: Report, repo_root: Path, *, upload_s3: bool = False,
         for problem in config.problems:
             _print(out, f"[WARN] {problem}")
         _print(out, SKIP_UNCONFIGURED)
-        return ArchiveOutcome(key, path,
-                              message="S3 upload skipped (not configured or unavailable)")
+        return ArchiveOutcome(
+            key, path, message="S3 upload skipped (not configured or unavailable)"
+        )
     if not boto3_available():
         _print(out, SKIP_BOTO3)
         return ArchiveOutcome(key, path, message="S3 upload skipped (boto3 not installed)")
 
     manager = S3ArchiveManager(config)
     # local_prefix() makes the S3 key the local one whenever the S3 prefix is usable.
-    result = manager.upload_bytes(key, data, report_metadata(report, data, repo_id=rid,
-                                                              run_type=run_type))
+    result = manager.upload_bytes(
+        key, data, report_metadata(report, data, repo_id=rid, run_type=run_type)
+    )
     if not result.success:
         local.mark_pending(key)
         _print(out, WARN_FAILED.format(reason=result.error))
-        return ArchiveOutcome(key, path, pending=True,
-                              message=f"S3 upload failed: {result.error}")
+        return ArchiveOutcome(key, path, pending=True, message=f"S3 upload failed: {result.error}")
 
     local.clear_pending(key)
     _print(out, UPLOADED)
@@ -186,23 +205,39 @@ def archive_report(report: Report, repo_root: Path, *, upload_s3: bool = False,
     _print(out, f"  Size: {result.size_bytes} bytes")
     _print(out, f"  URL: {result.url}")
     if local.pending_keys():
-        synced = sync_pending(Path(repo_root), archive_dir=archive_dir, config=config,
-                              store=manager.store, local=local)
+        synced = sync_pending(
+            Path(repo_root),
+            archive_dir=archive_dir,
+            config=config,
+            store=manager.store,
+            local=local,
+        )
         done = len(synced.uploaded) + len(synced.already)
         if done:
             _print(out, f"  Also uploaded {done} pending report(s)")
         if synced.remaining:
-            _print(out, WARN_FAILED.format(
-                reason=f"{synced.remaining} pending report(s) still pending: "
-                       f"{synced.error or 'see ft-bench archive sync'}"))
-    return ArchiveOutcome(key, path, s3_key=key, s3_url=result.url, uploaded=True,
-                          message="uploaded to S3")
+            _print(
+                out,
+                WARN_FAILED.format(
+                    reason=f"{synced.remaining} pending report(s) still pending: "
+                    f"{synced.error or 'see ft-bench archive sync'}"
+                ),
+            )
+    return ArchiveOutcome(
+        key, path, s3_key=key, s3_url=result.url, uploaded=True, message="uploaded to S3"
+    )
 
 
-def sync_pending(repo_root: Path, *, archive_dir: Path | str | None = None,
-                 config: S3Config | None = None, workers: int = DEFAULT_WORKERS,
-                 include_all: bool = False, store: S3Store | None = None,
-                 local: LocalArchive | None = None) -> SyncResult:
+def sync_pending(
+    repo_root: Path,
+    *,
+    archive_dir: Path | str | None = None,
+    config: S3Config | None = None,
+    workers: int = DEFAULT_WORKERS,
+    include_all: bool = False,
+    store: S3Store | None = None,
+    local: LocalArchive | None = None,
+) -> SyncResult:
     """Upload the pending reports (``include_all``: every local report missing from the
     bucket) with ``workers`` threads; each key is uploaded once, then its marker cleared.
 

@@ -27,8 +27,11 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from ftbench.cli import archive, compare, run, trend
 
-    parser = _Parser(prog=PROG, description="FirstTry benchmark harness: cold and warm timings "
-                     "with statistical regression verdicts and archived reports.")
+    parser = _Parser(
+        prog=PROG,
+        description="FirstTry benchmark harness: cold and warm timings "
+        "with statistical regression verdicts and archived reports.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -61,8 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
             raise
-        _print_error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a "
-                     "traceback)")
+        _print_error(
+            f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)"
+        )
         return 1
 
 

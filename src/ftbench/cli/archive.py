@@ -27,19 +27,19 @@ if TYPE_CHECKING:  # the archive's modules are imported by the commands that use
 
 HINTS = {
     "connection": "check that S3_ENDPOINT_URL is right and reachable from here "
-                  "(test: aws s3 ls --endpoint-url YOUR_URL)",
+    "(test: aws s3 ls --endpoint-url YOUR_URL)",
     "timeout": "the endpoint did not answer in time: check S3_ENDPOINT_URL, the network, "
-               "or raise S3_CONNECT_TIMEOUT / S3_READ_TIMEOUT",
+    "or raise S3_CONNECT_TIMEOUT / S3_READ_TIMEOUT",
     "access_denied": "verify S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY and that the key may "
-                     "PutObject, GetObject (and DeleteObject for this probe) on the bucket",
+    "PutObject, GetObject (and DeleteObject for this probe) on the bucket",
     "no_bucket": "ensure the bucket S3_BUCKET_NAME exists (create it, or fix the name)",
     "credentials": "set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or AWS credentials / "
-                   "an IAM role)",
+    "an IAM role)",
     "integrity": "the store changed the bytes or its checksums disagree: try "
-                 "S3_CHECKSUM=when_required",
+    "S3_CHECKSUM=when_required",
     "boto3": "pip install boto3 (or pip install 'ftbench[s3]')",
     "other": "for R2, MinIO, rclone and other S3-compatible stores try "
-             "S3_CHECKSUM=when_required and S3_ADDRESSING_STYLE=path",
+    "S3_CHECKSUM=when_required and S3_ADDRESSING_STYLE=path",
 }
 
 _limit = bounded(int, low=0)
@@ -58,30 +58,50 @@ def _archive_dir(args: argparse.Namespace) -> Path | None:
 def add_archive_arguments(parser: argparse.ArgumentParser) -> None:
     """The archive options of ``ft-bench run``."""
     group = parser.add_argument_group("archive")
-    group.add_argument("--upload-s3", action="store_true",
-                       help="also upload the report to S3 (S3_* variables; see docs/archive.md)")
-    group.add_argument("--archive-dir", metavar="DIR", default=None,
-                       help=f"local archive directory (default: ${ARCHIVE_DIR_ENV} or "
-                            ".firsttry/archive)")
-    group.add_argument("--repo-id", metavar="ID", default=None,
-                       help=f"repository id used in archive keys (default: ${REPO_ID_ENV}, "
-                            "else derived from the git remote or the path)")
+    group.add_argument(
+        "--upload-s3",
+        action="store_true",
+        help="also upload the report to S3 (S3_* variables; see docs/archive.md)",
+    )
+    group.add_argument(
+        "--archive-dir",
+        metavar="DIR",
+        default=None,
+        help=f"local archive directory (default: ${ARCHIVE_DIR_ENV} or .firsttry/archive)",
+    )
+    group.add_argument(
+        "--repo-id",
+        metavar="ID",
+        default=None,
+        help=f"repository id used in archive keys (default: ${REPO_ID_ENV}, "
+        "else derived from the git remote or the path)",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``archive list|show|sync`` and ``doctor``."""
     archive = subparsers.add_parser(
-        "archive", help="list, show and sync archived reports",
-        description="The local report archive and its S3 replica.")
+        "archive",
+        help="list, show and sync archived reports",
+        description="The local report archive and its S3 replica.",
+    )
     sub = archive.add_subparsers(dest="archive_command", metavar="{list,show,sync}")
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--repo", metavar="DIR", type=Path, default=None,
-                       help="repository root (default: the git top level of the current "
-                            "directory)")
-        p.add_argument("--archive-dir", metavar="DIR", default=None,
-                       help="local archive directory (default: .firsttry/archive)")
+        p.add_argument(
+            "--repo",
+            metavar="DIR",
+            type=Path,
+            default=None,
+            help="repository root (default: the git top level of the current directory)",
+        )
+        p.add_argument(
+            "--archive-dir",
+            metavar="DIR",
+            default=None,
+            help="local archive directory (default: .firsttry/archive)",
+        )
 
     p_list = sub.add_parser("list", help="list a repository's reports, newest first")
     common(p_list)
@@ -98,16 +118,26 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
     p_sync = sub.add_parser("sync", help="upload the reports still pending to S3")
     common(p_sync)
-    p_sync.add_argument("--all", action="store_true", dest="include_all",
-                        help="also upload every local report missing from the bucket")
-    p_sync.add_argument("--workers", type=_workers, default=DEFAULT_WORKERS,
-                        help=f"parallel uploads (default {DEFAULT_WORKERS})")
+    p_sync.add_argument(
+        "--all",
+        action="store_true",
+        dest="include_all",
+        help="also upload every local report missing from the bucket",
+    )
+    p_sync.add_argument(
+        "--workers",
+        type=_workers,
+        default=DEFAULT_WORKERS,
+        help=f"parallel uploads (default {DEFAULT_WORKERS})",
+    )
     p_sync.set_defaults(func=cmd_sync)
 
     p_doc = subparsers.add_parser(
-        "doctor", help="show the archive/S3 configuration and probe the bucket",
+        "doctor",
+        help="show the archive/S3 configuration and probe the bucket",
         description="Shows the effective S3 configuration (secrets masked) and probes "
-                    "write, read and delete on the bucket.")
+        "write, read and delete on the bucket.",
+    )
     common(p_doc)
     p_doc.add_argument("--no-probe", action="store_true", help="do not contact the bucket")
     p_doc.set_defaults(func=cmd_doctor)
@@ -127,8 +157,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         for key in keys:
             print(key)
         if not keys:
-            print(f"No reports for repository {rid} in s3://{config.bucket_name}",
-                  file=sys.stderr)
+            print(f"No reports for repository {rid} in s3://{config.bucket_name}", file=sys.stderr)
         return EXIT_OK
     local = open_local(root, _archive_dir(args), config)
     keys = local.list_keys(rid, limit=args.limit)
@@ -145,7 +174,8 @@ def _s3_store(config: S3Config) -> S3Store:
 
     if not config.is_usable:
         reason = "; ".join(config.problems) or (
-            "S3_ENABLED is false" if not config.enabled else "S3_BUCKET_NAME is not set")
+            "S3_ENABLED is false" if not config.enabled else "S3_BUCKET_NAME is not set"
+        )
         raise S3Error(f"S3 not configured or unavailable ({reason})", kind="config")
     if not boto3_available():
         raise S3Error("boto3 not installed (pip install 'ftbench[s3]')", kind="boto3")
@@ -196,15 +226,22 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not boto3_available():
         print(SKIP_BOTO3)
         return EXIT_SETUP
-    result = sync_pending(root, archive_dir=_archive_dir(args), config=config,
-                          workers=args.workers, include_all=args.include_all)
+    result = sync_pending(
+        root,
+        archive_dir=_archive_dir(args),
+        config=config,
+        workers=args.workers,
+        include_all=args.include_all,
+    )
     total = len(result.uploaded) + len(result.already) + result.remaining
     if total == 0:
         print("Nothing to upload: no pending reports")
         return EXIT_OK
     rate = total / result.elapsed_s if result.elapsed_s > 0 else 0.0
-    print(f"Uploaded {len(result.uploaded)} report(s) to S3, {len(result.already)} already "
-          f"there, in {result.elapsed_s:.2f}s ({rate:.0f}/s, {result.workers} workers)")
+    print(
+        f"Uploaded {len(result.uploaded)} report(s) to S3, {len(result.already)} already "
+        f"there, in {result.elapsed_s:.2f}s ({rate:.0f}/s, {result.workers} workers)"
+    )
     if result.remaining:
         reason = result.error or next(iter(result.failed.values()), "unknown error")
         print(WARN_FAILED.format(reason=reason))
@@ -215,6 +252,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def _repo_id_source(root: Path, args: argparse.Namespace) -> str:
     from ftbench.archive.repo_id import git_remote_url, normalise_remote
+
     if getattr(args, "repo_id", None):
         return "--repo-id"
     if os.environ.get(REPO_ID_ENV, "").strip():
@@ -236,8 +274,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     rid = repo_id(root, getattr(args, "repo_id", None))
     local = open_local(root, _archive_dir(args), config)
     print(f"Repository id: {rid} (from {_repo_id_source(root, args)})")
-    print(f"Local archive: {local.root} ({len(local.list_keys(rid))} report(s) of this "
-          f"repository, {len(local.pending_keys())} pending upload)")
+    print(
+        f"Local archive: {local.root} ({len(local.list_keys(rid))} report(s) of this "
+        f"repository, {len(local.pending_keys())} pending upload)"
+    )
     print("S3 configuration (secrets masked):")
     shown = config.to_dict()
     for name, value in shown.items():
@@ -253,8 +293,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print("S3: disabled (S3_ENABLED); local archive only")
         return status
     if not config.bucket_name:
-        print("S3: not configured (local archive only). Set S3_BUCKET_NAME, "
-              "S3_ENDPOINT_URL, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY to upload.")
+        print(
+            "S3: not configured (local archive only). Set S3_BUCKET_NAME, "
+            "S3_ENDPOINT_URL, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY to upload."
+        )
         return status
     if config.problems:
         return status
@@ -273,8 +315,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def _probe(store: S3Store, config: S3Config) -> int:
     from ftbench.archive.s3 import S3Error
 
-    key = "/".join(p for p in (config.prefix, ".ftbench-doctor", f"{uuid.uuid4().hex}.json")
-                   if p)
+    key = "/".join(p for p in (config.prefix, ".ftbench-doctor", f"{uuid.uuid4().hex}.json") if p)
     data = json.dumps({"probe": "ftbench doctor"}).encode()
     print(f"Probing s3://{config.bucket_name}/{key}")
 
@@ -299,8 +340,10 @@ def _probe(store: S3Store, config: S3Config) -> int:
         store.list_prefix(key)
     except S3Error as exc:
         listed = False
-        print(f"  list    not allowed ({exc.kind}): optional; 'archive sync' then checks "
-              "each report with HEAD")
+        print(
+            f"  list    not allowed ({exc.kind}): optional; 'archive sync' then checks "
+            "each report with HEAD"
+        )
     if listed:
         print("  list    ok")
     ok = step("delete", lambda: store.delete(key)) and ok

@@ -17,8 +17,14 @@ if TYPE_CHECKING:
 N = TypeVar("N", int, float)
 
 
-def bounded(kind: Callable[[str], N], *, low: float | None = None, high: float | None = None,
-            open_low: bool = False, open_high: bool = False) -> Callable[[str], N]:
+def bounded(
+    kind: Callable[[str], N],
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> Callable[[str], N]:
     """A ``type=`` for argparse: ``kind`` (int or float) parsed, finite, within the bounds."""
     noun = "a whole number" if kind is int else "a number"
     limits = []
@@ -62,41 +68,74 @@ def add_judge_arguments(parser: argparse.ArgumentParser, *, selection: bool = Tr
 
     group = parser.add_argument_group("regression judge (see docs/regression.md)")
     group.add_argument(
-        "--regress-pct", type=bounded(float, low=0), default=None, metavar="PCT",
+        "--regress-pct",
+        type=bounded(float, low=0),
+        default=None,
+        metavar="PCT",
         help=f"smallest slowdown (percent of the median) that counts as a regression "
-             f"(default {d.DEFAULT_REGRESS_PCT:g})")
+        f"(default {d.DEFAULT_REGRESS_PCT:g})",
+    )
     group.add_argument(
-        "--alpha", type=bounded(float, low=0, high=1, open_low=True, open_high=True),
-        default=None, metavar="P",
+        "--alpha",
+        type=bounded(float, low=0, high=1, open_low=True, open_high=True),
+        default=None,
+        metavar="P",
         help=f"significance level of the one-sided Mann-Whitney U test for the whole job, "
-             f"split across phases (default {d.DEFAULT_ALPHA:g})")
+        f"split across phases (default {d.DEFAULT_ALPHA:g})",
+    )
     if selection:
         group.add_argument(
-            "--baseline", default=None, metavar="auto|latest|none|FILE|KEY",
+            "--baseline",
+            default=None,
+            metavar="auto|latest|none|FILE|KEY",
             help="baseline: recent reports of the base/same branch (auto, default), the most "
-                 "recent matching report (latest), none, a report file or an archive key")
+            "recent matching report (latest), none, a report file or an archive key",
+        )
         group.add_argument(
-            "--baseline-branch", default=None, metavar="BRANCH",
+            "--baseline-branch",
+            default=None,
+            metavar="BRANCH",
             help="branch whose reports form the baseline (default: the PR/MR target branch "
-                 "from GITHUB_BASE_REF or CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else this "
-                 "branch)")
+            "from GITHUB_BASE_REF or CI_MERGE_REQUEST_TARGET_BRANCH_NAME, else this "
+            "branch)",
+        )
         group.add_argument(
-            "--baseline-count", type=bounded(int, low=1), default=None, metavar="N",
+            "--baseline-count",
+            type=bounded(int, low=1),
+            default=None,
+            metavar="N",
             help=f"number of recent reports pooled into the baseline "
-                 f"(default {d.DEFAULT_BASELINE_COUNT})")
-    group.add_argument("--fail-on", choices=d.FAIL_ON_CHOICES, default=None,
-                       help="which phase's regression exits 4 (default any)")
+            f"(default {d.DEFAULT_BASELINE_COUNT})",
+        )
     group.add_argument(
-        "--allow-incomparable", action="store_true", default=None,
+        "--fail-on",
+        choices=d.FAIL_ON_CHOICES,
+        default=None,
+        help="which phase's regression exits 4 (default any)",
+    )
+    group.add_argument(
+        "--allow-incomparable",
+        action="store_true",
+        default=None,
         help="judge even against reports from another machine class, measuring backend or "
-             "tool versions")
+        "tool versions",
+    )
 
 
 def judge_options(ns: argparse.Namespace) -> JudgeOptions:
     """The judge's options from a namespace filled by :func:`add_judge_arguments`."""
     from ftbench.judge.options import JudgeOptions
 
-    given = {name: getattr(ns, name, None) for name in (
-        "regress_pct", "alpha", "baseline", "baseline_branch", "baseline_count", "fail_on",
-        "allow_incomparable")}
+    given = {
+        name: getattr(ns, name, None)
+        for name in (
+            "regress_pct",
+            "alpha",
+            "baseline",
+            "baseline_branch",
+            "baseline_count",
+            "fail_on",
+            "allow_incomparable",
+        )
+    }
     return JudgeOptions(**{k: v for k, v in given.items() if v is not None})

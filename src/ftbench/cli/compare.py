@@ -43,11 +43,21 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p = subparsers.add_parser("compare", help=HELP, description=DESCRIPTION)
     p.add_argument("base", metavar="BASE", help="baseline report(s): FILE|KEY[,FILE|KEY...]")
     p.add_argument("new", metavar="NEW", help="new report(s): FILE|KEY[,FILE|KEY...]")
-    p.add_argument("--repo", type=Path, default=None, metavar="DIR",
-                   help="repository root whose archive resolves keys (default: the git top "
-                        "level of the current directory)")
-    p.add_argument("--archive-dir", type=Path, default=None, metavar="DIR",
-                   help="local archive directory (default: .firsttry/archive)")
+    p.add_argument(
+        "--repo",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="repository root whose archive resolves keys (default: the git top "
+        "level of the current directory)",
+    )
+    p.add_argument(
+        "--archive-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="local archive directory (default: .firsttry/archive)",
+    )
     p.add_argument("--json", action="store_true", help="print the verdict as JSON")
     add_judge_arguments(p, selection=False)
     p.set_defaults(func=run)
@@ -76,17 +86,23 @@ def run(args: argparse.Namespace) -> int:
 
         history, notes = open_archives(root, args.archive_dir)
     # NEW's file-name keys are looked up under this repository's id, BASE's under NEW's
-    own_id = _own_repo_id(root) if any(not _is_file(s, root) and "/" not in s
-                                       for s in new_specs) else None
+    own_id = (
+        _own_repo_id(root)
+        if any(not _is_file(s, root) and "/" not in s for s in new_specs)
+        else None
+    )
     new = _once([resolve_report(s, history, root, own_id) for s in new_specs], "NEW", notes)
-    base = _once([resolve_report(s, history, root, new[0].report.repo_id) for s in base_specs],
-                 "BASE", notes)
+    base = _once(
+        [resolve_report(s, history, root, new[0].report.repo_id) for s in base_specs], "BASE", notes
+    )
     if not options.allow_incomparable:
         for other in new[1:]:
             diff = differences(new[0].report, other.report, same_target=False)
             if diff:
-                raise UsageError(f"NEW reports differ ({other.key}: {'; '.join(diff)}); "
-                                 "use --allow-incomparable to pool them anyway")
+                raise UsageError(
+                    f"NEW reports differ ({other.key}: {'; '.join(diff)}); "
+                    "use --allow-incomparable to pool them anyway"
+                )
     verdict = judge(pool([n.report for n in new]), base, options, same_target=False)
     if args.json:
         from ftbench.report.codec import to_value
@@ -131,31 +147,36 @@ def table_rows(verdict: Verdict) -> list[list[str]]:
     from ftbench.report.markdown import fmt_s
 
     """The table's rows (header first): one per judged phase."""
-    rows = [["phase", "baseline median (n)", "new median (n)", "change", "95% CI", "p",
-             "verdict"]]
+    rows = [["phase", "baseline median (n)", "new median (n)", "change", "95% CI", "p", "verdict"]]
     for name, p in verdict.phases.items():
         ci = "-" if p.ci95_pct is None else f"{p.ci95_pct[0]:+.1f}%..{p.ci95_pct[1]:+.1f}%"
-        rows.append([
-            name,
-            f"{fmt_s(p.baseline.median)} ({p.baseline.n})",
-            f"{fmt_s(p.current.median)} ({p.current.n})",
-            "-" if p.pct_change is None else f"{p.pct_change:+.1f}%",
-            ci,
-            "-" if p.p_value is None else f"{p.p_value:.2g}",
-            p.verdict,
-        ])
+        rows.append(
+            [
+                name,
+                f"{fmt_s(p.baseline.median)} ({p.baseline.n})",
+                f"{fmt_s(p.current.median)} ({p.current.n})",
+                "-" if p.pct_change is None else f"{p.pct_change:+.1f}%",
+                ci,
+                "-" if p.p_value is None else f"{p.p_value:.2g}",
+                p.verdict,
+            ]
+        )
     return rows
 
 
-def print_table(verdict: Verdict, new_keys: Sequence[str], notes: Sequence[str],
-                out: TextIO) -> None:
+def print_table(
+    verdict: Verdict, new_keys: Sequence[str], notes: Sequence[str], out: TextIO
+) -> None:
     rows = table_rows(verdict)
-    footer = [f"baseline: {', '.join(verdict.baseline.keys) or '-'}",
-              f"new: {', '.join(new_keys)}",
-              f"verdict: {verdict.verdict} - {verdict.summary}"]
+    footer = [
+        f"baseline: {', '.join(verdict.baseline.keys) or '-'}",
+        f"new: {', '.join(new_keys)}",
+        f"verdict: {verdict.verdict} - {verdict.summary}",
+    ]
     footer += [f"note: {n}" for n in [*verdict.notes, *notes]]
-    styles = {i: {"regression": "bold red", "improvement": "green"}.get(row[-1], "")
-              for i, row in enumerate(rows[1:])}
+    styles = {
+        i: {"regression": "bold red", "improvement": "green"}.get(row[-1], "")
+        for i, row in enumerate(rows[1:])
+    }
     title = f"ft-bench compare (threshold {verdict.threshold_pct:g}%, alpha {verdict.alpha:g})"
-    tables.print_table(rows, out, title=title, text_title=False,
-                       styles=styles, footer=footer)
+    tables.print_table(rows, out, title=title, text_title=False, styles=styles, footer=footer)

@@ -17,8 +17,9 @@ class PlainProgress(Progress):
 
     def sample(self, name: str, index: int, total: int, wall_s: float, ok: bool) -> None:
         mark = "" if ok else " FAILED"
-        print(f"[ftbench] {name} {index}/{total}: {fmt_s(wall_s)}{mark}", file=sys.stderr,
-              flush=True)
+        print(
+            f"[ftbench] {name} {index}/{total}: {fmt_s(wall_s)}{mark}", file=sys.stderr, flush=True
+        )
 
 
 class RichProgress(Progress):
@@ -28,9 +29,14 @@ class RichProgress(Progress):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                             MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
-                             console=Console(stderr=True), transient=False)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=Console(stderr=True),
+            transient=False,
+        )
         self._bar.start()
         self._task: Any = None
 

@@ -24,38 +24,68 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``run`` and ``tiers``."""
     from ftbench.cli.archive import add_archive_arguments
 
-    run = sub.add_parser("run", help="benchmark a tier or a command, cold and warm",
-                         description="Benchmark a tier (or --cmd) cold and warm, write "
-                         ".firsttry/bench_proof.{json,md} and bench_report.env, judge "
-                         "regressions and archive the report.")
+    run = sub.add_parser(
+        "run",
+        help="benchmark a tier or a command, cold and warm",
+        description="Benchmark a tier (or --cmd) cold and warm, write "
+        ".firsttry/bench_proof.{json,md} and bench_report.env, judge "
+        "regressions and archive the report.",
+    )
     target = run.add_argument_group("target")
     target.add_argument("--tier", help="tier from configuration or built-in (default: lite)")
     target.add_argument("--cmd", help="benchmark this command instead of a tier")
-    target.add_argument("--cache", action="append", metavar="PATH",
-                        help="cache path of --cmd, cleared before cold samples (repeatable)")
+    target.add_argument(
+        "--cache",
+        action="append",
+        metavar="PATH",
+        help="cache path of --cmd, cleared before cold samples (repeatable)",
+    )
     target.add_argument("--shell", action="store_true", help="run --cmd through /bin/sh")
-    target.add_argument("--repo", type=Path, help="repository root (default: the git "
-                        "top level of the current directory)")
+    target.add_argument(
+        "--repo",
+        type=Path,
+        help="repository root (default: the git top level of the current directory)",
+    )
     samples = run.add_argument_group("samples")
-    samples.add_argument("--mode", choices=MODES, default="normal",
-                         help="sample counts: fast 3 cold/5 warm, normal 5/10, full 10/30")
+    samples.add_argument(
+        "--mode",
+        choices=MODES,
+        default="normal",
+        help="sample counts: fast 3 cold/5 warm, normal 5/10, full 10/30",
+    )
     samples.add_argument("--runs", type=_count, metavar="N", help="warm samples")
     samples.add_argument("--cold-runs", type=_count, metavar="N", help="cold samples")
-    samples.add_argument("--warmup", type=_count, metavar="N",
-                         help="unrecorded warm-up runs before the warm samples")
+    samples.add_argument(
+        "--warmup", type=_count, metavar="N", help="unrecorded warm-up runs before the warm samples"
+    )
     samples.add_argument("--skip-cold", action="store_true", help="no cold phase")
     samples.add_argument("--skip-warm", action="store_true", help="no warm phase")
-    samples.add_argument("--timeout-s", type=_seconds, metavar="S",
-                         help="bound on each sample; the process group is killed after it")
-    samples.add_argument("--max-procs", type=_count, metavar="N",
-                         help="exported to the target as FT_MAX_PROCS")
-    samples.add_argument("--allow-failure", action="store_true",
-                         help="keep going and exit 0 when a command fails or times out")
+    samples.add_argument(
+        "--timeout-s",
+        type=_seconds,
+        metavar="S",
+        help="bound on each sample; the process group is killed after it",
+    )
+    samples.add_argument(
+        "--max-procs", type=_count, metavar="N", help="exported to the target as FT_MAX_PROCS"
+    )
+    samples.add_argument(
+        "--allow-failure",
+        action="store_true",
+        help="keep going and exit 0 when a command fails or times out",
+    )
     output = run.add_argument_group("output")
-    output.add_argument("--out-dir", type=Path, help="report directory (default: .firsttry "
-                        "under the repository root)")
-    output.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
-                        help="progress on stderr: auto (terminal only), always, never")
+    output.add_argument(
+        "--out-dir",
+        type=Path,
+        help="report directory (default: .firsttry under the repository root)",
+    )
+    output.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="progress on stderr: auto (terminal only), always, never",
+    )
     output.add_argument("--quiet", action="store_true", help="do not print the summary")
     add_judge_arguments(run)
     add_archive_arguments(run)
@@ -77,15 +107,21 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         raise UsageError("--skip-cold and --skip-warm leave nothing to run")
     for name in ("runs", "cold_runs"):
         if getattr(args, name) == 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1 (use "
-                             f"--skip-{'warm' if name == 'runs' else 'cold'})")
+            raise UsageError(
+                f"--{name.replace('_', '-')} must be at least 1 (use "
+                f"--skip-{'warm' if name == 'runs' else 'cold'})"
+            )
     return RunSettings(
         mode=args.mode if not explicit else "custom" if args.mode == "normal" else args.mode,
         cold_runs=args.cold_runs if args.cold_runs is not None else cold,
         warm_runs=args.runs if args.runs is not None else warm,
         warmup=args.warmup if args.warmup is not None else warmup,
-        skip_cold=args.skip_cold, skip_warm=args.skip_warm, timeout_s=args.timeout_s,
-        max_procs=args.max_procs, allow_failure=args.allow_failure)
+        skip_cold=args.skip_cold,
+        skip_warm=args.skip_warm,
+        timeout_s=args.timeout_s,
+        max_procs=args.max_procs,
+        allow_failure=args.allow_failure,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -100,15 +136,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = repo_root(args.repo)
     settings = _settings(args)
     options = judge_options(args)
-    target = config.resolve_target(root, tier=args.tier, cmd=args.cmd, cache=args.cache,
-                                   shell=args.shell)
+    target = config.resolve_target(
+        root, tier=args.tier, cmd=args.cmd, cache=args.cache, shell=args.shell
+    )
     config.check_commands(target, settings.mode, root)
-    outcome = pipeline.run(pipeline.RunRequest(
-        root=root, target=target, settings=settings, judge=options,
-        out_dir=(args.out_dir or root / ".firsttry").resolve(),
-        archive_dir=Path(args.archive_dir) if args.archive_dir else None,
-        repo_id=args.repo_id, upload_s3=args.upload_s3,
-        progress=choose("never" if args.quiet else args.progress)))
+    outcome = pipeline.run(
+        pipeline.RunRequest(
+            root=root,
+            target=target,
+            settings=settings,
+            judge=options,
+            out_dir=(args.out_dir or root / ".firsttry").resolve(),
+            archive_dir=Path(args.archive_dir) if args.archive_dir else None,
+            repo_id=args.repo_id,
+            upload_s3=args.upload_s3,
+            progress=choose("never" if args.quiet else args.progress),
+        )
+    )
     if not args.quiet:
         print(outcome.markdown)
     sys.stdout.write(outcome.archive_output)
@@ -135,12 +179,12 @@ def cmd_tiers(args: argparse.Namespace) -> int:
     root = repo_root(args.repo)
     tiers = available_tiers(root)
     if not tiers:
-        print("no tiers: no [tool.ftbench] / ftbench.toml and no known checks found "
-              f"in {root}")
+        print(f"no tiers: no [tool.ftbench] / ftbench.toml and no known checks found in {root}")
         return EXIT_OK
     for name, target in tiers.items():
-        print(f"{name}  ({target.source})" + (f": {target.description}"
-                                             if target.description else ""))
+        print(
+            f"{name}  ({target.source})" + (f": {target.description}" if target.description else "")
+        )
         for step in target.steps:
             argv = step.argv(name, args.mode)
             shown = argv[2] if step.shell else shlex.join(argv)

@@ -6,9 +6,15 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 
-def print_table(rows: Sequence[Sequence[str]], out: TextIO, *, title: str | None = None,
-                text_title: bool = True, styles: Mapping[int, str] | None = None,
-                footer: Sequence[str] = ()) -> None:
+def print_table(
+    rows: Sequence[Sequence[str]],
+    out: TextIO,
+    *,
+    title: str | None = None,
+    text_title: bool = True,
+    styles: Mapping[int, str] | None = None,
+    footer: Sequence[str] = (),
+) -> None:
     """Print ``rows`` (the first is the header), then the ``footer`` lines.
 
     ``styles`` maps a body row's index to a rich style; ``text_title=False`` keeps the title
@@ -33,8 +39,9 @@ def print_table(rows: Sequence[Sequence[str]], out: TextIO, *, title: str | None
     if body:
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         for row in rows:
-            out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-                      + "\n")
+            out.write(
+                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+            )
         out.write("\n")
     for line in footer:
         out.write(line + "\n")

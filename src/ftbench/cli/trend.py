@@ -43,32 +43,62 @@ _penalty = bounded(float, low=0, open_low=True)
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the ``trend`` subcommand (sets ``func``)."""
     p = subparsers.add_parser("trend", help=HELP, description=DESCRIPTION)
-    p.add_argument("--repo", type=Path, default=None, metavar="DIR",
-                   help="repository root (default: the git top level of the current "
-                        "directory)")
-    p.add_argument("--archive-dir", type=Path, default=None, metavar="DIR",
-                   help="local archive directory (default: $FTBENCH_ARCHIVE_DIR or "
-                        ".firsttry/archive)")
-    p.add_argument("--repo-id", default=None, metavar="ID",
-                   help="repository id (default: $S3_REPO_ID, else derived from the git "
-                        "remote or the path)")
+    p.add_argument(
+        "--repo",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="repository root (default: the git top level of the current directory)",
+    )
+    p.add_argument(
+        "--archive-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="local archive directory (default: $FTBENCH_ARCHIVE_DIR or .firsttry/archive)",
+    )
+    p.add_argument(
+        "--repo-id",
+        default=None,
+        metavar="ID",
+        help="repository id (default: $S3_REPO_ID, else derived from the git remote or the path)",
+    )
     sel = p.add_argument_group("selection")
     sel.add_argument("--tier", default=None, help="tier (default: the newest report's)")
     sel.add_argument("--mode", default=None, help="mode (default: the newest report's)")
-    sel.add_argument("--phase", choices=("warm", "cold"), default=None,
-                     help="phase to follow (default: warm, else cold)")
+    sel.add_argument(
+        "--phase",
+        choices=("warm", "cold"),
+        default=None,
+        help="phase to follow (default: warm, else cold)",
+    )
     sel.add_argument("--branch", default=None, metavar="B", help="only reports of branch B")
-    sel.add_argument("--last", type=_last, default=DEFAULT_LAST, metavar="N",
-                     help=f"at most the newest N reports (default {DEFAULT_LAST}, "
-                          f"at most {MAX_LAST})")
+    sel.add_argument(
+        "--last",
+        type=_last,
+        default=DEFAULT_LAST,
+        metavar="N",
+        help=f"at most the newest N reports (default {DEFAULT_LAST}, at most {MAX_LAST})",
+    )
     out = p.add_argument_group("analysis and output")
-    out.add_argument("--penalty", type=_penalty, default=DEFAULT_PENALTY, metavar="X",
-                     help=f"PELT penalty in units of the report-to-report noise; higher finds "
-                          f"fewer changes (default {DEFAULT_PENALTY:g})")
-    out.add_argument("--chart", type=Path, default=None, metavar="PATH.png",
-                     help="write a PNG chart (needs matplotlib)")
-    out.add_argument("--json", action="store_true",
-                     help="print the points and change points as JSON")
+    out.add_argument(
+        "--penalty",
+        type=_penalty,
+        default=DEFAULT_PENALTY,
+        metavar="X",
+        help=f"PELT penalty in units of the report-to-report noise; higher finds "
+        f"fewer changes (default {DEFAULT_PENALTY:g})",
+    )
+    out.add_argument(
+        "--chart",
+        type=Path,
+        default=None,
+        metavar="PATH.png",
+        help="write a PNG chart (needs matplotlib)",
+    )
+    out.add_argument(
+        "--json", action="store_true", help="print the points and change points as JSON"
+    )
     p.set_defaults(func=run)
 
 
@@ -88,8 +118,17 @@ def run(args: argparse.Namespace) -> int:
     rid = repo_id(root, args.repo_id)
     # every key: --last counts matching reports, and may exceed the archives' default scan
     archives, notes = open_archives(root, args.archive_dir, scan_limit=None)
-    trend = analyse(archives, rid, tier=args.tier, mode=args.mode, branch=args.branch,
-                    phase=args.phase, last=args.last, penalty=args.penalty, notes=notes)
+    trend = analyse(
+        archives,
+        rid,
+        tier=args.tier,
+        mode=args.mode,
+        branch=args.branch,
+        phase=args.phase,
+        last=args.last,
+        penalty=args.penalty,
+        notes=notes,
+    )
     out, err = sys.stdout, sys.stderr
     chart_line: str | None = None
     if args.chart is not None and len(trend.points) >= 2:
@@ -132,9 +171,12 @@ def write_chart_or_skip(trend: Trend, path: Path) -> str:
 
 def describe(trend: Trend) -> str:
     """``repository R, tier T, mode M, warm phase[, branch B]``."""
-    parts = [f"repository {trend.repo_id}",
-             f"tier {trend.tier}" if trend.tier else "any tier",
-             f"mode {trend.mode}" if trend.mode else "any mode", f"{trend.phase} phase"]
+    parts = [
+        f"repository {trend.repo_id}",
+        f"tier {trend.tier}" if trend.tier else "any tier",
+        f"mode {trend.mode}" if trend.mode else "any mode",
+        f"{trend.phase} phase",
+    ]
     if trend.branch:
         parts.append(f"branch {trend.branch}")
     return ", ".join(parts)
@@ -148,8 +190,10 @@ def change_line(change: Change, phase: str) -> str:
     from ftbench.report.markdown import fmt_s
 
     commit = f" (commit {change.commit[:12]})" if change.commit else ""
-    return (f"change at {change.timestamp}{commit}: {phase} {fmt_s(change.before_s)} -> "
-            f"{fmt_s(change.after_s)} ({fmt_pct(change.pct)})")
+    return (
+        f"change at {change.timestamp}{commit}: {phase} {fmt_s(change.before_s)} -> "
+        f"{fmt_s(change.after_s)} ({fmt_pct(change.pct)})"
+    )
 
 
 def table_rows(trend: Trend, *, ascii_marks: bool = True) -> list[list[str]]:
@@ -165,8 +209,17 @@ def table_rows(trend: Trend, *, ascii_marks: bool = True) -> list[list[str]]:
             up = change.pct >= 0
             arrow = ("^" if up else "v") if ascii_marks else ("▲" if up else "▼")
             mark = f"{arrow} {fmt_pct(change.pct)}"
-        rows.append([str(i + 1), p.timestamp, (p.commit or "-")[:12], p.branch or "-",
-                     fmt_s(p.median_s), str(p.n), mark])
+        rows.append(
+            [
+                str(i + 1),
+                p.timestamp,
+                (p.commit or "-")[:12],
+                p.branch or "-",
+                fmt_s(p.median_s),
+                str(p.n),
+                mark,
+            ]
+        )
     return rows
 
 
@@ -190,8 +243,11 @@ def print_history(trend: Trend, out: TextIO) -> None:
     rows = table_rows(trend, ascii_marks=not tty)
     title = f"ft-bench trend: {describe(trend)} ({len(trend.points)} reports)"
     starts = trend.starts
-    styles = {i: "bold red" if change.pct > 0 else "bold green"
-              for i in range(len(rows) - 1) if (change := starts.get(i)) is not None}
+    styles = {
+        i: "bold red" if change.pct > 0 else "bold green"
+        for i in range(len(rows) - 1)
+        if (change := starts.get(i)) is not None
+    }
     print_table(rows, out, title=title, styles=styles, footer=summary_lines(trend))
 
 

@@ -54,8 +54,9 @@ class Selection:
     why_empty: str = ""
 
 
-def base_branch(current: Report, options: JudgeOptions,
-                environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+def base_branch(
+    current: Report, options: JudgeOptions, environ: Mapping[str, str] | None = None
+) -> tuple[str | None, str]:
     """``(branch, where it came from)`` for ``--baseline auto``."""
     env = os.environ if environ is None else environ
     if options.baseline_branch:
@@ -69,8 +70,14 @@ def base_branch(current: Report, options: JudgeOptions,
     return None, "branch unknown"
 
 
-def find_baselines(current: Report, history: History, options: JudgeOptions, *,
-                   repo_root: Path, environ: Mapping[str, str] | None = None) -> Selection:
+def find_baselines(
+    current: Report,
+    history: History,
+    options: JudgeOptions,
+    *,
+    repo_root: Path,
+    environ: Mapping[str, str] | None = None,
+) -> Selection:
     """The baseline reports of ``current`` (newest first), how they were chosen, notes."""
     spec = options.baseline
     if spec == "none":
@@ -86,36 +93,61 @@ def find_baselines(current: Report, history: History, options: JudgeOptions, *,
     else:
         branch, source = base_branch(current, options, environ)
         count = options.baseline_count
-        origin = scope = ("any branch (current branch unknown)" if branch is None
-                          else f"branch {branch} ({source})")
-    candidates = _candidates(current, history, branch, notes, want=count,
-                             any_comparable=options.allow_incomparable)
+        origin = scope = (
+            "any branch (current branch unknown)"
+            if branch is None
+            else f"branch {branch} ({source})"
+        )
+    candidates = _candidates(
+        current, history, branch, notes, want=count, any_comparable=options.allow_incomparable
+    )
     chosen = candidates[:count]
     if not options.allow_incomparable:
         comparable = [c for c in candidates if not differences(current, c.report)]
         if comparable:  # else hand the others to the judge, which says what differed
             chosen = comparable[:count]
             oldest = _order(chosen[-1])
-            skipped = [c for c in candidates
-                       if _order(c) > oldest and differences(current, c.report)]
+            skipped = [
+                c for c in candidates if _order(c) > oldest and differences(current, c.report)
+            ]
             if skipped:
-                notes.append(f"skipped {len(skipped)} newer report(s) from another machine "
-                             "class, measuring backend, tool versions or target")
+                notes.append(
+                    f"skipped {len(skipped)} newer report(s) from another machine "
+                    "class, measuring backend, tool versions or target"
+                )
     description = f"{len(chosen)} report(s) of {origin}" if spec == "auto" else origin
-    why = "" if chosen else (f"no earlier successful report of {scope} with this tier, mode "
-                             f"and target in {history.describe() or 'no archive'}")
+    why = (
+        ""
+        if chosen
+        else (
+            f"no earlier successful report of {scope} with this tier, mode "
+            f"and target in {history.describe() or 'no archive'}"
+        )
+    )
     return Selection(chosen, description, notes, why)
 
 
 def _matches(current: Report, report: Report, branch: str | None) -> bool:
-    return (report.run_id != current.run_id and report.repo_id == current.repo_id
-            and report.tier == current.tier and report.mode == current.mode
-            and report.target.config_hash == current.target.config_hash
-            and (branch is None or report.git.branch == branch) and report.succeeded)
+    return (
+        report.run_id != current.run_id
+        and report.repo_id == current.repo_id
+        and report.tier == current.tier
+        and report.mode == current.mode
+        and report.target.config_hash == current.target.config_hash
+        and (branch is None or report.git.branch == branch)
+        and report.succeeded
+    )
 
 
-def _candidates(current: Report, history: History, branch: str | None, notes: list[str], *,
-                want: int, any_comparable: bool) -> list[KeyedReport]:
+def _candidates(
+    current: Report,
+    history: History,
+    branch: str | None,
+    notes: list[str],
+    *,
+    want: int,
+    any_comparable: bool,
+) -> list[KeyedReport]:
     """Matching reports, newest first. Reading stops once ``want`` of them are comparable
     (or merely match, with ``any_comparable``): on S3 each read is one request."""
     out: list[KeyedReport] = []
@@ -135,8 +167,9 @@ def _order(stored: KeyedReport) -> tuple[str, str]:
     return stored.report.timestamp, stored.key.rsplit("/", 1)[-1]
 
 
-def resolve_report(spec: str, history: History | None, repo_root: Path,
-                   repo_id: str | None = None) -> KeyedReport:
+def resolve_report(
+    spec: str, history: History | None, repo_root: Path, repo_id: str | None = None
+) -> KeyedReport:
     """A report named by a file path (absolute, relative to the working directory or to
     ``repo_root``) or an archive key (full key, or the file name part within ``repo_id``)."""
     for path in (Path(spec), repo_root / spec):
@@ -145,18 +178,33 @@ def resolve_report(spec: str, history: History | None, repo_root: Path,
     found = history.find(spec, repo_id) if history is not None else None
     if found is None:
         where = history.describe() if history is not None else ""
-        raise UsageError(f"baseline {spec!r} is neither a report file nor an archive key "
-                         f"({where or 'no archive configured'})")
+        raise UsageError(
+            f"baseline {spec!r} is neither a report file nor an archive key "
+            f"({where or 'no archive configured'})"
+        )
     return found
 
 
-def evaluate(report: Report, history: History, options: JudgeOptions, *, repo_root: Path,
-             notes: Sequence[str] = (), environ: Mapping[str, str] | None = None) -> Verdict:
+def evaluate(
+    report: Report,
+    history: History,
+    options: JudgeOptions,
+    *,
+    repo_root: Path,
+    notes: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Verdict:
     """Choose the baseline from ``history`` and judge ``report`` against it."""
     if options.baseline == "none":
-        return judge(report, [], options, notes=notes,
-                     no_baseline_reason="disabled (--baseline none)")
+        return judge(
+            report, [], options, notes=notes, no_baseline_reason="disabled (--baseline none)"
+        )
     selection = find_baselines(report, history, options, repo_root=repo_root, environ=environ)
-    return judge(report, selection.reports, options, selection=selection.description,
-                 notes=[*notes, *selection.notes],
-                 no_baseline_reason=selection.why_empty or "no baseline report")
+    return judge(
+        report,
+        selection.reports,
+        options,
+        selection=selection.description,
+        notes=[*notes, *selection.notes],
+        no_baseline_reason=selection.why_empty or "no baseline report",
+    )

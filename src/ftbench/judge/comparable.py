@@ -12,11 +12,15 @@ def differences(current: Report, other: Report, *, same_target: bool = True) -> 
     (CPU model, core count, OS, architecture), the measuring backend and the tool versions.
     Each entry reads ``field: baseline-value -> current``.
     """
-    pairs: list[tuple[str, object, object]] = [
-        ("tier", other.tier, current.tier),
-        ("mode", other.mode, current.mode),
-        ("target.config_hash", other.target.config_hash, current.target.config_hash),
-    ] if same_target else []
+    pairs: list[tuple[str, object, object]] = (
+        [
+            ("tier", other.tier, current.tier),
+            ("mode", other.mode, current.mode),
+            ("target.config_hash", other.target.config_hash, current.target.config_hash),
+        ]
+        if same_target
+        else []
+    )
     cur, base = current.environment, other.environment
     pairs += [
         ("cpu_model", base.cpu_model, cur.cpu_model),
@@ -26,8 +30,9 @@ def differences(current: Report, other: Report, *, same_target: bool = True) -> 
         ("measurement.probe", other.measurement.probe, current.measurement.probe),
     ]
     for step in sorted(set(cur.tool_versions) | set(base.tool_versions)):
-        pairs.append((f"tool_versions.{step}", base.tool_versions.get(step),
-                      cur.tool_versions.get(step)))
+        pairs.append(
+            (f"tool_versions.{step}", base.tool_versions.get(step), cur.tool_versions.get(step))
+        )
     return [f"{name}: {_show(old)} -> {_show(new)}" for name, old, new in pairs if old != new]
 
 

@@ -45,16 +45,29 @@ METHOD = (
 )
 
 
-def judge_phase(current: Sequence[float], baseline: Sequence[float], *, phase: str,
-                alpha: float, regress_pct: float, current_side: SideStats | None = None,
-                baseline_side: SideStats | None = None) -> PhaseVerdict:
+def judge_phase(
+    current: Sequence[float],
+    baseline: Sequence[float],
+    *,
+    phase: str,
+    alpha: float,
+    regress_pct: float,
+    current_side: SideStats | None = None,
+    baseline_side: SideStats | None = None,
+) -> PhaseVerdict:
     """Judge one phase from raw wall times (``alpha`` is this phase's level)."""
     cur = current_side or SideStats(n=len(current), median=_median(current))
     base = baseline_side or SideStats(n=len(baseline), median=_median(baseline))
     if not current or not baseline:
         which = "current run" if not current else "baseline"
-        return PhaseVerdict(verdict="inconclusive", metric=METRIC, current=cur, baseline=base,
-                            alpha=alpha, reason=f"no ok {phase} samples in the {which}")
+        return PhaseVerdict(
+            verdict="inconclusive",
+            metric=METRIC,
+            current=cur,
+            baseline=base,
+            alpha=alpha,
+            reason=f"no ok {phase} samples in the {which}",
+        )
     change = (statistics.median(current) / statistics.median(baseline) - 1.0) * 100.0
     alternative: Literal["greater", "less"] = "greater" if change >= 0 else "less"
     p_value = stats.mann_whitney_p(current, baseline, alternative)
@@ -67,26 +80,43 @@ def judge_phase(current: Sequence[float], baseline: Sequence[float], *, phase: s
         verdict, reason = "no change", f"change within {regress_pct:g}%"
     elif p_value < alpha:
         verdict = "regression" if change > 0 else "improvement"
-        reason = (f"{abs(change):.1f}% {direction} (> {regress_pct:g}%) and significant "
-                  f"(p < {alpha:g})")
+        reason = (
+            f"{abs(change):.1f}% {direction} (> {regress_pct:g}%) and significant (p < {alpha:g})"
+        )
     else:
         verdict = "inconclusive"  # a big change that is not significant: can't tell
         reason = f"{abs(change):.1f}% {direction} but not significant (p >= {alpha:g})"
-    ci = stats.bootstrap_ratio_ci(current, baseline, resamples=BOOTSTRAP_RESAMPLES,
-                                  seed=BOOTSTRAP_SEED)
+    ci = stats.bootstrap_ratio_ci(
+        current, baseline, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
+    )
     # a ratio beyond the float range (sub-normal wall times) has no number the report's JSON
     # can hold: left out rather than written as Infinity/NaN, which no reader accepts
     if ci is not None and not all(math.isfinite(v) for v in ci):
         ci = None
-    return PhaseVerdict(verdict=verdict, metric=METRIC, current=cur, baseline=base,
-                        pct_change=_round(change) if math.isfinite(change) else None,
-                        ci95_pct=None if ci is None else (_round(ci[0]), _round(ci[1])),
-                        p_value=p_value, alternative=alternative, alpha=alpha, reason=reason)
+    return PhaseVerdict(
+        verdict=verdict,
+        metric=METRIC,
+        current=cur,
+        baseline=base,
+        pct_change=_round(change) if math.isfinite(change) else None,
+        ci95_pct=None if ci is None else (_round(ci[0]), _round(ci[1])),
+        p_value=p_value,
+        alternative=alternative,
+        alpha=alpha,
+        reason=reason,
+    )
 
 
-def judge(current: Report, baselines: Sequence[KeyedReport], options: JudgeOptions,
-          *, same_target: bool = True, selection: str = "", notes: Sequence[str] = (),
-          no_baseline_reason: str = "no baseline report") -> Verdict:
+def judge(
+    current: Report,
+    baselines: Sequence[KeyedReport],
+    options: JudgeOptions,
+    *,
+    same_target: bool = True,
+    selection: str = "",
+    notes: Sequence[str] = (),
+    no_baseline_reason: str = "no baseline report",
+) -> Verdict:
     """Judge ``current`` against ``baselines`` (their samples pooled). Pure: no I/O.
 
     ``same_target=False`` (``ft-bench compare``: the user picked both sides on purpose)
@@ -96,10 +126,10 @@ def judge(current: Report, baselines: Sequence[KeyedReport], options: JudgeOptio
     """
     notes = list(notes)
     if not baselines:
-        return _verdict(options, "no baseline", reason=no_baseline_reason,
-                        selection=selection, notes=notes)
-    diffs = {b.key: differences(current, b.report, same_target=same_target)
-             for b in baselines}
+        return _verdict(
+            options, "no baseline", reason=no_baseline_reason, selection=selection, notes=notes
+        )
+    diffs = {b.key: differences(current, b.report, same_target=same_target) for b in baselines}
     all_diffs = tuple(dict.fromkeys(d for b in baselines for d in diffs[b.key]))
     comparable = [b for b in baselines if not diffs[b.key]]
     if options.allow_incomparable:
@@ -109,16 +139,28 @@ def judge(current: Report, baselines: Sequence[KeyedReport], options: JudgeOptio
     elif comparable:
         used, is_comparable = comparable, True
         if len(comparable) < len(baselines):
-            notes.append(f"left out {len(baselines) - len(comparable)} baseline report(s) "
-                         "that are not comparable: " + "; ".join(all_diffs))
+            notes.append(
+                f"left out {len(baselines) - len(comparable)} baseline report(s) "
+                "that are not comparable: " + "; ".join(all_diffs)
+            )
         all_diffs = ()
     else:
-        return _verdict(options, "not comparable", keys=tuple(b.key for b in baselines),
-                        comparable=False, differences=all_diffs, selection=selection,
-                        notes=notes, reason="baseline from a different machine class, "
-                        "measuring backend, tool versions or target")
-    measured = [ph for ph in PHASES if current.runs.get(ph) is not None
-                and any(b.report.runs.get(ph) is not None for b in used)]
+        return _verdict(
+            options,
+            "not comparable",
+            keys=tuple(b.key for b in baselines),
+            comparable=False,
+            differences=all_diffs,
+            selection=selection,
+            notes=notes,
+            reason="baseline from a different machine class, "
+            "measuring backend, tool versions or target",
+        )
+    measured = [
+        ph
+        for ph in PHASES
+        if current.runs.get(ph) is not None and any(b.report.runs.get(ph) is not None for b in used)
+    ]
     phase_alpha = options.alpha / max(1, len(measured))
     verdicts: dict[str, PhaseVerdict] = {}
     for ph in measured:
@@ -128,20 +170,37 @@ def judge(current: Report, baselines: Sequence[KeyedReport], options: JudgeOptio
         cur = mine.walls()
         base = [w for p in theirs for w in p.walls()]
         verdicts[ph] = judge_phase(
-            cur, base, phase=ph, alpha=phase_alpha, regress_pct=options.regress_pct,
-            current_side=SideStats(n=len(cur), median=_median(cur), failed=mine.failed,
-                                   timed_out=mine.timed_out),
-            baseline_side=SideStats(n=len(base), median=_median(base),
-                                    failed=sum(p.failed for p in theirs),
-                                    timed_out=sum(p.timed_out for p in theirs)))
+            cur,
+            base,
+            phase=ph,
+            alpha=phase_alpha,
+            regress_pct=options.regress_pct,
+            current_side=SideStats(
+                n=len(cur), median=_median(cur), failed=mine.failed, timed_out=mine.timed_out
+            ),
+            baseline_side=SideStats(
+                n=len(base),
+                median=_median(base),
+                failed=sum(p.failed for p in theirs),
+                timed_out=sum(p.timed_out for p in theirs),
+            ),
+        )
         if mine.failed or mine.timed_out:
-            notes.append(f"{ph}: left out {mine.failed} failed and {mine.timed_out} timed-out "
-                         "current sample(s)")
-    return _verdict(options, _overall(list(verdicts.values())), phases=verdicts,
-                    keys=tuple(b.key for b in used), comparable=is_comparable,
-                    differences=all_diffs, selection=selection, notes=notes,
-                    reason="" if measured else
-                    "no phase measured by both the current run and the baseline")
+            notes.append(
+                f"{ph}: left out {mine.failed} failed and {mine.timed_out} timed-out "
+                "current sample(s)"
+            )
+    return _verdict(
+        options,
+        _overall(list(verdicts.values())),
+        phases=verdicts,
+        keys=tuple(b.key for b in used),
+        comparable=is_comparable,
+        differences=all_diffs,
+        selection=selection,
+        notes=notes,
+        reason="" if measured else "no phase measured by both the current run and the baseline",
+    )
 
 
 def _overall(phases: Sequence[PhaseVerdict]) -> VerdictName:
@@ -153,21 +212,44 @@ def _overall(phases: Sequence[PhaseVerdict]) -> VerdictName:
     return "no change" if phases else "inconclusive"
 
 
-def _verdict(options: JudgeOptions, verdict: VerdictName, *, reason: str = "",
-             phases: dict[str, PhaseVerdict] | None = None, keys: tuple[str, ...] = (),
-             comparable: bool = True, differences: tuple[str, ...] = (),
-             selection: str = "", notes: Sequence[str] = ()) -> Verdict:
+def _verdict(
+    options: JudgeOptions,
+    verdict: VerdictName,
+    *,
+    reason: str = "",
+    phases: dict[str, PhaseVerdict] | None = None,
+    keys: tuple[str, ...] = (),
+    comparable: bool = True,
+    differences: tuple[str, ...] = (),
+    selection: str = "",
+    notes: Sequence[str] = (),
+) -> Verdict:
     phases = phases or {}
     regressed = [name for name, p in phases.items() if p.verdict == "regression"]
-    fails = options.fail_on != "never" and any(options.fail_on in ("any", name)
-                                               for name in regressed)
+    fails = options.fail_on != "never" and any(
+        options.fail_on in ("any", name) for name in regressed
+    )
     made = Verdict(
-        verdict=verdict, summary="", reason=reason, metric=METRIC, method=METHOD,
-        alpha=options.alpha, threshold_pct=options.regress_pct, fail_on=options.fail_on,
+        verdict=verdict,
+        summary="",
+        reason=reason,
+        metric=METRIC,
+        method=METHOD,
+        alpha=options.alpha,
+        threshold_pct=options.regress_pct,
+        fail_on=options.fail_on,
         exit_code=4 if fails else 0,
-        baseline=BaselineInfo(keys=keys, reports=len(keys), selection=selection,
-                              samples={name: p.baseline.n for name, p in phases.items()}),
-        comparable=comparable, differences=differences, notes=tuple(notes), phases=phases)
+        baseline=BaselineInfo(
+            keys=keys,
+            reports=len(keys),
+            selection=selection,
+            samples={name: p.baseline.n for name, p in phases.items()},
+        ),
+        comparable=comparable,
+        differences=differences,
+        notes=tuple(notes),
+        phases=phases,
+    )
     return replace(made, summary=summary_line(made))
 
 
@@ -178,7 +260,8 @@ def summary_line(verdict: Verdict) -> str:
     if verdict.verdict == "not comparable":
         return "not comparable (not judged): " + "; ".join(verdict.differences)
     text = "; ".join(_phase_summary(name, p) for name, p in verdict.phases.items()) or (
-        f"{verdict.verdict}: {verdict.reason}")
+        f"{verdict.verdict}: {verdict.reason}"
+    )
     tail = []
     if verdict.baseline.selection:
         tail.append(f"baseline: {verdict.baseline.selection}")
@@ -230,6 +313,5 @@ def pool(reports: Sequence[Report]) -> Report:
     for name in ("cold", "warm"):
         present = [p for r in reports if (p := r.runs.get(name)) is not None]
         if present:
-            phases[name] = replace(present[0], samples=tuple(
-                s for p in present for s in p.samples))
+            phases[name] = replace(present[0], samples=tuple(s for p in present for s in p.samples))
     return replace(reports[0], runs=replace(reports[0].runs, **phases))

@@ -18,9 +18,10 @@ Protocol on stdin/stdout; a frame is a 4-byte little-endian length and a ``marsh
   the most a child can have inherited (both in the platform's ``ru_maxrss`` unit).
 
 The command runs in a new session, in ``cwd``, reading /dev/null, its stdout+stderr appended
-to the log; a command that cannot be started exits 127 with the reason in its log. The server waits for it with ``select`` on a SIGCHLD wake-up pipe
-and on stdin, so a timeout, a cancel frame or the harness going away (EOF) kill the child's
-whole process group with SIGKILL; no grandchild of a killed command survives. Portable
+to the log; a command that cannot be started exits 127 with the reason in its log. The server
+waits for it with ``select`` on a SIGCHLD wake-up pipe and on stdin, so a timeout, a cancel
+frame or the harness going away (EOF) kill the child's whole process group with SIGKILL; no
+grandchild of a killed command survives. Portable
 POSIX only: no pidfd, no sigtimedwait.
 """
 
@@ -59,22 +60,30 @@ def _write_frame(fd: int, value: Reply) -> None:
     payload = marshal.dumps(value)
     data = memoryview(len(payload).to_bytes(4, "little") + payload)
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
-def _spawn(cwd: bytes, log: bytes, program: bytes, argv: list[bytes],
-           env: dict[bytes, bytes]) -> int:
+def _spawn(
+    cwd: bytes, log: bytes, program: bytes, argv: list[bytes], env: dict[bytes, bytes]
+) -> int:
     """Start the command in a new session, stdin from /dev/null, stdout+stderr appended to
     the log, in ``cwd``; its pid. ``posix_spawn`` (vfork and exec: as cheap as it gets), or
     fork where the platform's posix_spawn cannot start a session."""
     os.chdir(cwd)  # this process is single-threaded and serves nothing else
     if _SPAWN_SETSID:
         try:
-            return os.posix_spawn(program, argv, env, setsid=True, setsigdef=_DEFAULTED,
-                                  file_actions=[
-                                      (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                                      (os.POSIX_SPAWN_OPEN, 1, log, _LOG_FLAGS, 0o644),
-                                      (os.POSIX_SPAWN_DUP2, 1, 2)])
+            return os.posix_spawn(
+                program,
+                argv,
+                env,
+                setsid=True,
+                setsigdef=_DEFAULTED,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (os.POSIX_SPAWN_OPEN, 1, log, _LOG_FLAGS, 0o644),
+                    (os.POSIX_SPAWN_DUP2, 1, 2),
+                ],
+            )
         except NotImplementedError:
             _disable_spawn()
     pid = os.fork()
@@ -162,8 +171,7 @@ def _run(request: Request, wake: int) -> Reply | None:
             watched, wait_s = [wake], None
         else:
             watched = [wake, 0]
-            wait_s = None if deadline is None else max(0.0, (deadline - time.monotonic_ns())
-                                                       / 1e9)
+            wait_s = None if deadline is None else max(0.0, (deadline - time.monotonic_ns()) / 1e9)
         ready = select.select(watched, [], [], wait_s)[0]
         if wake in ready:
             try:
@@ -184,8 +192,15 @@ def _run(request: Request, wake: int) -> Reply | None:
     finished = time.monotonic_ns()
     if harness_gone:
         return None
-    return (finished - started, usage.ru_utime, usage.ru_stime, usage.ru_maxrss, status, flag,
-            floor)
+    return (
+        finished - started,
+        usage.ru_utime,
+        usage.ru_stime,
+        usage.ru_maxrss,
+        status,
+        flag,
+        floor,
+    )
 
 
 def main() -> None:

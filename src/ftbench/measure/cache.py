@@ -23,8 +23,9 @@ class CacheUsage:
     files: int
 
 
-def resolve_cache_paths(patterns: tuple[str, ...] | list[str], repo_root: Path,
-                        protected: tuple[Path, ...] = ()) -> list[Path]:
+def resolve_cache_paths(
+    patterns: tuple[str, ...] | list[str], repo_root: Path, protected: tuple[Path, ...] = ()
+) -> list[Path]:
     """Expand ``patterns`` (paths or globs, relative to the root) and check each is safe.
 
     Besides staying inside the root, a cache path may not equal, contain or lie inside
@@ -45,8 +46,9 @@ def resolve_cache_paths(patterns: tuple[str, ...] | list[str], repo_root: Path,
             real = Path(os.path.realpath(path))
             for keep in guarded:
                 if real == keep or keep in real.parents or real in keep.parents:
-                    raise UnsafePathError(f"refusing cache path {pattern}: it would delete "
-                                          f"{_shown(keep, root)}")
+                    raise UnsafePathError(
+                        f"refusing cache path {pattern}: it would delete {_shown(keep, root)}"
+                    )
             found.append(path)
     return found
 
@@ -68,8 +70,12 @@ def _check_inside(path: Path, root: Path, shown: str) -> None:
         if candidate == root or root not in candidate.parents:
             raise UnsafePathError(
                 f"refusing cache path outside the repository root: {shown}"
-                + (" (symlink leads out of the tree)" if candidate is real and
-                   absolute != real else ""))
+                + (
+                    " (symlink leads out of the tree)"
+                    if candidate is real and absolute != real
+                    else ""
+                )
+            )
 
 
 def clear(paths: list[Path], repo_root: Path) -> None:

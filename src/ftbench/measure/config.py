@@ -70,8 +70,7 @@ class Target:
 
     def config_hash(self) -> str:
         """Hash of the target's definition (templates, not machine-specific paths)."""
-        body = {"kind": self.kind, "tier": self.tier,
-                "steps": [_step_dict(s) for s in self.steps]}
+        body = {"kind": self.kind, "tier": self.tier, "steps": [_step_dict(s) for s in self.steps]}
         raw = json.dumps(body, sort_keys=True).encode()
         return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -90,8 +89,7 @@ def _step_dict(step: Step) -> dict[str, Any]:
 
 def _fill(text: str, tier: str, mode: str, *, quote: bool = False) -> str:
     python = shlex.quote(sys.executable) if quote else sys.executable
-    return (text.replace("{tier}", tier).replace("{mode}", mode)
-            .replace("{python}", python))
+    return text.replace("{tier}", tier).replace("{mode}", mode).replace("{python}", python)
 
 
 def load_config(repo_root: Path) -> tuple[dict[str, Any], str] | None:
@@ -165,11 +163,13 @@ def _parse_step(raw: Any, where: str) -> Step:
     if isinstance(cache_paths, str):
         cache_paths = [cache_paths]
     if not isinstance(cache_paths, list) or not all(
-            isinstance(p, str) and p.strip() for p in cache_paths):
+        isinstance(p, str) and p.strip() for p in cache_paths
+    ):
         raise ConfigError(f"{where}: 'cache' must be a list of paths")
     env = raw.get("env", {})
     if not isinstance(env, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
         raise ConfigError(f"{where}: 'env' must be a table of strings")
     return Step(name.strip(), cmd, shell, tuple(cache_paths), clear, dict(env))
 
@@ -188,15 +188,20 @@ def builtin_tiers(repo_root: Path) -> dict[str, Target]:
     """Tiers made from the checks found for the repository, when nothing is configured."""
     if shutil.which("firsttry"):
         step = ("firsttry", "run", "{mode}", "--tier", "{tier}")
-        return {t: Target("tier", t, (Step("firsttry", step),), "built-in (FirstTry CLI)")
-                for t in ("lite", "pro")}
+        return {
+            t: Target("tier", t, (Step("firsttry", step),), "built-in (FirstTry CLI)")
+            for t in ("lite", "pro")
+        }
     if not _is_python_repo(repo_root):
         return {}
     ruff = Step("ruff", ("ruff", "check", "."), cache=(".ruff_cache",))
     mypy = Step("mypy", ("mypy", "."), cache=(".mypy_cache",))
     pytest = Step("pytest", ("{python}", "-m", "pytest", "-q"), cache=(".pytest_cache",))
-    have = {"ruff": shutil.which("ruff") is not None, "mypy": shutil.which("mypy") is not None,
-            "pytest": _has_module("pytest") and _has_tests(repo_root)}
+    have = {
+        "ruff": shutil.which("ruff") is not None,
+        "mypy": shutil.which("mypy") is not None,
+        "pytest": _has_module("pytest") and _has_tests(repo_root),
+    }
     tiers: dict[str, Target] = {}
     if have["ruff"]:
         tiers["lite"] = Target("tier", "lite", (ruff,), "built-in (Python: ruff)")
@@ -231,8 +236,14 @@ def available_tiers(repo_root: Path) -> dict[str, Target]:
     return builtin_tiers(repo_root)
 
 
-def resolve_target(repo_root: Path, *, tier: str | None, cmd: str | None,
-                   cache: list[str] | None = None, shell: bool = False) -> Target:
+def resolve_target(
+    repo_root: Path,
+    *,
+    tier: str | None,
+    cmd: str | None,
+    cache: list[str] | None = None,
+    shell: bool = False,
+) -> Target:
     """The target of a run: ``--cmd`` (with ``--cache`` paths) or a tier."""
     if cmd is not None:
         if not cmd.strip():
@@ -242,8 +253,10 @@ def resolve_target(repo_root: Path, *, tier: str | None, cmd: str | None,
     tiers = available_tiers(repo_root)
     if name not in tiers:
         known = ", ".join(sorted(tiers)) or "none"
-        raise SetupError(f"unknown tier '{name}' (available: {known}); configure it in "
-                         "[tool.ftbench] or ftbench.toml, or use --cmd")
+        raise SetupError(
+            f"unknown tier '{name}' (available: {known}); configure it in "
+            "[tool.ftbench] or ftbench.toml, or use --cmd"
+        )
     return tiers[name]
 
 

@@ -17,17 +17,26 @@ from typing import Any
 from ftbench.redact import allowed_env, scrub, strip_url_credentials
 
 _CI_PROVIDERS = (
-    ("GITHUB_ACTIONS", "github-actions"), ("GITLAB_CI", "gitlab-ci"),
-    ("BUILDKITE", "buildkite"), ("CIRCLECI", "circleci"), ("JENKINS_URL", "jenkins"),
-    ("TF_BUILD", "azure-pipelines"), ("CI", "generic-ci"),
+    ("GITHUB_ACTIONS", "github-actions"),
+    ("GITLAB_CI", "gitlab-ci"),
+    ("BUILDKITE", "buildkite"),
+    ("CIRCLECI", "circleci"),
+    ("JENKINS_URL", "jenkins"),
+    ("TF_BUILD", "azure-pipelines"),
+    ("CI", "generic-ci"),
 )
 
 
 def git(repo_root: Path, *args: str, timeout: float = 10.0) -> str | None:
     """Output of a git command in ``repo_root`` (stripped), or None when it fails."""
     try:
-        proc = subprocess.run(["git", "-C", str(repo_root), *args], capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(repo_root), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -49,8 +58,12 @@ def git_info(repo_root: Path, environ: Mapping[str, str] | None = None) -> dict[
         return {"commit": None, "branch": None, "tag": None, "dirty": None, "remote": None}
     branch = git(repo_root, "rev-parse", "--abbrev-ref", "HEAD")
     if branch in (None, "HEAD"):  # detached HEAD, as in most CI checkouts
-        branch = (env.get("GITHUB_HEAD_REF") or env.get("GITHUB_REF_NAME")
-                  or env.get("CI_COMMIT_REF_NAME") or None)
+        branch = (
+            env.get("GITHUB_HEAD_REF")
+            or env.get("GITHUB_REF_NAME")
+            or env.get("CI_COMMIT_REF_NAME")
+            or None
+        )
     status = git(repo_root, "status", "--porcelain", "--untracked-files=no")
     remote = git(repo_root, "config", "--get", "remote.origin.url")
     return {
@@ -105,8 +118,14 @@ def tool_version(argv0: str, timeout: float = 10.0) -> str | None:
     if shutil.which(argv0) is None:
         return None
     try:
-        proc = subprocess.run([argv0, "--version"], capture_output=True, text=True,
-                              timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [argv0, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     lines = (proc.stdout or proc.stderr).strip().splitlines()
@@ -123,14 +142,14 @@ def snapshot(repo_root: Path, step_programs: Mapping[str, str]) -> dict[str, Any
     return {
         "os": platform.system(),
         "os_release": platform.freedesktop_os_release().get("PRETTY_NAME")
-        if hasattr(platform, "freedesktop_os_release") and _has_os_release() else None,
+        if hasattr(platform, "freedesktop_os_release") and _has_os_release()
+        else None,
         "kernel": uname.release,
         "arch": uname.machine,
         "cpu_model": _cpu_model(),
         "cpu_count": _physical_cores() or os.cpu_count(),
         "cpu_count_logical": os.cpu_count(),
-        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-        else None,
+        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_bytes": _memory_bytes(),
         "disk_free_bytes": disk_free,
         "python": platform.python_version(),

@@ -19,16 +19,34 @@ from typing import Any
 
 from ftbench.measure.environment import git
 
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", ".firsttry",
-                       "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".tox",
-                       ".nox", ".hypothesis", "build", "dist"})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "node_modules",
+        ".firsttry",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+        ".nox",
+        ".hypothesis",
+        "build",
+        "dist",
+    }
+)
 # ftbench's own output never makes a checkout dirty or changes its fingerprint.
 _NOT_OURS = (".", ":(exclude).firsttry")
 
 
 def _git_files(root: Path) -> list[str] | None:
-    out = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-              *_NOT_OURS)
+    out = git(
+        root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *_NOT_OURS
+    )
     if out is None:
         return None
     return [p for p in out.split("\0") if p]
@@ -47,10 +65,10 @@ def _walk_files(root: Path) -> list[str]:
 def _dirty_digest(root: Path, tree: str) -> str:
     # Plain path lists, not ``status --porcelain``: ``git()`` strips its output, which ate the
     # leading blank of the first " M path" entry and so hashed the wrong path.
-    tracked = git(root, "diff", "--name-only", "-z", "--no-renames", "HEAD", "--",
-                  *_NOT_OURS) or ""
-    untracked = git(root, "ls-files", "-z", "--others", "--exclude-standard", "--",
-                    *_NOT_OURS) or ""
+    tracked = git(root, "diff", "--name-only", "-z", "--no-renames", "HEAD", "--", *_NOT_OURS) or ""
+    untracked = (
+        git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", *_NOT_OURS) or ""
+    )
     changed = sorted({p for p in (tracked + "\0" + untracked).split("\0") if p})
     digest = hashlib.sha256(tree.encode())
     present = [p for p in changed if (root / p).is_file()]

@@ -30,8 +30,16 @@ from pathlib import Path
 from ftbench.errors import SetupError
 from ftbench.measure.executor import RSS_SCOPE, Executor, Job, ProcessResult
 
-__all__ = ["RSS_SCOPE", "DirectSpawn", "Executor", "ForkServer", "Job", "ProbeError",
-           "ProcessResult", "default_executor"]
+__all__ = [
+    "RSS_SCOPE",
+    "DirectSpawn",
+    "Executor",
+    "ForkServer",
+    "Job",
+    "ProbeError",
+    "ProcessResult",
+    "default_executor",
+]
 
 BACKENDS = ("forkserver", "direct")
 _SERVER = Path(__file__).with_name("_forkserve.py")
@@ -49,20 +57,20 @@ class ProbeError(SetupError):
 def default_executor() -> Executor:
     """The executor ``FTBENCH_PROBE`` asks for (``forkserver`` unless set)."""
     if sys.platform == "win32" or not hasattr(os, "fork"):
-        raise SetupError(f"ftbench measures commands on Linux and macOS only, not on "
-                         f"{sys.platform} (it needs fork and wait4)")
+        raise SetupError(
+            f"ftbench measures commands on Linux and macOS only, not on "
+            f"{sys.platform} (it needs fork and wait4)"
+        )
     try:
         import resource  # noqa: F401 - the platform check itself
     except ImportError:
-        raise SetupError(f"ftbench needs the resource module, missing on {sys.platform}") \
-            from None
+        raise SetupError(f"ftbench needs the resource module, missing on {sys.platform}") from None
     choice = os.environ.get("FTBENCH_PROBE") or "forkserver"
     if choice == "forkserver":
         return ForkServer()
     if choice == "direct":
         return DirectSpawn()
-    raise SetupError(f"FTBENCH_PROBE={choice} is not a probe backend "
-                     f"(use {' or '.join(BACKENDS)})")
+    raise SetupError(f"FTBENCH_PROBE={choice} is not a probe backend (use {' or '.join(BACKENDS)})")
 
 
 def _to_kib(maxrss: int) -> int:
@@ -111,9 +119,13 @@ class ForkServer:
             self.close()
             if not sys.executable:
                 raise SetupError("cannot start the fork server: no Python executable known")
-            self._proc = subprocess.Popen([sys.executable, "-I", "-S", str(_SERVER)],
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          bufsize=0, close_fds=True)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(_SERVER)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                bufsize=0,
+                close_fds=True,
+            )
         return self._proc
 
     def close(self) -> None:
@@ -134,15 +146,17 @@ class ForkServer:
         assert proc.stdin is not None
         data = memoryview(len(payload).to_bytes(4, "little") + payload)
         while data:
-            data = data[os.write(proc.stdin.fileno(), data):]
+            data = data[os.write(proc.stdin.fileno(), data) :]
 
     def _receive(self, proc: subprocess.Popen[bytes], deadline: float | None) -> object:
         """The next reply; None at end of file or when ``deadline`` (monotonic) passed."""
         assert proc.stdout is not None
         fd, data, size = proc.stdout.fileno(), b"", 4
         while len(data) < size:
-            if deadline is not None and not select.select(
-                    [fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            if (
+                deadline is not None
+                and not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]
+            ):
                 return None
             chunk = os.read(fd, size - len(data))
             if not chunk:
@@ -153,10 +167,16 @@ class ForkServer:
         return marshal.loads(data[4:])
 
     def run(self, job: Job) -> ProcessResult:
-        request = marshal.dumps((
-            float(job.timeout_s or 0.0), os.fsencode(job.cwd), os.fsencode(job.log_path),
-            os.fsencode(_resolve_program(job.argv[0], job.cwd, job.env)),
-            [os.fsencode(a) for a in job.argv], self._encoded_env(job.env)))
+        request = marshal.dumps(
+            (
+                float(job.timeout_s or 0.0),
+                os.fsencode(job.cwd),
+                os.fsencode(job.log_path),
+                os.fsencode(_resolve_program(job.argv[0], job.cwd, job.env)),
+                [os.fsencode(a) for a in job.argv],
+                self._encoded_env(job.env),
+            )
+        )
         proc = self._server()
         try:
             self._send(proc, request)
@@ -171,8 +191,10 @@ class ForkServer:
             raise
         if not isinstance(reply, tuple):
             self.close()
-            raise ProbeError(f"the fork server died while running {job.argv[0]} "
-                             "(the next command starts a new one)")
+            raise ProbeError(
+                f"the fork server died while running {job.argv[0]} "
+                "(the next command starts a new one)"
+            )
         wall_ns, user_s, sys_s, maxrss, status, flag, floor = reply
         if flag == _CANCELLED:
             raise ProbeError(f"the fork server cancelled {job.argv[0]}")
@@ -180,8 +202,16 @@ class ForkServer:
         if flag == _TIMED_OUT:
             return ProcessResult(wall_ns / 1e9, user_s, sys_s, None, False, floor_kb, -1, True)
         rss_kb = _to_kib(maxrss)
-        return ProcessResult(wall_ns / 1e9, user_s, sys_s, rss_kb, rss_kb > floor_kb,
-                             floor_kb, _exit_code(status), False)
+        return ProcessResult(
+            wall_ns / 1e9,
+            user_s,
+            sys_s,
+            rss_kb,
+            rss_kb > floor_kb,
+            floor_kb,
+            _exit_code(status),
+            False,
+        )
 
     def _cancel(self, proc: subprocess.Popen[bytes]) -> None:
         """Have the server kill the running command and collect its reply; a server that
@@ -215,9 +245,15 @@ class DirectSpawn:
         log_fd = os.open(job.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             started = time.monotonic()
-            proc = subprocess.Popen(job.argv, cwd=job.cwd, env=job.env,
-                                    stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                job.argv,
+                cwd=job.cwd,
+                env=job.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
+                stderr=log_fd,
+                start_new_session=True,
+            )
         finally:
             os.close(log_fd)
         proc.returncode = 0  # reaped below with os.wait4 (for its rusage), not by Popen
@@ -226,12 +262,19 @@ class DirectSpawn:
         wall = time.monotonic() - started
         floor = max(floor, own_peak_kb())  # the child inherited at most our peak
         if timed_out:
-            return ProcessResult(wall, usage.ru_utime, usage.ru_stime, None, False, floor, -1,
-                                 True)
+            return ProcessResult(wall, usage.ru_utime, usage.ru_stime, None, False, floor, -1, True)
         rss = _to_kib(usage.ru_maxrss)
         exact = rss > floor
-        return ProcessResult(wall, usage.ru_utime, usage.ru_stime, rss if exact else None,
-                             exact, floor, _exit_code(status), False)
+        return ProcessResult(
+            wall,
+            usage.ru_utime,
+            usage.ru_stime,
+            rss if exact else None,
+            exact,
+            floor,
+            _exit_code(status),
+            False,
+        )
 
 
 def _wait_exit(pid: int, timeout_s: float | None) -> bool:

@@ -133,11 +133,17 @@ def _remove(path: Path) -> None:
 
 
 class Runner:
-    def __init__(self, target: Target, settings: RunSettings, repo_root: Path,
-                 artifacts_dir: Path, progress: Progress | None = None,
-                 protected: tuple[Path, ...] = (),
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        settings: RunSettings,
+        repo_root: Path,
+        artifacts_dir: Path,
+        progress: Progress | None = None,
+        protected: tuple[Path, ...] = (),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        executor: Executor | None = None,
+    ) -> None:
         self.target = target
         self.settings = settings
         self.root = repo_root.resolve()
@@ -171,8 +177,12 @@ class Runner:
         return list(seen)
 
     def run(self) -> BenchResult:
-        result = BenchResult(self.target, self.settings, self.clock().replace(microsecond=0),
-                             probe_backend=self.executor.name)
+        result = BenchResult(
+            self.target,
+            self.settings,
+            self.clock().replace(microsecond=0),
+            probe_backend=self.executor.name,
+        )
         try:
             self._remove_stale_logs()
             if not self.settings.skip_cold:
@@ -196,8 +206,9 @@ class Runner:
         self._samples(result, name, count, record=phase)
         phase.cache_usage = cache.usage(self.all_cache_paths())
 
-    def _samples(self, result: BenchResult, name: str, count: int,
-                 record: PhaseResult | None) -> None:
+    def _samples(
+        self, result: BenchResult, name: str, count: int, record: PhaseResult | None
+    ) -> None:
         """Run ``count`` samples of phase ``name`` (warm-up runs: ``record=None``)."""
         if count <= 0:
             return
@@ -209,13 +220,17 @@ class Runner:
             self.progress.sample(name, index, count, sample.wall_s, sample.ok)
             if not sample.ok and not self.settings.allow_failure:
                 failed = sample.steps[-1]
-                what = "timed out" if failed.result.timed_out else (
-                    f"exited with code {failed.result.exit_code}")
+                what = (
+                    "timed out"
+                    if failed.result.timed_out
+                    else (f"exited with code {failed.result.exit_code}")
+                )
                 result.error = FtbenchError(
                     f"step '{failed.name}' {what} in "
                     f"{f'{name} sample' if record is not None else 'warm-up run'} {index} "
                     f"(log: {failed.log})",
-                    exit_code=EXIT_COMMAND_FAILED)
+                    exit_code=EXIT_COMMAND_FAILED,
+                )
                 return
 
     def _clear_caches(self) -> None:
@@ -228,14 +243,21 @@ class Runner:
 
     def _run_clear(self, step: Step, argv: list[str]) -> None:
         try:
-            proc = subprocess.run(argv, cwd=self.root, env=self._env(step, "cold"),
-                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=600,
-                                  check=False)
+            proc = subprocess.run(
+                argv,
+                cwd=self.root,
+                env=self._env(step, "cold"),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=600,
+                check=False,
+            )
         except (OSError, subprocess.SubprocessError) as exc:
             raise SetupError(f"step '{step.name}': clear command failed: {exc}") from None
         if proc.returncode != 0:
-            raise SetupError(f"step '{step.name}': clear command exited with code "
-                             f"{proc.returncode}")
+            raise SetupError(
+                f"step '{step.name}': clear command exited with code {proc.returncode}"
+            )
 
     def _env(self, step: Step, phase: str) -> dict[str, str]:
         key = (step.name, phase)
@@ -252,11 +274,17 @@ class Runner:
 
     def _planned_logs(self) -> set[Path]:
         s = self.settings
-        phases = [("cold", 0 if s.skip_cold else s.cold_runs),
-                  ("warmup", 0 if s.skip_warm else s.warmup),
-                  ("warm", 0 if s.skip_warm else s.warm_runs)]
-        return {self._log_path(phase, index, step) for phase, count in phases
-                for index in range(1, count + 1) for step in self.target.steps}
+        phases = [
+            ("cold", 0 if s.skip_cold else s.cold_runs),
+            ("warmup", 0 if s.skip_warm else s.warmup),
+            ("warm", 0 if s.skip_warm else s.warm_runs),
+        ]
+        return {
+            self._log_path(phase, index, step)
+            for phase, count in phases
+            for index in range(1, count + 1)
+            for step in self.target.steps
+        }
 
     def _remove_stale_logs(self) -> None:
         """Delete what a previous run left in the artifacts directory, except the logs this
@@ -280,14 +308,25 @@ class Runner:
             if budget is not None:
                 remaining = max(0.001, budget - (time.monotonic() - started))
             try:
-                prepare_log(log_path, f"# ftbench {phase} sample {index}, step {step.name}: "
-                                      f"{self._shown[step.name]}\n")
-                measured = self.executor.run(Job(self._argv[step.name], self.root,
-                                                 self._env(step, phase), log_path, remaining))
+                prepare_log(
+                    log_path,
+                    f"# ftbench {phase} sample {index}, step {step.name}: "
+                    f"{self._shown[step.name]}\n",
+                )
+                measured = self.executor.run(
+                    Job(
+                        self._argv[step.name],
+                        self.root,
+                        self._env(step, phase),
+                        log_path,
+                        remaining,
+                    )
+                )
             except OSError as exc:
                 raise SetupError(f"step '{step.name}': cannot run: {exc.strerror}") from None
-            steps.append(StepSample(step.name, measured,
-                                    f"{self._artifacts_shown}/{log_path.name}"))
+            steps.append(
+                StepSample(step.name, measured, f"{self._artifacts_shown}/{log_path.name}")
+            )
             if not measured.ok:
                 break
         return Sample(phase, index, tuple(steps))

@@ -12,13 +12,13 @@ from ftbench.measure.config import Step
 from ftbench.redact import scrub
 from ftbench.report.codec import from_value
 from ftbench.report.model import (
+    SCHEMA_VERSION,
     CacheSize,
     Environment,
     GitInfo,
     Measurement,
     Phase,
     Report,
-    SCHEMA_VERSION,
     Repository,
     Runs,
     Sample,
@@ -37,15 +37,31 @@ def _round(value: float, digits: int = 6) -> float:
 
 def _sample(sample: measured.Sample) -> Sample:
     return Sample(
-        index=sample.index, wall_s=_round(sample.wall_s), user_s=_round(sample.user_s),
-        sys_s=_round(sample.sys_s), max_rss_kb=sample.max_rss_kb, rss_exact=sample.rss_exact,
-        exit_code=sample.exit_code, timed_out=sample.timed_out, ok=sample.ok,
-        steps=tuple(StepSample(
-            name=s.name, wall_s=_round(s.result.wall_s), user_s=_round(s.result.user_s),
-            sys_s=_round(s.result.sys_s), max_rss_kb=s.result.max_rss_kb,
-            rss_exact=s.result.rss_exact, rss_floor_kb=s.result.rss_floor_kb or None,
-            exit_code=s.result.exit_code, timed_out=s.result.timed_out, log=s.log,
-        ) for s in sample.steps))
+        index=sample.index,
+        wall_s=_round(sample.wall_s),
+        user_s=_round(sample.user_s),
+        sys_s=_round(sample.sys_s),
+        max_rss_kb=sample.max_rss_kb,
+        rss_exact=sample.rss_exact,
+        exit_code=sample.exit_code,
+        timed_out=sample.timed_out,
+        ok=sample.ok,
+        steps=tuple(
+            StepSample(
+                name=s.name,
+                wall_s=_round(s.result.wall_s),
+                user_s=_round(s.result.user_s),
+                sys_s=_round(s.result.sys_s),
+                max_rss_kb=s.result.max_rss_kb,
+                rss_exact=s.result.rss_exact,
+                rss_floor_kb=s.result.rss_floor_kb or None,
+                exit_code=s.result.exit_code,
+                timed_out=s.result.timed_out,
+                log=s.log,
+            )
+            for s in sample.steps
+        ),
+    )
 
 
 def _median(values: list[float]) -> float | None:
@@ -72,8 +88,12 @@ def _phase(phase: measured.PhaseResult) -> Phase:
         sys_s_median=_median([s.sys_s for s in ok_samples]),
         max_rss_kb=max(rss) if rss else None,
         rss_exact=all(s.rss_exact for s in ok_samples) if ok_samples else False,
-        steps={name: summarize([st.result.wall_s for s in ok_samples for st in s.steps
-                                if st.name == name]) for name in step_names},
+        steps={
+            name: summarize(
+                [st.result.wall_s for s in ok_samples for st in s.steps if st.name == name]
+            )
+            for name in step_names
+        },
         cache=CacheSize(bytes=usage.bytes, files=usage.files) if usage else None,
         samples=tuple(_sample(s) for s in phase.samples),
     )
@@ -81,13 +101,18 @@ def _phase(phase: measured.PhaseResult) -> Phase:
 
 def _target_step(step: Step) -> TargetStep:
     """A configured step as the report shows it: templates, secrets masked."""
+
     def shown(cmd: str | tuple[str, ...]) -> str | tuple[str, ...]:
         return scrub(cmd) if isinstance(cmd, str) else tuple(scrub(c) for c in cmd)
 
     return TargetStep(
-        name=step.name, cmd=shown(step.cmd), shell=step.shell, cache=tuple(step.cache),
+        name=step.name,
+        cmd=shown(step.cmd),
+        shell=step.shell,
+        cache=tuple(step.cache),
         clear=None if step.clear is None else shown(step.clear),
-        env={k: scrub(f"{k}={v}").split("=", 1)[1] for k, v in step.env.items()})
+        env={k: scrub(f"{k}={v}").split("=", 1)[1] for k, v in step.env.items()},
+    )
 
 
 def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str) -> Report:
@@ -110,16 +135,28 @@ def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str)
         tier=target.tier,
         mode=settings.mode,  # type: ignore[arg-type]  # checked by the CLI's choices
         repo_id=repo_id,
-        target=TargetInfo(kind=target.kind,  # type: ignore[arg-type]  # "tier" or "cmd"
-                          source=target.source, config_hash=target.config_hash(),
-                          steps=tuple(_target_step(s) for s in target.steps)),
+        target=TargetInfo(
+            kind=target.kind,  # type: ignore[arg-type]  # "tier" or "cmd"
+            source=target.source,
+            config_hash=target.config_hash(),
+            steps=tuple(_target_step(s) for s in target.steps),
+        ),
         settings=Settings(
-            cold_runs=settings.cold_runs, warm_runs=settings.warm_runs,
-            warmup=settings.warmup, skip_cold=settings.skip_cold,
-            skip_warm=settings.skip_warm, timeout_s=settings.timeout_s,
-            max_procs=settings.max_procs, allow_failure=settings.allow_failure),
-        measurement=Measurement(probe=result.probe_backend, clock="CLOCK_MONOTONIC",
-                                rss_unit="KiB", rss_scope=result.rss_scope),
+            cold_runs=settings.cold_runs,
+            warm_runs=settings.warm_runs,
+            warmup=settings.warmup,
+            skip_cold=settings.skip_cold,
+            skip_warm=settings.skip_warm,
+            timeout_s=settings.timeout_s,
+            max_procs=settings.max_procs,
+            allow_failure=settings.allow_failure,
+        ),
+        measurement=Measurement(
+            probe=result.probe_backend,
+            clock="CLOCK_MONOTONIC",
+            rss_unit="KiB",
+            rss_scope=result.rss_scope,
+        ),
         runs=runs,
         speedup=round(cold / warm, 3) if cold and warm else None,
         ok=error is None and all(p.ok for p in phases.values()),

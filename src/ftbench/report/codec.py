@@ -132,8 +132,11 @@ def _load_scalar(tp: Any, value: Any, path: str) -> Any:
             raise ModelError(f"{path}: expected a whole number, got {_describe(value)}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or (
-                not math.isfinite(value)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (not math.isfinite(value))
+        ):
             raise ModelError(f"{path}: expected a number, got {_describe(value)}")
         return float(value)
     if tp is str:
@@ -156,8 +159,9 @@ def _load_union(options: tuple[Any, ...], value: Any, path: str) -> Any:
             return _load(option, value, path)
         except ModelError as exc:
             errors.append(str(exc))
-    raise ModelError(errors[0] if len(errors) == 1 else
-                     f"{path}: unexpected value {_describe(value)}")
+    raise ModelError(
+        errors[0] if len(errors) == 1 else f"{path}: unexpected value {_describe(value)}"
+    )
 
 
 def _load_tuple(args: tuple[Any, ...], value: Any, path: str) -> tuple[Any, ...]:
@@ -167,8 +171,9 @@ def _load_tuple(args: tuple[Any, ...], value: Any, path: str) -> tuple[Any, ...]
         return tuple(_load(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
     if len(value) != len(args):
         raise ModelError(f"{path}: expected {len(args)} items, got {len(value)}")
-    return tuple(_load(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value,
-                                                                            strict=True)))
+    return tuple(
+        _load(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
+    )
 
 
 def _check_constraints(meta: Mapping[str, Any], value: Any, path: str) -> None:

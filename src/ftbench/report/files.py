@@ -11,8 +11,8 @@ import tempfile
 from pathlib import Path
 
 from ftbench.errors import UsageError
-from ftbench.report.markdown import render
 from ftbench.report.codec import ModelError
+from ftbench.report.markdown import render
 from ftbench.report.model import Report
 
 JSON_NAME = "bench_proof.json"

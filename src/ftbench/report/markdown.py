@@ -26,10 +26,12 @@ def _phase_row(name: str, phase: Phase) -> str:
     ci = stats.ci95
     ci_text = f"{fmt_s(ci[0])} – {fmt_s(ci[1])}" if ci else "n/a (n<6)"
     status = "✅" if phase.ok else f"❌ exit {phase.exit_code}"
-    return (f"| {name} | **{fmt_s(phase.elapsed_s)}** | ±{fmt_s(stats.mad)} | "
-            f"{ci_text} | {fmt_s(stats.min)} – {fmt_s(stats.max)} | "
-            f"{stats.n}/{phase.planned} | {_fmt_rss(phase.max_rss_kb, phase.rss_exact)}"
-            f" | {status} |")
+    return (
+        f"| {name} | **{fmt_s(phase.elapsed_s)}** | ±{fmt_s(stats.mad)} | "
+        f"{ci_text} | {fmt_s(stats.min)} – {fmt_s(stats.max)} | "
+        f"{stats.n}/{phase.planned} | {_fmt_rss(phase.max_rss_kb, phase.rss_exact)}"
+        f" | {status} |"
+    )
 
 
 def render(report: Report) -> str:
@@ -39,9 +41,11 @@ def render(report: Report) -> str:
         lines += [f"**Verdict:** {report.regression.summary}", ""]
     if report.error:
         lines += [f"> ⚠️ {report.error}", ""]
-    lines += ["| phase | median | spread (MAD) | 95% CI of median | min – max | samples | "
-              "peak RSS | status |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| phase | median | spread (MAD) | 95% CI of median | min – max | samples | "
+        "peak RSS | status |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     lines += [_phase_row(name, phase) for name, phase in runs.items()]
     if report.speedup:
         lines += ["", f"Cold → warm speedup: **{report.speedup:.2f}×**"]
@@ -70,16 +74,23 @@ def _environment(report: Report) -> list[str]:
     tools = ", ".join(f"{k}: {v}" for k, v in env.tool_versions.items() if v)
     cpus = env.cpu_count_logical if env.cpu_count_logical is not None else "?"
     rows = [
-        ("Machine", f"{env.cpu_model}, {cpus} CPUs, {mem / 2**30:.1f} GiB" if mem
-         else env.cpu_model),
+        (
+            "Machine",
+            f"{env.cpu_model}, {cpus} CPUs, {mem / 2**30:.1f} GiB" if mem else env.cpu_model,
+        ),
         ("OS", f"{env.os_release or env.os} ({env.kernel}, {env.arch})"),
         ("Python", env.python),
         ("Tools", tools or "–"),
         ("CI", env.ci or "local"),
-        ("Git", f"`{commit}` on {git.branch or '–'}{dirty}"
-                + (f", tag {git.tag}" if git.tag else "")),
-        ("Repository", f"{repo.files} files, {repo.bytes / 2**20:.1f} MiB, "
-                       f"fingerprint `{repo.fingerprint[:12]}` ({repo.fingerprint_method})"),
+        (
+            "Git",
+            f"`{commit}` on {git.branch or '–'}{dirty}" + (f", tag {git.tag}" if git.tag else ""),
+        ),
+        (
+            "Repository",
+            f"{repo.files} files, {repo.bytes / 2**20:.1f} MiB, "
+            f"fingerprint `{repo.fingerprint[:12]}` ({repo.fingerprint_method})",
+        ),
         ("Measured with", f"ftbench {report.tool.version}, {report.measurement.probe}"),
     ]
     out = ["", "<details><summary>Environment</summary>", "", "| | |", "|---|---|"]
@@ -90,8 +101,13 @@ def _environment(report: Report) -> list[str]:
 
 def _artifacts(report: Report) -> list[str]:
     archive = report.archive
-    out = ["", "### Artifacts", "", "- Report: `.firsttry/bench_proof.json`",
-           "- Logs: `.firsttry/bench_artifacts/`"]
+    out = [
+        "",
+        "### Artifacts",
+        "",
+        "- Report: `.firsttry/bench_proof.json`",
+        "- Logs: `.firsttry/bench_artifacts/`",
+    ]
     if archive is not None and archive.local_key:
         out.append(f"- Archived as `{archive.local_key}`")
     if archive is not None and archive.s3_url:

@@ -23,8 +23,9 @@ SCHEMA_VERSION: Literal[1] = 1
 SUPPORTED_SCHEMAS = (1,)
 
 Mode = Literal["fast", "normal", "full", "custom"]
-VerdictName = Literal["regression", "improvement", "no change", "inconclusive",
-                      "not comparable", "no baseline"]
+VerdictName = Literal[
+    "regression", "improvement", "no change", "inconclusive", "not comparable", "no baseline"
+]
 PHASE_NAMES = ("cold", "warm")
 
 
@@ -173,8 +174,7 @@ class Runs:
 
     def items(self) -> list[tuple[str, Phase]]:
         """``(name, phase)`` of the measured phases, cold first."""
-        return [(name, phase) for name in PHASE_NAMES
-                if (phase := getattr(self, name)) is not None]
+        return [(name, phase) for name in PHASE_NAMES if (phase := getattr(self, name)) is not None]
 
     def get(self, name: str) -> Phase | None:
         phase: Phase | None = getattr(self, name, None) if name in PHASE_NAMES else None
@@ -326,9 +326,11 @@ class Report:
         if not isinstance(value, dict):
             raise ModelError(f"{source}: not a report (expected a JSON object)")
         if value.get("schema") not in SUPPORTED_SCHEMAS:
-            raise ModelError(f"{source}: not an ftbench report of schema "
-                             f"{', '.join(map(str, SUPPORTED_SCHEMAS))} "
-                             f"(schema: {value.get('schema')!r})")
+            raise ModelError(
+                f"{source}: not an ftbench report of schema "
+                f"{', '.join(map(str, SUPPORTED_SCHEMAS))} "
+                f"(schema: {value.get('schema')!r})"
+            )
         try:
             return from_value(cls, value, "report")
         except ModelError as exc:
@@ -351,8 +353,9 @@ class Report:
     def archive_bytes(self) -> bytes:
         """The bytes archived for this report: no ``archive`` block, sorted keys, compact."""
         body = {k: v for k, v in to_value(self).items() if k != "archive"}
-        return (json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-                + "\n").encode()
+        return (
+            json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+        ).encode()
 
     # --- derived -----------------------------------------------------------------------
 
@@ -367,19 +370,23 @@ class Report:
         return self.target.config_hash
 
 
-
 def _pretty(value: Any, indent: str) -> str:
     """Indented JSON down to the fields of a phase, then one line per object (a sample, a
     summary). json's C encoder only runs without ``indent``: this keeps a 300-sample report
     to a few milliseconds (``benchmarks/overhead.py``)."""
     depth = len(indent) // 2
-    if not isinstance(value, dict | list) or not value or depth >= (3 if isinstance(
-            value, dict) else 4):
+    if (
+        not isinstance(value, dict | list)
+        or not value
+        or depth >= (3 if isinstance(value, dict) else 4)
+    ):
         return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     inner = indent + "  "
     if isinstance(value, dict):
-        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_pretty(v, inner)}"
-                 for k, v in value.items()]
+        items = [
+            f"{inner}{json.dumps(k, ensure_ascii=False)}: {_pretty(v, inner)}"
+            for k, v in value.items()
+        ]
         return "{\n" + ",\n".join(items) + f"\n{indent}}}"
     return "[\n" + ",\n".join(inner + _pretty(v, inner) for v in value) + f"\n{indent}]"
 

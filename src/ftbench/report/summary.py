@@ -22,8 +22,9 @@ def summarize(values: Sequence[float]) -> Stats:
     xs = sorted(float(v) for v in values)
     n = len(xs)
     if n == 0:
-        return Stats(n=0, median=None, mean=None, stdev=None, min=None, max=None, mad=None,
-                     ci95=None)
+        return Stats(
+            n=0, median=None, mean=None, stdev=None, min=None, max=None, mad=None, ci95=None
+        )
     med = statistics.median(xs)
     return Stats(
         n=n,
@@ -47,8 +48,9 @@ def median_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float,
     log_half_n = n * math.log(2)
     for k in range(n // 2 + 1):
         # P(B = k) through log-gamma: exact binomials overflow floats beyond ~1000 samples
-        cumulative += math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-                               - log_half_n)
+        cumulative += math.exp(
+            math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) - log_half_n
+        )
         if cumulative > tail:
             break
         rank = k + 1
