@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from factory import make_report
 from ftbench import redact
 from ftbench.archive.manager import S3ArchiveManager
-from ftbench.archive.s3 import S3Config, describe_error, object_url
+from ftbench.archive.s3 import S3Config, describe_error
 from ftbench.archive.s3config import FALSE_WORDS, TRUE_WORDS, endpoint_problem, parse_bool
+from ftbench.archive.urls import object_url
 
 SECRET = "fake-secret-for-tests-0000"
 TOKEN = "fake-session-token-0000"

@@ -3,7 +3,8 @@
 boto3 is optional and imported lazily: ``import ftbench`` and ``ft-bench --help`` never load it,
 and without it everything but the upload works (the CLI prints the guide's ``[SKIP]`` line).
 
-This module is the store (:class:`S3Store`), the client, errors and URLs; the user guide's API
+This module is the store (:class:`S3Store`), the client and errors (URLs:
+:mod:`ftbench.archive.urls`); the user guide's API
 (:class:`~ftbench.archive.manager.S3ArchiveManager`, ``UploadResult``) is in
 :mod:`ftbench.archive.manager`, which imports this module. Secrets (secret key, session
 token) never appear in a repr, ``to_dict()``, a log line, an error or a report.
@@ -17,10 +18,10 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote, urlsplit
 
 from ftbench.archive.repo_id import check_repo_id
 from ftbench.archive.s3config import ENV_VARS, S3Config, parse_bool
+from ftbench.archive.urls import object_url
 from ftbench.errors import FtbenchError, SetupError
 from ftbench.redact import scrub
 
@@ -173,37 +174,6 @@ def _is_not_found(exc: BaseException) -> bool:
 def _metadata(response: Mapping[str, Any]) -> dict[str, str]:
     """User metadata of a HEAD/GET response, keys lower-cased (some stores capitalise them)."""
     return {k.lower(): v for k, v in (response.get("Metadata") or {}).items()}
-
-
-def quote_key(key: str) -> str:
-    return quote(key, safe="/-_.~")
-
-
-def object_url(config: S3Config, key: str) -> str:
-    """The canonical URL of ``key``: the public base when configured; on AWS virtual-hosted
-    (path-style when the bucket name has dots or ``S3_ADDRESSING_STYLE=path``); on a custom
-    endpoint path-style (virtual-hosted with ``S3_ADDRESSING_STYLE=virtual``)."""
-    qkey = quote_key(key)
-    bucket = config.bucket_name or ""
-    if config.public_url_base:
-        return f"{config.public_url_base}/{qkey}"
-    if config.uses_aws:
-        region = config.signing_region
-        host = (
-            urlsplit(config.endpoint_url).netloc
-            if config.endpoint_url
-            else f"s3.{region}.amazonaws.com"
-        )
-        if host in ("s3.amazonaws.com",):
-            host = f"s3.{region}.amazonaws.com"
-        scheme = urlsplit(config.endpoint_url).scheme if config.endpoint_url else "https"
-        if config.addressing_style != "path" and "." not in bucket:
-            return f"{scheme}://{bucket}.{host}/{qkey}"
-        return f"{scheme}://{host}/{bucket}/{qkey}"
-    parts = urlsplit(config.endpoint_url or "")
-    if config.addressing_style == "virtual":
-        return f"{parts.scheme}://{bucket}.{parts.netloc}/{qkey}"
-    return f"{parts.scheme}://{parts.netloc}/{bucket}/{qkey}"
 
 
 # --------------------------------------------------------------------------------------------
