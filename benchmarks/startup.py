@@ -24,8 +24,7 @@ def measure(argv: list[str]) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         job = probe.Job(argv, Path.cwd(), dict(os.environ), Path(tmp) / "out.log")
         try:
-            for _ in range(RUNS):
-                result = executor.run(job)
+            for result in executor.run([job] * RUNS, stop_on_failure=True):
                 if not result.ok:
                     raise SystemExit(f"{argv} failed: see {job.log_path} in a manual run")
                 times.append(result.wall_s)

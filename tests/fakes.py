@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Sequence
 
 from ftbench.measure.executor import Job, ProcessResult
 
@@ -48,17 +48,22 @@ class FakeExecutor:
         self.jobs: list[Job] = []
         self.closed = 0
 
-    def run(self, job: Job) -> ProcessResult:
-        self.jobs.append(job)
-        if self.script:
-            outcome = self.script.pop(0)
-        elif self.respond is not None:
-            outcome = self.respond(job)
-        else:
-            outcome = result()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
+    def run(
+        self, jobs: Sequence[Job], *, stop_on_failure: bool
+    ) -> Generator[ProcessResult, None, None]:
+        for job in jobs:
+            self.jobs.append(job)
+            if self.script:
+                outcome = self.script.pop(0)
+            elif self.respond is not None:
+                outcome = self.respond(job)
+            else:
+                outcome = result()
+            if isinstance(outcome, BaseException):
+                raise outcome
+            yield outcome
+            if stop_on_failure and not outcome.ok:
+                return
 
     def close(self) -> None:
         self.closed += 1

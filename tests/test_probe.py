@@ -42,9 +42,15 @@ def run(
     """Measure ``argv`` with the backend FTBENCH_PROBE names, appending to ``log``."""
     executor = probe.default_executor()
     try:
-        return executor.run(probe.Job(argv, cwd, env or dict(os.environ), log, timeout_s))
+        return one(executor, probe.Job(argv, cwd, env or dict(os.environ), log, timeout_s))
     finally:
         executor.close()
+
+
+def one(executor: probe.Executor, job: probe.Job) -> probe.ProcessResult:
+    """Run one job: a batch of one."""
+    (result,) = executor.run([job], stop_on_failure=False)
+    return result
 
 
 def _grow_harness() -> bytearray:
@@ -74,7 +80,8 @@ import dataclasses, json, os, sys
 from pathlib import Path
 from ftbench.measure import probe
 log = Path(os.environ["FTBENCH_TEST_LOG"])
-result = probe.default_executor().run(probe.Job(sys.argv[1:], Path.cwd(), dict(os.environ), log))
+job = probe.Job(sys.argv[1:], Path.cwd(), dict(os.environ), log)
+(result,) = probe.default_executor().run([job], stop_on_failure=False)
 print(json.dumps(dataclasses.asdict(result)))
 """
 
@@ -200,9 +207,47 @@ def test_missing_program_is_exit_127_with_a_message(
 
 
 def test_output_is_appended_to_the_log(backend: str, log: Path, tmp_path: Path) -> None:
-    log.write_text("# header\n")
+    log.write_text("# header\n")  # the runner creates each log with its header
     assert run(["echo", "fresh"], log, tmp_path).ok
     assert log.read_text() == "# header\nfresh\n"
+
+
+def _jobs(tmp_path: Path, *scripts: str) -> list[probe.Job]:
+    return [
+        probe.Job(["sh", "-c", script], tmp_path, dict(os.environ), tmp_path / f"{i}.log")
+        for i, script in enumerate(scripts)
+    ]
+
+
+@pytest.mark.parametrize("stop", [True, False])
+def test_a_batch_runs_in_order_and_may_stop_at_the_first_failure(
+    backend: str, tmp_path: Path, stop: bool
+) -> None:
+    jobs = _jobs(tmp_path, "echo a", "echo b; exit 3", "echo c")
+    executor = probe.default_executor()
+    try:
+        results = list(executor.run(jobs, stop_on_failure=stop))
+    finally:
+        executor.close()
+    assert [r.exit_code for r in results] == ([0, 3] if stop else [0, 3, 0])
+    assert [(tmp_path / f"{i}.log").exists() for i in range(3)] == [True, True, not stop]
+    assert (tmp_path / "1.log").read_text() == "b\n"
+
+
+def test_a_batch_closed_early_starts_nothing_more_and_the_server_goes_on(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    jobs = _jobs(tmp_path, "true", f"sleep 30 & echo $! > '{pid_file}'; sleep 30", "true")
+    executor = probe.ForkServer()
+    try:
+        results = executor.run(jobs, stop_on_failure=False)
+        assert next(results).ok
+        results.close()  # the second job is running, or about to
+        assert not (tmp_path / "2.log").exists()
+        if pid_file.exists():
+            assert gone(int(pid_file.read_text())), "the cancelled job's group survived"
+        assert one(executor, _jobs(tmp_path, "true")[0]).ok
+    finally:
+        executor.close()
 
 
 def test_rss_units_are_kib_on_every_platform(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -237,12 +282,12 @@ def test_probe_module_imports_without_resource() -> None:
 def test_a_dead_server_is_replaced(log: Path, tmp_path: Path) -> None:
     executor = probe.ForkServer()
     try:
-        assert executor.run(probe.Job(["true"], tmp_path, dict(os.environ), log)).ok
+        assert one(executor, probe.Job(["true"], tmp_path, dict(os.environ), log)).ok
         server = executor._proc
         assert server is not None
         server.kill()
         server.wait()
-        assert executor.run(probe.Job(["true"], tmp_path, dict(os.environ), log)).ok
+        assert one(executor, probe.Job(["true"], tmp_path, dict(os.environ), log)).ok
         assert executor._proc is not None and executor._proc.pid != server.pid
     finally:
         executor.close()
@@ -260,9 +305,9 @@ def test_ctrl_c_kills_the_running_group_and_the_server_goes_on(log: Path, tmp_pa
     try:
         signal.setitimer(signal.ITIMER_REAL, 0.5)
         with pytest.raises(KeyboardInterrupt):
-            executor.run(probe.Job(["sh", "-c", script], tmp_path, dict(os.environ), log))
+            one(executor, probe.Job(["sh", "-c", script], tmp_path, dict(os.environ), log))
         assert gone(int(pid_file.read_text())), "the grandchild survived Ctrl-C"
-        assert executor.run(probe.Job(["true"], tmp_path, dict(os.environ), log)).ok
+        assert one(executor, probe.Job(["true"], tmp_path, dict(os.environ), log)).ok
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -10,12 +10,20 @@ new session. It uses only built-in modules (``_signal``, not ``signal``, which w
 
 Protocol on stdin/stdout; a frame is a 4-byte little-endian length and a ``marshal`` payload.
 
-* harness -> server: ``(timeout_s or 0.0, cwd, log, program, argv, env)`` (bytes; env a dict);
-* harness -> server, while a command runs: an empty frame cancels it (kills its group);
-  a stray one arriving between commands is ignored;
-* server -> harness, per request: ``(wall_ns, user_s, sys_s, ru_maxrss, wait status, flag,
+* harness -> server: a batch ``(jobs, stop_on_failure)``, each job ``(timeout_s or 0.0, cwd,
+  log, program, argv, env)`` (bytes; env a dict, shared by the jobs that use it);
+* harness -> server, while a batch runs: an empty frame cancels it (kills the running
+  command's group, starts no further job); a stray one arriving between batches is ignored;
+* server -> harness, per job run: ``(wall_ns, user_s, sys_s, ru_maxrss, wait status, flag,
   floor)``, flag 0 ran, 1 timed out, 2 cancelled; ``floor`` is this server's own peak RSS,
-  the most a child can have inherited (both in the platform's ``ru_maxrss`` unit).
+  the most a child can have inherited (both in the platform's ``ru_maxrss`` unit); then
+  ``None``, the end of the batch. With ``stop_on_failure`` the batch ends after the first
+  job that fails or times out.
+
+A batch lets the samples of a phase run back to back, each started the moment the previous
+one ends, without waiting for the harness to wake up in between (``benchmarks/overhead.py``:
+the per-sample cost of timing ``/bin/true`` then comes close to ``hyperfine -N``'s). The
+harness creates the logs, with their headers, before it sends the batch.
 
 The command runs in a new session, in ``cwd``, reading /dev/null, its stdout+stderr appended
 to the log; a command that cannot be started exits 127 with the reason in its log. The server
@@ -42,6 +50,7 @@ _LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 _DEFAULTED = (_signal.SIGINT, _signal.SIGPIPE)
 _SPAWN_SETSID = hasattr(os, "posix_spawn")
 Request = tuple[float, bytes, bytes, bytes, list[bytes], dict[bytes, bytes]]
+Batch = tuple[list[Request], bool]
 Reply = tuple[int, float, float, int, int, int, int]
 
 
@@ -56,7 +65,7 @@ def _read_exact(fd: int, size: int) -> bytes | None:
     return data
 
 
-def _write_frame(fd: int, value: Reply) -> None:
+def _write_frame(fd: int, value: Reply | None) -> None:
     payload = marshal.dumps(value)
     data = memoryview(len(payload).to_bytes(4, "little") + payload)
     while data:
@@ -151,10 +160,9 @@ def _kill_group(pid: int) -> None:
             pass
 
 
-def _run(request: Request, wake: int) -> Reply | None:
+def _run(request: Request, wake: int, floor: int) -> Reply | None:
     """Run one request; None when the harness went away (the command is killed)."""
     timeout_s, cwd, log, program, argv, env = request
-    floor = _own_peak()
     started = time.monotonic_ns()
     try:
         pid = _spawn(cwd, log, program, argv, env)
@@ -203,6 +211,35 @@ def _run(request: Request, wake: int) -> Reply | None:
     )
 
 
+def _cancelled() -> bool | None:
+    """Whether a cancel frame is waiting on stdin (consumed); None when the harness is gone."""
+    if not select.select([0], [], [], 0)[0]:
+        return False
+    return None if _read_exact(0, 4) is None else True
+
+
+def _batch(request: Batch, wake: int) -> bool:
+    """Run a batch's jobs in order, replying after each; stop after a failing one when asked,
+    or when cancelled; then the end frame. False when the harness went away."""
+    jobs, stop_on_failure = request
+    floor = _own_peak()  # this process hardly grows while it runs a batch
+    for job in jobs:
+        cancelled = _cancelled()
+        if cancelled is None:
+            return False
+        if cancelled:
+            break
+        reply = _run(job, wake, floor)
+        if reply is None:
+            return False
+        _write_frame(1, reply)
+        status, flag = reply[4], reply[5]
+        if flag == CANCELLED or (stop_on_failure and (flag != RAN or status != 0)):
+            break
+    _write_frame(1, None)
+    return True
+
+
 def main() -> None:
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # Ctrl-C: the harness decides
     _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)  # harness gone while replying: exit
@@ -222,10 +259,8 @@ def main() -> None:
         payload = _read_exact(0, size)
         if payload is None:
             return
-        reply = _run(marshal.loads(payload), wake)
-        if reply is None:
+        if not _batch(marshal.loads(payload), wake):
             return
-        _write_frame(1, reply)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ The runner only needs an :class:`Executor`; :mod:`ftbench.measure.probe` has the
 
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -57,10 +58,15 @@ class Executor(Protocol):
         """The backend's name, as reports record it."""
         ...
 
-    def run(self, job: Job) -> ProcessResult:
-        """Run ``job`` to its end (or its timeout: its whole process group is killed).
+    def run(
+        self, jobs: Sequence[Job], *, stop_on_failure: bool
+    ) -> Generator[ProcessResult, None, None]:
+        """Run ``jobs`` one after another, each to its end (or its timeout: its whole process
+        group is killed), yielding each result as it comes; with ``stop_on_failure``, none
+        after the first that fails or times out.
 
-        Ctrl-C (KeyboardInterrupt) kills the running command's group and propagates.
+        Ctrl-C (KeyboardInterrupt), or closing the iterator early, kills the running
+        command's group and starts no further job.
         """
         ...
 

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from ftbench.errors import SetupError
@@ -44,10 +45,11 @@ __all__ = [
 BACKENDS = ("forkserver", "direct")
 _SERVER = Path(__file__).with_name("_forkserve.py")
 _TIMED_OUT, _CANCELLED = 1, 2
+_GONE = object()  # the server's output ended (or did not come in time)
 _CANCEL_GRACE_S = 10.0
-# The child measures what it inherited just before exec, but exec itself (copying argv and
-# the environment) touches a little more of the old memory: allow this much for it.
-_EXEC_ALLOWANCE_KB = 1024
+# A command's peak RSS can exceed the server's own peak a little before it execs (the vfork
+# child's stack, or a forked child's first writes): seen ~40 KiB with posix_spawn.
+_EXEC_ALLOWANCE_KB = 512
 
 
 class ProbeError(SetupError):
@@ -149,7 +151,8 @@ class ForkServer:
             data = data[os.write(proc.stdin.fileno(), data) :]
 
     def _receive(self, proc: subprocess.Popen[bytes], deadline: float | None) -> object:
-        """The next reply; None at end of file or when ``deadline`` (monotonic) passed."""
+        """The next reply (``None`` ends a batch); ``_GONE`` at end of file or when
+        ``deadline`` (monotonic) passed."""
         assert proc.stdout is not None
         fd, data, size = proc.stdout.fileno(), b"", 4
         while len(data) < size:
@@ -157,38 +160,59 @@ class ForkServer:
                 deadline is not None
                 and not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]
             ):
-                return None
+                return _GONE
             chunk = os.read(fd, size - len(data))
             if not chunk:
-                return None
+                return _GONE
             data += chunk
             if size == 4 and len(data) == 4:
                 size += int.from_bytes(data, "little")
         return marshal.loads(data[4:])
 
-    def run(self, job: Job) -> ProcessResult:
-        request = marshal.dumps(
-            (
-                float(job.timeout_s or 0.0),
-                os.fsencode(job.cwd),
-                os.fsencode(job.log_path),
-                os.fsencode(_resolve_program(job.argv[0], job.cwd, job.env)),
-                [os.fsencode(a) for a in job.argv],
-                self._encoded_env(job.env),
+    def _request(self, jobs: Sequence[Job], stop_on_failure: bool) -> bytes:
+        programs: dict[tuple[str, str], bytes] = {}
+        encoded = []
+        for job in jobs:
+            where = (job.argv[0], job.env.get("PATH", ""))
+            if where not in programs:
+                programs[where] = os.fsencode(_resolve_program(job.argv[0], job.cwd, job.env))
+            encoded.append(
+                (
+                    float(job.timeout_s or 0.0),
+                    os.fsencode(job.cwd),
+                    os.fsencode(job.log_path),
+                    programs[where],
+                    [os.fsencode(a) for a in job.argv],
+                    self._encoded_env(job.env),
+                )
             )
-        )
+        return marshal.dumps((encoded, stop_on_failure))  # a shared env is written once
+
+    def run(
+        self, jobs: Sequence[Job], *, stop_on_failure: bool
+    ) -> Generator[ProcessResult, None, None]:
+        request = self._request(jobs, stop_on_failure)
         proc = self._server()
         try:
             self._send(proc, request)
-        except BrokenPipeError:  # the server went away since the last job: start a new one
+        except BrokenPipeError:  # the server went away since the last batch: start a new one
             self.close()
             proc = self._server()
             self._send(proc, request)
+        ended = False
         try:
-            reply = self._receive(proc, None)
-        except BaseException:  # Ctrl-C: the server kills the command's whole group
-            self._cancel(proc)
-            raise
+            for job in jobs:
+                reply = self._receive(proc, None)
+                if reply is None:
+                    ended = True
+                    return
+                yield self._result(job, reply)
+            ended = self._receive(proc, None) is None
+        finally:  # Ctrl-C, or the caller stopped early: the server kills the running group
+            if not ended:
+                self._cancel(proc)
+
+    def _result(self, job: Job, reply: object) -> ProcessResult:
         if not isinstance(reply, tuple):
             self.close()
             raise ProbeError(
@@ -214,11 +238,15 @@ class ForkServer:
         )
 
     def _cancel(self, proc: subprocess.Popen[bytes]) -> None:
-        """Have the server kill the running command and collect its reply; a server that
-        does not answer in time is killed (the next job starts a new one)."""
+        """Have the server stop the batch (killing the running command's group) and read its
+        remaining replies; a server that does not answer in time is killed (the next batch
+        starts a new one)."""
+        deadline = time.monotonic() + _CANCEL_GRACE_S
         try:
             self._send(proc, b"")
-            answered = self._receive(proc, time.monotonic() + _CANCEL_GRACE_S) is not None
+            while (reply := self._receive(proc, deadline)) is not None and reply is not _GONE:
+                pass
+            answered = reply is None
         except OSError:
             answered = False
         if not answered:
@@ -235,7 +263,16 @@ class DirectSpawn:
     def close(self) -> None:
         """Nothing to release."""
 
-    def run(self, job: Job) -> ProcessResult:
+    def run(
+        self, jobs: Sequence[Job], *, stop_on_failure: bool
+    ) -> Generator[ProcessResult, None, None]:
+        for job in jobs:
+            measured = self._run(job)
+            yield measured
+            if stop_on_failure and not measured.ok:
+                return
+
+    def _run(self, job: Job) -> ProcessResult:
         import resource
 
         def own_peak_kb() -> int:
