@@ -108,7 +108,6 @@ def test_pending_markers(tmp_path: Path) -> None:
     store.mark_pending(b)
     store.mark_pending(a)  # idempotent
     assert store.pending_keys() == [b, a]  # oldest first
-    assert store.is_pending(a)
     store.clear_pending(a)
     store.clear_pending(a)  # idempotent
     assert store.pending_keys() == [b]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-EXIT_OK = 0
+from typing import Literal
+
+EXIT_OK: Literal[0] = 0
 EXIT_USAGE = 2
 EXIT_COMMAND_FAILED = 3
-EXIT_REGRESSION = 4
+EXIT_REGRESSION: Literal[4] = 4
 EXIT_SETUP = 5
 
 

@@ -201,6 +201,3 @@ class LocalArchive:
     def clear_pending(self, key: str) -> None:
         with _fs_errors("write", self.root), contextlib.suppress(FileNotFoundError):
             (self.pending_dir / quote(key, safe="")).unlink()
-
-    def is_pending(self, key: str) -> bool:
-        return (self.pending_dir / quote(key, safe="")).exists()

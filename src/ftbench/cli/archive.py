@@ -285,7 +285,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             continue
         var = ENV_VARS.get(name, "")
         print(f"  {name:<18} {value!s:<40} {var}".rstrip())
-    status = EXIT_OK
+    status: int = EXIT_OK
     for problem in config.problems:
         print(f"[WARN] {problem}")
         status = EXIT_SETUP

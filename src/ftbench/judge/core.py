@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
+from ftbench.errors import EXIT_OK, EXIT_REGRESSION
 from ftbench.judge import stats
 from ftbench.judge.comparable import differences
 from ftbench.judge.options import JudgeOptions
@@ -238,7 +239,7 @@ def _verdict(
         alpha=options.alpha,
         threshold_pct=options.regress_pct,
         fail_on=options.fail_on,
-        exit_code=4 if fails else 0,
+        exit_code=EXIT_REGRESSION if fails else EXIT_OK,
         baseline=BaselineInfo(
             keys=keys,
             reports=len(keys),
