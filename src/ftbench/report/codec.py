@@ -20,7 +20,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, Literal, TypeVar, Union
 
@@ -83,13 +83,25 @@ def to_value(obj: Any) -> Any:
 
 def from_value(cls: type[T], value: Any, path: str = "") -> T:
     """Load ``value`` (parsed JSON) as ``cls``, checking every field."""
-    loaded: T = _load(cls, value, path or cls.__name__)
+    try:
+        loaded: T = _loader(typing.cast(Any, cls))(value)
+    except _Bad as bad:
+        where = (path or cls.__name__) + "".join(reversed(bad.parts))
+        raise ModelError(f"{where}: {bad.message}") from None
     return loaded
 
 
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+class _Bad(Exception):
+    """A bad value deep in a document; each enclosing loader adds its part of the path (the
+    path is only spelled out when something is wrong)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parts: list[str] = []
+
+
+Loader = Callable[[Any], Any]
 
 
 def _describe(value: Any) -> str:
@@ -97,106 +109,164 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _load(tp: Any, value: Any, path: str) -> Any:
+def _within(part: str, load: Loader, value: Any) -> Any:
+    try:
+        return load(value)
+    except _Bad as bad:
+        bad.parts.append(part)
+        raise
+
+
+@cache
+def _loader(tp: Any) -> Loader:
+    """A function that checks and loads a JSON value as ``tp`` (built once per type)."""
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
-        return _load_dataclass(tp, value, path)
+        return _dataclass_loader(tp)
     if origin in (Union, types.UnionType):
-        return _load_union(typing.get_args(tp), value, path)
+        return _union_loader(typing.get_args(tp))
     if origin is Literal:
-        if value not in typing.get_args(tp):
-            allowed = ", ".join(repr(a) for a in typing.get_args(tp))
-            raise ModelError(f"{path}: expected one of {allowed}, got {_describe(value)}")
-        return value
+        return _literal_loader(typing.get_args(tp))
     if origin is tuple:
-        return _load_tuple(typing.get_args(tp), value, path)
+        return _tuple_loader(typing.get_args(tp))
     if origin is dict:
-        if not isinstance(value, dict):
-            raise ModelError(f"{path}: expected an object, got {_describe(value)}")
-        item = typing.get_args(tp)[1]
-        return {k: _load(item, v, f"{path}.{k}") for k, v in value.items()}
-    return _load_scalar(tp, value, path)
+        item = _loader(typing.get_args(tp)[1])
+
+        def load_dict(value: Any) -> Any:
+            if not isinstance(value, dict):
+                raise _Bad(f"expected an object, got {_describe(value)}")
+            return {k: _within(f".{k}", item, v) for k, v in value.items()}
+
+        return load_dict
+    return _scalar_loader(tp)
 
 
-def _load_scalar(tp: Any, value: Any, path: str) -> Any:
-    if tp is type(None):
-        if value is not None:
-            raise ModelError(f"{path}: expected null, got {_describe(value)}")
-        return None
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ModelError(f"{path}: expected true or false, got {_describe(value)}")
+def _load_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _Bad(f"expected a number, got {_describe(value)}")
+    return float(value)  # an int too
+
+
+def _scalar_loader(tp: Any) -> Loader:
+    def load(value: Any) -> Any:
+        if (isinstance(value, bool) and tp is not bool) or not isinstance(value, accepted):
+            raise _Bad(f"expected {noun}, got {_describe(value)}")
         return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ModelError(f"{path}: expected a whole number, got {_describe(value)}")
-        return value
-    if tp is float:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or (not math.isfinite(value))
-        ):
-            raise ModelError(f"{path}: expected a number, got {_describe(value)}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ModelError(f"{path}: expected a string, got {_describe(value)}")
-        return value
+
     if tp is Any:
+        return lambda value: value
+    if tp is float:
+        return _load_float
+    kinds: dict[Any, tuple[type | tuple[type, ...], str]] = {
+        type(None): (type(None), "null"),
+        bool: (bool, "true or false"),
+        int: (int, "a whole number"),
+        str: (str, "a string"),
+    }
+    accepted, noun = kinds[tp]  # a KeyError: the model uses a type the codec does not know
+    return load
+
+
+def _literal_loader(allowed: tuple[Any, ...]) -> Loader:
+    def load(value: Any) -> Any:
+        if value not in allowed or isinstance(value, bool) != isinstance(allowed[0], bool):
+            shown = ", ".join(repr(a) for a in allowed)
+            raise _Bad(f"expected one of {shown}, got {_describe(value)}")
         return value
-    raise TypeError(f"{path}: unsupported type {tp!r} in the model")  # a bug, not bad input
+
+    return load
 
 
-def _load_union(options: tuple[Any, ...], value: Any, path: str) -> Any:
-    if value is None and type(None) in options:
-        return None
-    errors = []
-    for option in options:
-        if option is type(None):
-            continue
-        try:
-            return _load(option, value, path)
-        except ModelError as exc:
-            errors.append(str(exc))
-    raise ModelError(
-        errors[0] if len(errors) == 1 else f"{path}: unexpected value {_describe(value)}"
-    )
+def _union_loader(options: tuple[Any, ...]) -> Loader:
+    nullable = type(None) in options
+    loaders = [_loader(o) for o in options if o is not type(None)]
+
+    def load(value: Any) -> Any:
+        if value is None and nullable:
+            return None
+        errors = []
+        for option in loaders:
+            try:
+                return option(value)
+            except _Bad as bad:
+                errors.append(bad)
+        if len(errors) == 1:
+            raise errors[0]
+        raise _Bad(f"unexpected value {_describe(value)}")
+
+    return load
 
 
-def _load_tuple(args: tuple[Any, ...], value: Any, path: str) -> tuple[Any, ...]:
-    if not isinstance(value, list | tuple):
-        raise ModelError(f"{path}: expected a list, got {_describe(value)}")
+def _tuple_loader(args: tuple[Any, ...]) -> Loader:
     if len(args) == 2 and args[1] is Ellipsis:
-        return tuple(_load(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
-    if len(value) != len(args):
-        raise ModelError(f"{path}: expected {len(args)} items, got {len(value)}")
-    return tuple(
-        _load(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
-    )
+        item = _loader(args[0])
+
+        def load_items(value: Any) -> Any:
+            if not isinstance(value, list | tuple):
+                raise _Bad(f"expected a list, got {_describe(value)}")
+            return tuple(_within(f"[{i}]", item, v) for i, v in enumerate(value))
+
+        return load_items
+    items = [_loader(a) for a in args]
+
+    def load_fixed(value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise _Bad(f"expected a list, got {_describe(value)}")
+        if len(value) != len(items):
+            raise _Bad(f"expected {len(items)} items, got {len(value)}")
+        return tuple(
+            _within(f"[{i}]", load, v) for i, (load, v) in enumerate(zip(items, value, strict=True))
+        )
+
+    return load_fixed
 
 
-def _check_constraints(meta: Mapping[str, Any], value: Any, path: str) -> None:
-    regex = meta.get("pattern")
-    if regex is not None and isinstance(value, str) and not re.fullmatch(regex, value):
-        raise ModelError(f"{path}: {_describe(value)} does not match {regex}")
-    low = meta.get("minimum")
-    if low is not None and isinstance(value, int | float) and value < low:
-        raise ModelError(f"{path}: expected at least {low:g}, got {_describe(value)}")
+def _checker(meta: Mapping[str, Any]) -> Callable[[Any], None] | None:
+    """The check of a field's ``pattern`` or ``minimum``, if it has one."""
+    regex, low = meta.get("pattern"), meta.get("minimum")
+    if regex is None and low is None:
+        return None
+    compiled = re.compile(regex) if regex is not None else None
+
+    def check(value: Any) -> None:
+        if compiled is not None and isinstance(value, str) and not compiled.fullmatch(value):
+            raise _Bad(f"{_describe(value)} does not match {regex}")
+        if low is not None and isinstance(value, int | float) and value < low:
+            raise _Bad(f"expected at least {low:g}, got {_describe(value)}")
+
+    return check
 
 
-def _load_dataclass(cls: Any, value: Any, path: str) -> Any:
-    if not isinstance(value, dict):
-        raise ModelError(f"{path}: expected an object, got {_describe(value)}")
-    hints = _hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in value:
-            where = f"{path}.{f.name}"
-            kwargs[f.name] = _load(hints[f.name], value[f.name], where)
-            _check_constraints(f.metadata, kwargs[f.name], where)
-        elif f.metadata.get("omit_none"):
-            kwargs[f.name] = None
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ModelError(f"{path}: missing field {f.name!r}")
-    return cls(**kwargs)
+def _dataclass_loader(cls: Any) -> Loader:
+    hints = typing.get_type_hints(cls)
+    fields = [
+        (
+            f.name,
+            _loader(hints[f.name]),
+            _checker(f.metadata),
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            bool(f.metadata.get("omit_none")),
+        )
+        for f in dataclasses.fields(cls)
+    ]
+
+    def load(value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise _Bad(f"expected an object, got {_describe(value)}")
+        kwargs = {}
+        for name, load_field, check, required, omit_none in fields:
+            if name in value:
+                try:
+                    kwargs[name] = loaded = load_field(value[name])
+                    if check is not None:
+                        check(loaded)
+                except _Bad as bad:
+                    bad.parts.append(f".{name}")
+                    raise
+            elif omit_none:
+                kwargs[name] = None
+            elif required:
+                raise _Bad(f"missing field {name!r}")
+        return cls(**kwargs)
+
+    return load
