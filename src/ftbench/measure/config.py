@@ -74,9 +74,6 @@ class Target:
         raw = json.dumps(body, sort_keys=True).encode()
         return hashlib.sha256(raw).hexdigest()[:16]
 
-    def describe(self) -> list[dict[str, Any]]:
-        return [_step_dict(s) for s in self.steps]
-
 
 def _step_dict(step: Step) -> dict[str, Any]:
     data = asdict(step)
