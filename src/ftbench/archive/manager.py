@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ftbench.archive.base import report_key
+from ftbench.archive.base import load_report, report_key
 from ftbench.archive.metadata import check_run_type, report_metadata
 from ftbench.archive.repo_id import repo_id
 from ftbench.archive.s3 import S3Store, boto3_available
@@ -204,10 +204,8 @@ class S3ArchiveManager:
         if not self.is_available():
             return None
         try:
-            data = self.store.get(key)
-            if data is None:
-                return None
-            return dict(Report.from_json(data, key).to_dict())
+            report = load_report(self.store, key)
+            return None if report is None else report.to_dict()
         except (FtbenchError, ModelError) as exc:
             log.warning("S3 download failed: %s", exc)
             return None
