@@ -69,7 +69,7 @@ def judge_phase(
             alpha=alpha,
             reason=f"no ok {phase} samples in the {which}",
         )
-    change = (statistics.median(current) / statistics.median(baseline) - 1.0) * 100.0
+    change = stats.pct_change(current, baseline)
     alternative: Literal["greater", "less"] = "greater" if change >= 0 else "less"
     p_value = stats.mann_whitney_p(current, baseline, alternative)
     direction = "slower" if change >= 0 else "faster"
