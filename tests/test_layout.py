@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parent.parent / "src" / "ftbench"
-SHARED = {"ftbench", "errors", "redact"}
+SHARED = {"ftbench", "errors", "redact", "signals"}
 #: what each part of the package may import (besides itself and SHARED)
 ALLOWED = {
     "measure": set(),

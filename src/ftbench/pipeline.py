@@ -23,6 +23,7 @@ from ftbench.measure.runner import Progress, Runner, RunSettings
 from ftbench.report.build import build_report
 from ftbench.report.files import REPORT_NAMES, write_reports
 from ftbench.report.model import Report, Verdict
+from ftbench.signals import interrupted_error
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,18 @@ def run(request: RunRequest) -> RunOutcome:
             verdict = evaluate(report, archives, request.judge, repo_root=root, notes=notes)
         except FtbenchError as exc:  # e.g. --baseline FILE missing: the run is still archived
             judge_error = exc
+        except KeyboardInterrupt as exc:  # a signal while reading baselines: still archived
+            judge_error = interrupted_error(exc)
     report = replace(report, regression=verdict)
 
+    # After a signal the report is archived locally and queued for upload, not uploaded.
+    stopped = next((e for e in (measured.error, judge_error) if e and e.exit_code > 128), None)
     printed = io.StringIO()
     archived = archive_report(
         report,
         root,
         upload_s3=request.upload_s3,
+        queue_only=stopped is not None,
         archive_dir=request.archive_dir,
         repo_id_override=request.repo_id,
         out=printed,

@@ -2,7 +2,9 @@
 
 * :func:`archive_report` is called once per run: it writes the report to the local archive and,
   with ``--upload-s3``, uploads it (then whatever is still pending), printing the guide's lines.
-  A failed upload leaves a pending marker; it never changes the run's exit code. It does not
+  The report is marked pending before the upload and the marker cleared after it succeeds,
+  so a failed, killed or interrupted upload is sent by the next ``archive sync``; a failed
+  upload never changes the run's exit code. It does not
   touch the report: its :class:`ArchiveOutcome` gives the keys and URL
   (:attr:`ArchiveOutcome.ref` is the report's ``archive`` block).
 * :func:`sync_pending` (``ft-bench archive sync``) uploads the pending reports concurrently.
@@ -35,11 +37,13 @@ from ftbench.archive.s3 import S3Config, S3Error, S3Store, boto3_available
 from ftbench.archive.s3config import prefix_problem
 from ftbench.errors import FtbenchError
 from ftbench.report.model import ArchiveRef, Report
+from ftbench.signals import critical
 
 SKIP_BOTO3 = "[SKIP] S3 upload skipped (boto3 not installed)"
 SKIP_UNCONFIGURED = "[SKIP] S3 upload skipped (not configured or unavailable)"
 UPLOADED = "✓ Benchmark report uploaded to S3"
 WARN_FAILED = "[WARN] S3 upload failed: {reason}"
+QUEUED = "[SKIP] S3 upload queued (interrupted): run 'ft-bench archive sync' to send it"
 MAX_WORKERS = 64
 # Errors after which further requests are pointless (stop instead of waiting on each).
 FATAL_KINDS = frozenset(
@@ -158,6 +162,7 @@ def archive_report(
     run_type: str = "benchmark",
     out: TextIO | None = None,
     config: S3Config | None = None,
+    queue_only: bool = False,
 ) -> ArchiveOutcome:
     """Archive ``report`` locally, then (``upload_s3``) to S3 with the guide's messages.
 
@@ -173,10 +178,17 @@ def archive_report(
     local = open_local(Path(repo_root), archive_dir, config)
     data = report.archive_bytes()
     key = report_key(local.prefix, rid, data, report.timestamp, run_type)
-    local.put(key, data, {})  # SetupError when the archive cannot be written
+    with critical():  # a signal waits until the report is archived (and queued)
+        local.put(key, data, {})  # SetupError when the archive cannot be written
+        if upload_s3 and config.is_usable and boto3_available():
+            # queued before the attempt: an upload cut short (signal, kill) is sent by sync
+            local.mark_pending(key)
     path = local.path_of(key)
     if not upload_s3:
         return ArchiveOutcome(key, path, message=f"archived locally: {path}")
+    if queue_only and config.is_usable and boto3_available():
+        _print(out, QUEUED)
+        return ArchiveOutcome(key, path, pending=True, message="S3 upload queued (interrupted)")
 
     if not config.is_usable:
         for problem in config.problems:
@@ -195,7 +207,6 @@ def archive_report(
         key, data, report_metadata(report, data, repo_id=rid, run_type=run_type)
     )
     if not result.success:
-        local.mark_pending(key)
         _print(out, WARN_FAILED.format(reason=result.error))
         return ArchiveOutcome(key, path, pending=True, message=f"S3 upload failed: {result.error}")
 

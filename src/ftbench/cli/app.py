@@ -52,15 +52,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             parser.print_help()
             return EXIT_USAGE
-        return int(args.func(args))
+        from ftbench.signals import handle_signals
+
+        with handle_signals():  # SIGTERM and SIGHUP end a run the way Ctrl-C does
+            return int(args.func(args))
     except FtbenchError as exc:
         if debug:
             raise
         _print_error(f"error: {exc}")
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from ftbench.signals import exit_code
+
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return exit_code(exc)
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
             raise

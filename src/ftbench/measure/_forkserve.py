@@ -49,6 +49,7 @@ _LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 #: Signals this process ignores that a command must not inherit ignored.
 _DEFAULTED = (_signal.SIGINT, _signal.SIGPIPE)
 _SPAWN_SETSID = hasattr(os, "posix_spawn")
+_SUBREAPER = False
 Request = tuple[float, bytes, bytes, bytes, list[bytes], dict[bytes, bytes]]
 Batch = tuple[list[Request], bool]
 Reply = tuple[int, float, float, int, int, int, int]
@@ -160,6 +161,76 @@ def _kill_group(pid: int) -> None:
             pass
 
 
+def _become_subreaper() -> bool:
+    """Linux: make this process the child subreaper (``prctl(PR_SET_CHILD_SUBREAPER)``), so
+    every descendant of a command that outlives its parent (``cmd &``, ``setsid``, a daemon)
+    is re-parented here rather than to init, where :func:`_reap_tree` finds it. Through
+    ``_ctypes`` itself (``ctypes`` would add ~0.3 MiB to the RSS floor; ``_ctypes`` ~0.2)."""
+    try:
+        import _ctypes
+
+        class _Int(_ctypes._SimpleCData):  # type: ignore[type-arg]
+            _type_ = "i"
+
+        class _Function(_ctypes.CFuncPtr):
+            _flags_ = _ctypes.FUNCFLAG_CDECL
+            _restype_ = _Int
+
+        libc = _ctypes.dlopen(None, 2)  # type: ignore[arg-type]  # None: the program itself
+        prctl = _Function(_ctypes.dlsym(libc, "prctl"))
+        return bool(prctl(36, 1, 0, 0, 0) == 0)  # PR_SET_CHILD_SUBREAPER = 36
+    except Exception:  # not Linux, no prctl, no _ctypes: process groups only
+        return False
+
+
+def _children() -> list[int]:
+    """This process's children (it is single-threaded: its pid is its only task)."""
+    pid = os.getpid()
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:  # no CONFIG_PROC_CHILDREN: read every process's parent
+        found = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat", "rb") as fh:
+                        if int(fh.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                            found.append(int(name))
+                except (OSError, ValueError, IndexError):
+                    pass
+        return found
+
+
+def _reap_tree(pid: int) -> None:
+    """After a command ended (its own process reaped): kill what is left of its group, and,
+    as the subreaper, every descendant re-parented here; reap them all. Descendants that
+    leave the group *and* whose parent is still alive are re-parented (then killed) as soon as
+    that parent is killed, hence the rounds."""
+    try:
+        os.killpg(pid, 9)
+    except OSError:
+        pass
+    if not _SUBREAPER:
+        return
+    deadline = time.monotonic() + 5.0  # SIGKILL is not instant in uninterruptible sleep
+    while time.monotonic() < deadline:
+        left = set(_children())
+        if not left:
+            return
+        for child in left:
+            _kill_group(child)
+        while left and time.monotonic() < deadline:
+            try:
+                got = os.waitpid(-1, os.WNOHANG)[0]
+            except ChildProcessError:
+                return
+            if got:
+                left.discard(got)
+            else:
+                time.sleep(0.001)
+
+
 def _run(request: Request, wake: int, floor: int) -> Reply | None:
     """Run one request; None when the harness went away (the command is killed)."""
     timeout_s, cwd, log, program, argv, env = request
@@ -198,6 +269,7 @@ def _run(request: Request, wake: int, floor: int) -> Reply | None:
         _kill_group(pid)
         killed = True
     finished = time.monotonic_ns()
+    _reap_tree(pid)  # after the timing: the command's leftovers are not measured
     if harness_gone:
         return None
     return (
@@ -241,6 +313,8 @@ def _batch(request: Batch, wake: int) -> bool:
 
 
 def main() -> None:
+    global _SUBREAPER
+    _SUBREAPER = _become_subreaper()
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # Ctrl-C: the harness decides
     _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)  # harness gone while replying: exit
     _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)

@@ -295,8 +295,9 @@ class DirectSpawn:
             os.close(log_fd)
         proc.returncode = 0  # reaped below with os.wait4 (for its rusage), not by Popen
         timed_out = _wait_exit(proc.pid, job.timeout_s)
-        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
+        _kill_group(proc.pid)  # what it left in its group (`cmd &`); the zombie holds the id
+        _, status, usage = os.wait4(proc.pid, 0)
         floor = max(floor, own_peak_kb())  # the child inherited at most our peak
         if timed_out:
             return ProcessResult(wall, usage.ru_utime, usage.ru_stime, None, False, floor, -1, True)

@@ -21,6 +21,7 @@ from ftbench.measure import cache, probe
 from ftbench.measure.config import MODES, Step, Target, target_path
 from ftbench.measure.executor import RSS_SCOPE, Executor, Job, ProcessResult
 from ftbench.redact import scrub
+from ftbench.signals import interrupted_error
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,8 @@ class Runner:
                     self._phase(result, "warm", self.settings.warm_runs)
         except FtbenchError as exc:
             result.error = exc
-        except KeyboardInterrupt:
-            result.error = FtbenchError("interrupted", exit_code=130)
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (ftbench.signals)
+            result.error = interrupted_error(exc)
         finally:
             self.executor.close()
             self.progress.close()
