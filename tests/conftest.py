@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,15 @@ GIT_IDENTITY = {
     "GIT_COMMITTER_NAME": "ftbench tests",
     "GIT_COMMITTER_EMAIL": "tests@example.invalid",
 }
+
+
+@pytest.fixture(autouse=True)
+def user_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmarked commands run in the user's environment (measure.interpreter); in the
+    tests that is the dev venv, as if activated, whatever way pytest was started."""
+    if sys.prefix != sys.base_prefix:
+        monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
+
 
 DEFAULT_CONFIG = """\
 [tiers.lite]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ftbench.errors import ConfigError, SetupError
-from ftbench.measure import config
+from ftbench.measure import config, tools
 
 TWO_STEPS = """
 [tiers.lite]
@@ -42,7 +42,7 @@ def write(root: Path, name: str, text: str) -> Path:
 
 def test_ftbench_toml_tiers(tmp_path: Path) -> None:
     root = write(tmp_path, "ftbench.toml", TWO_STEPS)
-    tiers = config.available_tiers(root)
+    tiers = tools.available_tiers(root)
     assert list(tiers) == ["lite"]
     lite = tiers["lite"]
     assert lite.kind == "tier"
@@ -71,7 +71,7 @@ name = "s"
 cmd = "{python} -c 'print(1)' --tier {tier}"
 """,
     )
-    step = config.available_tiers(root)["t"].steps[0]
+    step = tools.available_tiers(root)["t"].steps[0]
     assert step.argv("t", "normal") == [sys.executable, "-c", "print(1)", "--tier", "t"]
 
 
@@ -88,22 +88,24 @@ name = "a"
 cmd = ["true"]
 """,
     )
-    tiers = config.available_tiers(root)
-    assert list(tiers) == ["pro"]
+    tiers = tools.available_tiers(root)
     assert tiers["pro"].source == "pyproject.toml [tool.ftbench]"
+    assert tiers["lite"].source.startswith("built-in")  # configuring pro keeps built-in lite
 
 
 def test_ftbench_toml_wins_over_pyproject(tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", '[[tool.ftbench.tiers.pro.steps]]\nname="a"\ncmd="x"\n')
     write(tmp_path, "ftbench.toml", '[[tiers.lite.steps]]\nname="b"\ncmd="y"\n')
-    assert list(config.available_tiers(tmp_path)) == ["lite"]
+    tiers = tools.available_tiers(tmp_path)
+    assert tiers["lite"].source == "ftbench.toml"
+    assert tiers["pro"].source.startswith("built-in")  # not the pyproject's pro
 
 
 def test_projects_own_pyproject_configures_lite_and_pro() -> None:
     root = Path(__file__).resolve().parents[1]
-    tiers = config.available_tiers(root)
+    tiers = tools.available_tiers(root)
     assert {"lite", "pro"} <= set(tiers)
-    config.check_commands(tiers["lite"], "normal", root)
+    tools.check_commands(tiers["lite"], "normal", root)
 
 
 def test_placeholders_in_project_tier(tmp_path: Path) -> None:
@@ -116,7 +118,7 @@ name = "firsttry"
 cmd = "firsttry run {mode} --tier {tier}"
 """,
     )
-    step = config.available_tiers(root)["lite"].steps[0]
+    step = tools.available_tiers(root)["lite"].steps[0]
     assert step.argv("lite", "fast") == ["firsttry", "run", "fast", "--tier", "lite"]
 
 
@@ -152,7 +154,7 @@ BAD_CONFIGS = {
 def test_bad_configuration_is_one_line_config_error(tmp_path: Path, text: str) -> None:
     write(tmp_path, "ftbench.toml", text)
     with pytest.raises(ConfigError) as caught:
-        config.resolve_target(tmp_path, tier="lite", cmd=None)
+        tools.resolve_target(tmp_path, tier="lite", cmd=None)
     message = str(caught.value)
     assert message
     assert "\n" not in message
@@ -174,20 +176,20 @@ def test_bad_configuration_is_one_line_config_error(tmp_path: Path, text: str) -
 def test_bad_pyproject_is_config_error(tmp_path: Path, text: str) -> None:
     write(tmp_path, "pyproject.toml", text)
     with pytest.raises(ConfigError) as caught:
-        config.available_tiers(tmp_path)
+        tools.available_tiers(tmp_path)
     assert "\n" not in str(caught.value)
 
 
 def test_unreadable_config_is_config_error(tmp_path: Path) -> None:
     (tmp_path / "ftbench.toml").write_bytes(b"\xff\xfe not utf-8")
     with pytest.raises(ConfigError):
-        config.available_tiers(tmp_path)
+        tools.available_tiers(tmp_path)
 
 
 def test_unknown_tier_is_setup_error_listing_available(tmp_path: Path) -> None:
     write(tmp_path, "ftbench.toml", TWO_STEPS)
     with pytest.raises(SetupError) as caught:
-        config.resolve_target(tmp_path, tier="nope", cmd=None)
+        tools.resolve_target(tmp_path, tier="nope", cmd=None)
     assert "unknown tier 'nope'" in str(caught.value)
     assert "lite" in str(caught.value)
     assert caught.value.exit_code == 5
@@ -195,51 +197,51 @@ def test_unknown_tier_is_setup_error_listing_available(tmp_path: Path) -> None:
 
 def test_default_tier_is_lite(tmp_path: Path) -> None:
     write(tmp_path, "ftbench.toml", TWO_STEPS)
-    assert config.resolve_target(tmp_path, tier=None, cmd=None).tier == "lite"
+    assert tools.resolve_target(tmp_path, tier=None, cmd=None).tier == "lite"
 
 
 def test_cmd_target(tmp_path: Path) -> None:
-    target = config.resolve_target(tmp_path, tier=None, cmd="echo hi there", cache=["c1", "c2"])
+    target = tools.resolve_target(tmp_path, tier=None, cmd="echo hi there", cache=["c1", "c2"])
     assert target.kind == "cmd"
     assert target.tier == "cmd"
     (step,) = target.steps
     assert step.argv("cmd", "normal") == ["echo", "hi", "there"]
     assert step.cache == ("c1", "c2")
-    shell = config.resolve_target(tmp_path, tier=None, cmd="echo $HOME", shell=True)
+    shell = tools.resolve_target(tmp_path, tier=None, cmd="echo $HOME", shell=True)
     assert shell.steps[0].argv("cmd", "normal") == ["/bin/sh", "-c", "echo $HOME"]
     with pytest.raises(ConfigError):
-        config.resolve_target(tmp_path, tier=None, cmd="   ")
+        tools.resolve_target(tmp_path, tier=None, cmd="   ")
 
 
 def test_cmd_ignores_broken_configuration(tmp_path: Path) -> None:
     write(tmp_path, "ftbench.toml", "[broken\n")
-    assert config.resolve_target(tmp_path, tier=None, cmd="true").kind == "cmd"
+    assert tools.resolve_target(tmp_path, tier=None, cmd="true").kind == "cmd"
 
 
 def test_config_hash_is_stable_and_sensitive(tmp_path: Path) -> None:
-    a = config.resolve_target(tmp_path, tier=None, cmd="echo a")
-    assert a.config_hash() == config.resolve_target(tmp_path, tier=None, cmd="echo a").config_hash()
-    assert a.config_hash() != config.resolve_target(tmp_path, tier=None, cmd="echo b").config_hash()
+    a = tools.resolve_target(tmp_path, tier=None, cmd="echo a")
+    assert a.config_hash() == tools.resolve_target(tmp_path, tier=None, cmd="echo a").config_hash()
+    assert a.config_hash() != tools.resolve_target(tmp_path, tier=None, cmd="echo b").config_hash()
     assert len(a.config_hash()) == 16
     int(a.config_hash(), 16)
 
 
 def test_check_commands(tmp_path: Path) -> None:
-    ok = config.resolve_target(tmp_path, tier=None, cmd="true")
-    config.check_commands(ok, "normal", tmp_path)
-    missing = config.resolve_target(tmp_path, tier=None, cmd="ftbench-no-such-program-xyz -v")
+    ok = tools.resolve_target(tmp_path, tier=None, cmd="true")
+    tools.check_commands(ok, "normal", tmp_path)
+    missing = tools.resolve_target(tmp_path, tier=None, cmd="ftbench-no-such-program-xyz -v")
     with pytest.raises(SetupError, match="command not found: ftbench-no-such-program-xyz"):
-        config.check_commands(missing, "normal", tmp_path)
-    relative = config.resolve_target(tmp_path, tier=None, cmd="./run.sh")
+        tools.check_commands(missing, "normal", tmp_path)
+    relative = tools.resolve_target(tmp_path, tier=None, cmd="./run.sh")
     with pytest.raises(SetupError, match="command not found"):
-        config.check_commands(relative, "normal", tmp_path)
+        tools.check_commands(relative, "normal", tmp_path)
     script = tmp_path / "run.sh"
     script.write_text("#!/bin/sh\n")
     script.chmod(0o755)
-    config.check_commands(relative, "normal", tmp_path)
-    unbalanced = config.resolve_target(tmp_path, tier=None, cmd="echo 'oops")
+    tools.check_commands(relative, "normal", tmp_path)
+    unbalanced = tools.resolve_target(tmp_path, tier=None, cmd="echo 'oops")
     with pytest.raises(ConfigError, match="cannot parse"):
-        config.check_commands(unbalanced, "normal", tmp_path)
+        tools.check_commands(unbalanced, "normal", tmp_path)
 
 
 # --- built-in tiers: deterministic by controlling PATH ------------------------------------
@@ -258,7 +260,8 @@ def _fake_bin(tmp_path: Path, *names: str) -> Path:
 def test_builtin_tiers_with_ruff_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write(tmp_path / "repo", "pyproject.toml", "[project]\nname='x'\n")
     monkeypatch.setenv("PATH", str(_fake_bin(tmp_path, "ruff")))
-    tiers = config.available_tiers(root)
+    monkeypatch.delenv("VIRTUAL_ENV")
+    tiers = tools.available_tiers(root)
     assert [s.name for s in tiers["lite"].steps] == ["ruff"]
     assert [s.name for s in tiers["pro"].steps] == ["ruff"]  # no tests dir: no pytest
     assert tiers["lite"].source.startswith("built-in")
@@ -268,28 +271,35 @@ def test_builtin_pro_has_ruff_mypy_pytest(tmp_path: Path, monkeypatch: pytest.Mo
     root = write(tmp_path / "repo", "setup.py", "")
     (root / "tests").mkdir()
     monkeypatch.setenv("PATH", str(_fake_bin(tmp_path, "ruff", "mypy")))
-    tiers = config.available_tiers(root)
+    tiers = tools.available_tiers(root)
     assert [s.name for s in tiers["pro"].steps] == ["ruff", "mypy", "pytest"]
     assert tiers["pro"].steps[2].argv("pro", "normal")[0] == sys.executable
 
 
-def test_builtin_firsttry_cli_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_builtin_firsttry_tier_interface(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write(tmp_path / "repo", "pyproject.toml", "[project]\nname='x'\n")
-    monkeypatch.setenv("PATH", str(_fake_bin(tmp_path, "ruff", "firsttry")))
-    tiers = config.available_tiers(root)
+    bin_dir = _fake_bin(tmp_path, "ruff")
+    (bin_dir / "firsttry").write_text("#!/bin/sh\necho 'usage: firsttry run MODE [--tier T]'\n")
+    (bin_dir / "firsttry").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("VIRTUAL_ENV")
+    tiers = tools.available_tiers(root)
     assert tiers["pro"].steps[0].argv("pro", "fast") == ["firsttry", "run", "fast", "--tier", "pro"]
+    assert tiers["pro"].steps[0].cache == (".firsttry/cache.json",)
+    assert [s.name for s in tiers["python-lite"].steps] == ["ruff"]  # kept beside FirstTry
 
 
 def test_no_builtin_tiers_without_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write(tmp_path / "repo", "pyproject.toml", "[project]\nname='x'\n")
     monkeypatch.setenv("PATH", str(_fake_bin(tmp_path)))
-    assert config.available_tiers(root) == {}
+    monkeypatch.delenv("VIRTUAL_ENV")
+    assert tools.available_tiers(root) == {}
     with pytest.raises(SetupError, match="available: none"):
-        config.resolve_target(root, tier=None, cmd=None)
+        tools.resolve_target(root, tier=None, cmd=None)
     non_python = tmp_path / "other"
     non_python.mkdir()
     monkeypatch.setenv("PATH", str(_fake_bin(tmp_path, "ruff")))
-    assert config.available_tiers(non_python) == {}
+    assert tools.available_tiers(non_python) == {}
 
 
 # --- property tests: any TOML gives tiers or a one-line ConfigError -----------------------
@@ -424,7 +434,7 @@ def test_loading_any_file_gives_tiers_or_config_error(
     old_path = os.environ.get("PATH", "")
     try:
         os.environ["PATH"] = str(tmp_path / "no-bin")  # built-in tiers: deterministic, none
-        tiers = config.available_tiers(root)
+        tiers = tools.available_tiers(root)
     except ConfigError as exc:
         assert str(exc) and "\n" not in str(exc)
         return

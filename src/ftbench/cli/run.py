@@ -14,6 +14,7 @@ from ftbench.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from ftbench.measure.runner import RunSettings
+    from ftbench.report.model import Report
 
 MODES = ("fast", "normal", "full")
 _count = bounded(int, low=0)
@@ -74,6 +75,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         action="store_true",
         help="keep going and exit 0 when a command fails or times out",
     )
+    samples.add_argument(
+        "-i",
+        "--ignore-failure",
+        action="store_true",
+        help="time every sample whatever its exit code (as hyperfine -i; recorded in the "
+        "report, exit codes kept); timeouts still fail",
+    )
     output = run.add_argument_group("output")
     output.add_argument(
         "--out-dir",
@@ -121,13 +129,14 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         timeout_s=args.timeout_s,
         max_procs=args.max_procs,
         allow_failure=args.allow_failure,
+        ignore_failure=args.ignore_failure,
     )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ftbench import pipeline
     from ftbench.cli.progress import choose
-    from ftbench.measure import config
+    from ftbench.measure import tools
 
     if args.cmd is None and (args.cache or args.shell):
         raise UsageError("--cache and --shell only apply to --cmd")
@@ -136,10 +145,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = repo_root(args.repo)
     settings = _settings(args)
     options = judge_options(args)
-    target = config.resolve_target(
+    _warn_config(root)
+    target = tools.resolve_target(
         root, tier=args.tier, cmd=args.cmd, cache=args.cache, shell=args.shell
     )
-    config.check_commands(target, settings.mode, root)
+    tools.check_commands(target, settings.mode, root)
     outcome = pipeline.run(
         pipeline.RunRequest(
             root=root,
@@ -155,11 +165,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(outcome.markdown)
+    verdict = outcome.report.regression
+    if args.quiet and verdict is not None and verdict.exit_code != EXIT_OK:
+        print(f"ft-bench: {verdict.verdict}: {verdict.summary}")
+    _warn_warm_slower(outcome.report)
     sys.stdout.write(outcome.archive_output)
     _append_step_summary(outcome.markdown)
     if outcome.error is not None:
         raise outcome.error
     return outcome.exit_code
+
+
+def _warn_config(root: Path) -> None:
+    from ftbench.measure.config import config_warnings, load_config
+
+    loaded = load_config(root)
+    for line in config_warnings(*loaded) if loaded is not None else ():
+        print(f"[WARN] {line}", file=sys.stderr)
+
+
+def _warn_warm_slower(report: Report) -> None:
+    """Warm slower than cold (by 10% and 50 ms): the caches may not be what the tier uses."""
+    cold, warm = report.runs.cold, report.runs.warm
+    if cold is None or warm is None or not cold.elapsed_s or not warm.elapsed_s:
+        return
+    if warm.elapsed_s > cold.elapsed_s * 1.10 and warm.elapsed_s - cold.elapsed_s > 0.05:
+        print(
+            f"[WARN] warm median {warm.elapsed_s:.3f}s is slower than cold median "
+            f"{cold.elapsed_s:.3f}s: the cleared caches do not speed this tier up, or the "
+            "machine was busier during the warm samples (docs/measurement.md)",
+            file=sys.stderr,
+        )
 
 
 def _append_step_summary(markdown: str) -> None:
@@ -174,10 +210,15 @@ def _append_step_summary(markdown: str) -> None:
 
 
 def cmd_tiers(args: argparse.Namespace) -> int:
-    from ftbench.measure.config import available_tiers
+    from ftbench.measure import interpreter, tools
 
     root = repo_root(args.repo)
-    tiers = available_tiers(root)
+    _warn_config(root)
+    tiers = tools.available_tiers(root)
+    interp = interpreter.find(root, os.environ)
+    notes = tools.builtin_tiers(root, interp, interpreter.command_path(interp, os.environ)).notes
+    for note in notes:
+        print(f"# {note}")
     if not tiers:
         print(f"no tiers: no [tool.ftbench] / ftbench.toml and no known checks found in {root}")
         return EXIT_OK
@@ -195,4 +236,8 @@ def cmd_tiers(args: argparse.Namespace) -> int:
                 print(f"      clear: {step.clear_argv(name, args.mode)}")
             if step.env:
                 print(f"      env: {', '.join(f'{k}={v}' for k, v in step.env.items())}")
+            if step.ok_exit_codes != (0,):
+                print(f"      ok exit codes: {', '.join(map(str, step.ok_exit_codes))}")
+            if step.pycache:
+                print("      python bytecode: cold in cold samples (PYTHONPYCACHEPREFIX)")
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""What to benchmark: tiers from configuration, built-in tiers, or an ad-hoc ``--cmd``.
+"""What to benchmark: steps and targets, and the tiers of the configuration.
 
 Configuration lives in ``ftbench.toml`` (top level) or in ``[tool.ftbench]`` of
 ``pyproject.toml``; ``ftbench.toml`` wins when both exist. See docs/configuration.md.
@@ -6,11 +6,10 @@ Configuration lives in ``ftbench.toml`` (top level) or in ``[tool.ftbench]`` of
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
-import os
 import shlex
-import shutil
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -18,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftbench.errors import ConfigError, SetupError
+from ftbench.errors import ConfigError
+from ftbench.measure import interpreter
 
 MODES: dict[str, tuple[int, int, int]] = {
     # mode: (cold samples, warm samples, warm-up runs)
@@ -26,13 +26,20 @@ MODES: dict[str, tuple[int, int, int]] = {
     "normal": (5, 10, 1),
     "full": (10, 30, 2),
 }
-DEFAULT_TIER = "lite"
-_STEP_KEYS = {"name", "cmd", "shell", "cache", "clear", "env"}
+DEFAULT_TIER = "lite"  # the tier of `ft-bench run` without --tier or --cmd
+_STEP_KEYS = {"name", "cmd", "shell", "cache", "clear", "env", "ok_exit_codes", "pycache"}
+TOP_KEYS = ("tiers",)
+_TIER_KEYS = ("description", "steps", "setup")
 
 
 @dataclass(frozen=True)
 class Step:
-    """One command of a tier. ``cmd`` holds templates (``{tier}``, ``{mode}``, ``{python}``)."""
+    """One command of a tier. ``cmd`` holds templates (``{tier}``, ``{mode}``, ``{python}``).
+
+    ``ok_exit_codes``: exit codes that count as a successful sample. ``pycache``: Python
+    bytecode is cold in cold samples (``PYTHONPYCACHEPREFIX``, see docs/measurement.md).
+    ``python`` fills ``{python}`` (the user's interpreter; not part of the definition).
+    """
 
     name: str
     cmd: tuple[str, ...] | str
@@ -40,6 +47,9 @@ class Step:
     cache: tuple[str, ...] = ()
     clear: tuple[str, ...] | str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
+    ok_exit_codes: tuple[int, ...] = (0,)
+    pycache: bool = False
+    python: str = field(default="", compare=False)
 
     def argv(self, tier: str, mode: str) -> list[str]:
         """The command line with placeholders filled in."""
@@ -49,13 +59,18 @@ class Step:
         return None if self.clear is None else self._command(self.clear, tier, mode)
 
     def _command(self, cmd: tuple[str, ...] | str, tier: str, mode: str) -> list[str]:
+        python = self.python or sys.executable
         if isinstance(cmd, str):
-            text = _fill(cmd, tier, mode, quote=True)  # parsed by sh or shlex
+            text = _fill(cmd, tier, mode, python, quote=True)  # parsed by sh or shlex
             return ["/bin/sh", "-c", text] if self.shell else shlex.split(text)
-        return [_fill(part, tier, mode) for part in cmd]
+        return [_fill(part, tier, mode, python) for part in cmd]
 
     def env_for(self, tier: str, mode: str) -> dict[str, str]:
-        return {k: _fill(v, tier, mode) for k, v in self.env.items()}
+        return {k: _fill(v, tier, mode, self.python or sys.executable) for k, v in self.env.items()}
+
+    def accepts(self, exit_code: int) -> bool:
+        """Whether a sample that ended with ``exit_code`` (not timed out) succeeded."""
+        return exit_code in self.ok_exit_codes
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,11 @@ class Target:
     steps: tuple[Step, ...]
     source: str  # where it came from: a file path, "built-in", or "--cmd"
     description: str = ""
+    #: PATH of the commands (the user's environment); empty: the harness's PATH as it is
+    path: str = field(default="", compare=False)
+    interp: interpreter.Interpreter | None = field(default=None, compare=False)
+    #: untimed shell command run in each tree of an A/B run before measuring (``--against``)
+    setup: str | None = None
 
     def config_hash(self) -> str:
         """Hash of the target's definition (templates, not machine-specific paths)."""
@@ -81,12 +101,37 @@ def _step_dict(step: Step) -> dict[str, Any]:
     data["cache"] = list(step.cache)
     data["clear"] = list(step.clear) if isinstance(step.clear, tuple) else step.clear
     data["env"] = dict(step.env)
+    del data["python"]  # machine-specific
+    # keys added after 0.2 only when set, so existing tiers keep their hash (and baselines)
+    if step.ok_exit_codes == (0,):
+        del data["ok_exit_codes"]
+    else:
+        data["ok_exit_codes"] = list(step.ok_exit_codes)
+    if not step.pycache:
+        del data["pycache"]
     return data
 
 
-def _fill(text: str, tier: str, mode: str, *, quote: bool = False) -> str:
-    python = shlex.quote(sys.executable) if quote else sys.executable
-    return text.replace("{tier}", tier).replace("{mode}", mode).replace("{python}", python)
+def _fill(text: str, tier: str, mode: str, python: str, *, quote: bool = False) -> str:
+    shown = shlex.quote(python) if quote else python
+    return text.replace("{tier}", tier).replace("{mode}", mode).replace("{python}", shown)
+
+
+def config_warnings(table: Mapping[str, Any], source: str) -> list[str]:
+    """Unknown keys at the top level and in tiers, each with the nearest valid key."""
+    warnings = [_unknown(key, TOP_KEYS, source) for key in table if key not in TOP_KEYS]
+    tiers = table.get("tiers")
+    for name, tier in tiers.items() if isinstance(tiers, dict) else ():
+        if isinstance(tier, dict):
+            where = f"{source}: tier '{name}'"
+            warnings += [_unknown(k, _TIER_KEYS, where) for k in tier if k not in _TIER_KEYS]
+    return warnings
+
+
+def _unknown(key: str, valid: tuple[str, ...], where: str) -> str:
+    near = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    hint = f"; did you mean '{near[0]}'?" if near else f" (valid: {', '.join(valid)})"
+    return f"{where}: unknown key '{key}' is ignored{hint}"
 
 
 def load_config(repo_root: Path) -> tuple[dict[str, Any], str] | None:
@@ -136,7 +181,10 @@ def parse_tiers(table: Mapping[str, Any], source: str) -> dict[str, Target]:
         description = tier.get("description", "")
         if not isinstance(description, str):
             raise ConfigError(f"{where}: 'description' must be a string")
-        result[tier_name] = Target("tier", tier_name, parsed, source, description)
+        setup = tier.get("setup")
+        if setup is not None and not (isinstance(setup, str) and setup.strip()):
+            raise ConfigError(f"{where}: 'setup' must be a non-empty command string")
+        result[tier_name] = Target("tier", tier_name, parsed, source, description, setup=setup)
     return result
 
 
@@ -168,7 +216,26 @@ def _parse_step(raw: Any, where: str) -> Step:
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
     ):
         raise ConfigError(f"{where}: 'env' must be a table of strings")
-    return Step(name.strip(), cmd, shell, tuple(cache_paths), clear, dict(env))
+    codes = raw.get("ok_exit_codes", [0])
+    if (
+        not isinstance(codes, list)
+        or not codes
+        or not all(type(c) is int and 0 <= c <= 255 for c in codes)
+    ):
+        raise ConfigError(f"{where}: 'ok_exit_codes' must be a list of exit codes (0-255)")
+    pycache = raw.get("pycache", False)
+    if not isinstance(pycache, bool):
+        raise ConfigError(f"{where}: 'pycache' must be true or false")
+    return Step(
+        name.strip(),
+        cmd,
+        shell,
+        tuple(cache_paths),
+        clear,
+        dict(env),
+        tuple(sorted(set(codes))),
+        pycache,
+    )
 
 
 def _command(value: Any, where: str, *, required: bool) -> tuple[str, ...] | str | None:
@@ -179,110 +246,3 @@ def _command(value: Any, where: str, *, required: bool) -> tuple[str, ...] | str
     if isinstance(value, list) and value and all(isinstance(p, str) for p in value):
         return tuple(value)
     raise ConfigError(f"{where} must be a non-empty string or list of strings")
-
-
-def builtin_tiers(repo_root: Path) -> dict[str, Target]:
-    """Tiers made from the checks found for the repository, when nothing is configured."""
-    if shutil.which("firsttry"):
-        step = ("firsttry", "run", "{mode}", "--tier", "{tier}")
-        return {
-            t: Target("tier", t, (Step("firsttry", step),), "built-in (FirstTry CLI)")
-            for t in ("lite", "pro")
-        }
-    if not _is_python_repo(repo_root):
-        return {}
-    ruff = Step("ruff", ("ruff", "check", "."), cache=(".ruff_cache",))
-    mypy = Step("mypy", ("mypy", "."), cache=(".mypy_cache",))
-    pytest = Step("pytest", ("{python}", "-m", "pytest", "-q"), cache=(".pytest_cache",))
-    have = {
-        "ruff": shutil.which("ruff") is not None,
-        "mypy": shutil.which("mypy") is not None,
-        "pytest": _has_module("pytest") and _has_tests(repo_root),
-    }
-    tiers: dict[str, Target] = {}
-    if have["ruff"]:
-        tiers["lite"] = Target("tier", "lite", (ruff,), "built-in (Python: ruff)")
-    pro = tuple(s for s in (ruff, mypy, pytest) if have[s.name])
-    if pro:
-        names = ", ".join(s.name for s in pro)
-        tiers["pro"] = Target("tier", "pro", pro, f"built-in (Python: {names})")
-    return tiers
-
-
-def _is_python_repo(root: Path) -> bool:
-    markers = ("pyproject.toml", "setup.py", "setup.cfg")
-    return any((root / m).is_file() for m in markers) or any(root.glob("*.py"))
-
-
-def _has_module(name: str) -> bool:
-    from importlib.util import find_spec
-
-    return find_spec(name) is not None
-
-
-def _has_tests(root: Path) -> bool:
-    return (root / "tests").is_dir() or (root / "test").is_dir()
-
-
-def available_tiers(repo_root: Path) -> dict[str, Target]:
-    """Configured tiers when a configuration exists, else the built-in ones."""
-    loaded = load_config(repo_root)
-    if loaded is not None:
-        table, source = loaded
-        return parse_tiers(table, source)
-    return builtin_tiers(repo_root)
-
-
-def resolve_target(
-    repo_root: Path,
-    *,
-    tier: str | None,
-    cmd: str | None,
-    cache: list[str] | None = None,
-    shell: bool = False,
-) -> Target:
-    """The target of a run: ``--cmd`` (with ``--cache`` paths) or a tier."""
-    if cmd is not None:
-        if not cmd.strip():
-            raise ConfigError("--cmd must not be empty")
-        return Target("cmd", "cmd", (Step("cmd", cmd, shell, tuple(cache or ())),), "--cmd")
-    name = tier or DEFAULT_TIER
-    tiers = available_tiers(repo_root)
-    if name not in tiers:
-        known = ", ".join(sorted(tiers)) or "none"
-        raise SetupError(
-            f"unknown tier '{name}' (available: {known}); configure it in "
-            "[tool.ftbench] or ftbench.toml, or use --cmd"
-        )
-    return tiers[name]
-
-
-def target_path(environ: Mapping[str, str]) -> str:
-    """PATH for the benchmarked commands: when ftbench runs from a virtual environment, its
-    ``bin`` directory comes first (as if activated), so ``python``, ``ruff`` or ``pytest`` mean
-    the ones installed beside ftbench."""
-    path = environ.get("PATH", os.defpath)
-    if sys.prefix == sys.base_prefix:
-        return path
-    venv_bin = os.path.dirname(sys.executable)
-    parts = path.split(os.pathsep)
-    return path if venv_bin in parts else os.pathsep.join([venv_bin, *parts])
-
-
-def check_commands(target: Target, mode: str, repo_root: Path) -> None:
-    """Fail early, as a setup error, when a step's program cannot be found."""
-    for step in target.steps:
-        try:
-            argv = step.argv(target.tier, mode)
-        except ValueError as exc:  # shlex: unbalanced quotes
-            raise ConfigError(f"step '{step.name}': cannot parse command: {exc}") from None
-        if not argv:
-            raise ConfigError(f"step '{step.name}': empty command")
-        program = argv[0]
-        if "/" in program:
-            path = Path(program) if Path(program).is_absolute() else repo_root / program
-            found = path.is_file() and os.access(path, os.X_OK)
-        else:
-            found = shutil.which(program, path=target_path(os.environ)) is not None
-        if not found:
-            raise SetupError(f"step '{step.name}': command not found: {program}")

@@ -111,7 +111,7 @@ def _physical_cores() -> int | None:
 
 def tool_version(argv0: str, timeout: float = 10.0) -> str | None:
     """First line of ``argv0 --version``; the interpreter's own version for Python."""
-    if Path(argv0).name.startswith("python") or argv0 == sys.executable:
+    if argv0 == sys.executable:  # another interpreter (the user's) is asked below
         return f"Python {platform.python_version()}"
     if argv0 in ("/bin/sh", "sh", "bash", "/bin/bash"):
         return None

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ftbench.errors import EXIT_COMMAND_FAILED, FtbenchError, SetupError
-from ftbench.measure import cache, probe
-from ftbench.measure.config import MODES, Step, Target, target_path
+from ftbench.measure import cache, probe, tools
+from ftbench.measure.config import MODES, Step, Target
 from ftbench.measure.executor import RSS_SCOPE, Executor, Job, ProcessResult
 from ftbench.redact import scrub
 from ftbench.signals import interrupted_error
@@ -35,6 +35,7 @@ class RunSettings:
     timeout_s: float | None = None
     max_procs: int | None = None
     allow_failure: bool = False
+    ignore_failure: bool = False  # every sample counts whatever its exit code (not timeouts)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class StepSample:
     name: str
     result: ProcessResult
     log: str  # path relative to the repository root
+    accepted: bool | None = None  # its exit code counts as success; None: exit code 0
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok if self.accepted is None else self.accepted
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ class Sample:
 
     @property
     def ok(self) -> bool:
-        return all(s.result.ok for s in self.steps)
+        return all(s.ok for s in self.steps)
 
 
 @dataclass
@@ -111,6 +117,9 @@ class Progress:
 
     def sample(self, name: str, index: int, total: int, wall_s: float, ok: bool) -> None:
         """Run ``index`` (1-based) of the phase finished."""
+
+    def step(self, name: str, index: int, step: str) -> None:
+        """Step ``step`` of run ``index`` of phase ``name`` starts (not called in batches)."""
 
     def close(self) -> None:
         """The run is over."""
@@ -151,11 +160,8 @@ class Runner:
         self.artifacts = artifacts_dir
         self.progress = progress or Progress()
         self.clock = clock
-        guarded = (artifacts_dir, *protected)
-        self.cache_paths = {
-            step.name: cache.resolve_cache_paths(step.cache, self.root, guarded)
-            for step in target.steps
-        }
+        self._guarded = (artifacts_dir, *protected)
+        self.cache_paths = self._resolve_caches()  # checked before any sample
         self.executor = executor if executor is not None else probe.default_executor()
         tier, mode = target.tier, settings.mode
         self._argv = {step.name: step.argv(tier, mode) for step in target.steps}
@@ -167,11 +173,22 @@ class Runner:
         except ValueError:
             self._artifacts_shown = str(artifacts_dir)
         self.base_env = dict(os.environ)
-        self.base_env["PATH"] = target_path(os.environ)
+        if target.path:  # the user's environment (measure.interpreter)
+            self.base_env["PATH"] = target.path
         if settings.max_procs is not None:
             self.base_env["FT_MAX_PROCS"] = str(settings.max_procs)
+        else:  # `-n $FT_MAX_PROCS` always gets a value: the CPUs this process may use
+            self.base_env.setdefault("FT_MAX_PROCS", str(_cpus()))
+
+    def _resolve_caches(self) -> dict[str, list[Path]]:
+        """Each step's cache paths; globs are expanded again before every cold sample."""
+        return {
+            step.name: cache.resolve_cache_paths(step.cache, self.root, self._guarded)
+            for step in self.target.steps
+        }
 
     def all_cache_paths(self) -> list[Path]:
+        self.cache_paths = self._resolve_caches()
         seen: dict[Path, None] = {}
         for paths in self.cache_paths.values():
             seen.update(dict.fromkeys(paths))
@@ -236,23 +253,27 @@ class Runner:
             if record is not None:
                 record.samples.append(sample)
             self.progress.sample(name, index, count, sample.wall_s, sample.ok)
-            if not sample.ok and not self.settings.allow_failure:
-                failed = sample.steps[-1]
-                what = (
-                    "timed out"
-                    if failed.result.timed_out
-                    else (f"exited with code {failed.result.exit_code}")
-                )
-                result.error = FtbenchError(
-                    f"step '{failed.name}' {what} in "
-                    f"{f'{name} sample' if record is not None else 'warm-up run'} {index} "
-                    f"(log: {failed.log})",
-                    exit_code=EXIT_COMMAND_FAILED,
-                )
-                return
+            failed = next((s for s in sample.steps if s.result.exit_code != 0), sample.steps[-1])
+            asked = None if failed.result.ok else tools.input_hint(self.root / failed.log)
+            if asked is None and (sample.ok or self.settings.allow_failure):
+                continue
+            what = (
+                "timed out"
+                if failed.result.timed_out
+                else (f"exited with code {failed.result.exit_code}")
+            )
+            result.error = FtbenchError(
+                f"step '{failed.name}' {what} in "
+                f"{f'{name} sample' if record is not None else 'warm-up run'} {index}"
+                f"{f': {asked}' if asked else ''} (log: {failed.log})",
+                exit_code=EXIT_COMMAND_FAILED,
+            )
+            return
 
     def _clear_caches(self) -> None:
         tier, mode = self.target.tier, self.settings.mode
+        self.cache_paths = self._resolve_caches()  # what the previous sample wrote
+        _remove(self._pycache("cold"))
         for step in self.target.steps:
             cache.clear(self.cache_paths[step.name], self.root)
             clear_argv = step.clear_argv(tier, mode)
@@ -287,6 +308,11 @@ class Runner:
             self._envs[key] = env
         return env
 
+    def _pycache(self, phase: str) -> Path:
+        """``PYTHONPYCACHEPREFIX`` of a ``pycache`` step: emptied before every cold sample,
+        kept through the warm-up and warm samples."""
+        return self.artifacts / "pycache" / ("cold" if phase == "cold" else "warm")
+
     def _log_path(self, phase: str, index: int, step: Step) -> Path:
         return self.artifacts / f"{phase}-{index:02d}-{_safe(step.name)}.log"
 
@@ -307,17 +333,30 @@ class Runner:
         header = f"# ftbench {phase} sample {index}, step {step.name}: {self._shown[step.name]}\n"
         with _cannot_run(step):
             prepare_log(log, header)
-        return Job(self._argv[step.name], self.root, self._env(step, phase), log, timeout_s)
+        env = self._env(step, phase)
+        if step.pycache:
+            env = {**env, "PYTHONPYCACHEPREFIX": str(self._pycache(phase).resolve())}
+        return Job(self._argv[step.name], self.root, env, log, timeout_s)
 
     def _step_sample(self, step: Step, job: Job, measured: ProcessResult) -> StepSample:
-        return StepSample(step.name, measured, f"{self._artifacts_shown}/{job.log_path.name}")
+        accepted = None
+        if not measured.timed_out and (self.settings.ignore_failure or step.ok_exit_codes != (0,)):
+            accepted = self.settings.ignore_failure or step.accepts(measured.exit_code)
+        shown = f"{self._artifacts_shown}/{job.log_path.name}"
+        return StepSample(step.name, measured, shown, accepted)
+
+    def _stop_on_failure(self) -> bool:
+        """Whether the executor may stop a batch at a non-zero exit (the runner decides
+        otherwise: accepted exit codes, --allow-failure, --ignore-failure)."""
+        custom = any(s.ok_exit_codes != (0,) for s in self.target.steps)
+        return not (self.settings.allow_failure or self.settings.ignore_failure or custom)
 
     def _batch(self, phase: str, count: int) -> Generator[Sample, None, None]:
         """The samples of a one-step phase, run as one batch of the executor; their logs are
         all created first, off the samples' critical path."""
         step = self.target.steps[0]
         jobs = [self._job(step, phase, i, self.settings.timeout_s) for i in range(1, count + 1)]
-        results = self.executor.run(jobs, stop_on_failure=not self.settings.allow_failure)
+        results = self.executor.run(jobs, stop_on_failure=self._stop_on_failure())
         with contextlib.closing(results), _cannot_run(step):
             for index, (job, measured) in enumerate(zip(jobs, results, strict=False), 1):
                 yield Sample(phase, index, (self._step_sample(step, job, measured),))
@@ -333,10 +372,11 @@ class Runner:
             if budget is not None:
                 remaining = max(0.001, budget - (time.monotonic() - started))
             job = self._job(step, phase, index, remaining)
+            self.progress.step(phase, index, step.name)
             with _cannot_run(step):
                 (measured,) = self.executor.run([job], stop_on_failure=True)
             steps.append(self._step_sample(step, job, measured))
-            if not measured.ok:
+            if not steps[-1].ok:
                 break
         return Sample(phase, index, tuple(steps))
 
@@ -348,6 +388,12 @@ def _cannot_run(step: Step) -> Iterator[None]:
         yield
     except OSError as exc:
         raise SetupError(f"step '{step.name}': cannot run: {exc.strerror or exc}") from None
+
+
+def _cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _safe(name: str) -> str:

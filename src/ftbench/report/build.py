@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 
@@ -124,6 +125,8 @@ def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str)
     cold = runs.cold.elapsed_s if runs.cold else None
     warm = runs.warm.elapsed_s if runs.warm else None
     programs = {s.name: s.argv(target.tier, settings.mode)[0] for s in target.steps}
+    # found as the commands find them: the user's environment (target.path)
+    programs = {n: shutil.which(p, path=target.path or None) or p for n, p in programs.items()}
     if target.kind == "cmd" or any(s.shell for s in target.steps):
         programs = {name: prog for name, prog in programs.items() if "/sh" not in prog}
     error = result.error
@@ -150,6 +153,7 @@ def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str)
             timeout_s=settings.timeout_s,
             max_procs=settings.max_procs,
             allow_failure=settings.allow_failure,
+            ignore_failure=settings.ignore_failure or None,
         ),
         measurement=Measurement(
             probe=result.probe_backend,

@@ -65,6 +65,9 @@ class Settings:
     timeout_s: float | None
     max_procs: int | None
     allow_failure: bool
+    #: ``--ignore-failure``: every sample counted whatever its exit code (exit codes are kept
+    #: in the samples); absent when not given
+    ignore_failure: bool | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass(frozen=True, kw_only=True)

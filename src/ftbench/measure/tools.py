@@ -1,0 +1,308 @@
+"""The tools a project has: built-in tiers, the FirstTry CLI's interface, program checks,
+and the target of a run (configured tiers over built-in ones, or ``--cmd``).
+
+Everything is looked up in the user's environment (:mod:`ftbench.measure.interpreter`): the
+commands' ``PATH`` and the user's interpreter, never ftbench's own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ftbench.errors import ConfigError, SetupError
+from ftbench.measure import interpreter
+from ftbench.measure.config import DEFAULT_TIER, Step, Target, load_config, parse_tiers
+from ftbench.measure.interpreter import Interpreter, has_module
+
+FIRSTTRY_CACHE = ".firsttry/cache.json"
+_INSTALL = {
+    "ruff": "pip install ruff",
+    "mypy": "pip install mypy",
+    "pytest": "pip install pytest",
+    "firsttry": "pip install firsttry-run",
+}
+#: lite and pro as FirstTry levels: level 1 is its lint/autofix basics (as ruff alone), level 2
+#: adds types and tests (as ruff + mypy + pytest)
+_LEVEL_OF = {"lite": 0, "pro": 1}
+
+
+@dataclass(frozen=True)
+class FirstTry:
+    """The installed FirstTry CLI and the interface its ``run --help`` shows."""
+
+    program: str
+    interface: str | None  # "level" (run --level N), "tier" (run MODE --tier T) or None
+    levels: tuple[str, ...] = ()
+
+
+@dataclass
+class Builtins:
+    """The built-in tiers and why a tool was left out (``ft-bench tiers`` prints ``notes``)."""
+
+    tiers: dict[str, Target] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def detect_firsttry(path: str, timeout: float = 15.0) -> FirstTry | None:
+    """The FirstTry CLI on ``path`` and its interface, read from ``firsttry run --help``."""
+    program = shutil.which("firsttry", path=path)
+    if program is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [program, "run", "--help"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PATH": path},
+            check=False,
+        )
+        text = proc.stdout + proc.stderr
+    except (OSError, subprocess.SubprocessError):
+        return FirstTry(program, None)
+    levels = re.search(r"--level[ =]\{([0-9, ]+)\}", text)
+    if levels:
+        return FirstTry(program, "level", tuple(x.strip() for x in levels.group(1).split(",")))
+    if "--tier" in text:
+        return FirstTry(program, "tier")
+    return FirstTry(program, None)
+
+
+def builtin_tiers(repo_root: Path, interp: Interpreter, path: str) -> Builtins:
+    """Tiers made from the checks found for the repository in the user's environment."""
+    out = Builtins()
+    out.notes.append(f"interpreter: {interp.describe()}")
+    firsttry = detect_firsttry(path)
+    if firsttry is not None:
+        _firsttry_tiers(firsttry, out)
+    if not _is_python_repo(repo_root):
+        out.notes.append("no Python checks: no pyproject.toml, setup.py, setup.cfg or *.py")
+        return out
+    _python_tiers(repo_root, interp, path, out, prefix="python-" if out.tiers else "")
+    return out
+
+
+def _firsttry_tiers(ft: FirstTry, out: Builtins) -> None:
+    source = "built-in (FirstTry CLI)"
+    cache = (FIRSTTRY_CACHE,)
+    if ft.interface == "tier":
+        cmd = ("firsttry", "run", "{mode}", "--tier", "{tier}")
+        for t in ("lite", "pro"):
+            out.tiers[t] = Target("tier", t, (Step("firsttry", cmd, cache=cache),), source)
+        out.notes.append(f"FirstTry: {ft.program} (run MODE --tier TIER)")
+        return
+    if ft.interface != "level" or not ft.levels:
+        out.notes.append(
+            f"FirstTry left out: `{ft.program} run --help` shows neither --level nor --tier"
+        )
+        return
+    for tier, i in _LEVEL_OF.items():
+        level = ft.levels[min(i, len(ft.levels) - 1)]
+        step = Step("firsttry", ("firsttry", "run", "--level", level), cache=cache, pycache=True)
+        out.tiers[tier] = Target("tier", tier, (step,), f"{source}: level {level}")
+    for level in ft.levels:
+        step = Step("firsttry", ("firsttry", "run", "--level", level), cache=cache, pycache=True)
+        out.tiers[f"firsttry-{level}"] = Target(
+            "tier", f"firsttry-{level}", (step,), f"{source}: level {level}"
+        )
+    out.notes.append(
+        f"FirstTry: {ft.program} (run --level {{{','.join(ft.levels)}}}): lite = level "
+        f"{out.tiers['lite'].steps[0].argv('lite', 'normal')[-1]}, pro = level "
+        f"{out.tiers['pro'].steps[0].argv('pro', 'normal')[-1]}"
+    )
+
+
+def _python_tiers(
+    repo_root: Path, interp: Interpreter, path: str, out: Builtins, prefix: str
+) -> None:
+    ruff = Step("ruff", ("ruff", "check", "."), cache=(".ruff_cache",))
+    mypy = Step("mypy", ("mypy", "."), cache=(".mypy_cache",), pycache=True)
+    pytest = Step(
+        "pytest", ("{python}", "-m", "pytest", "-q"), cache=(".pytest_cache",), pycache=True
+    )
+    have: dict[str, bool] = {}
+    for tool in ("ruff", "mypy"):
+        have[tool] = shutil.which(tool, path=path) is not None
+        if not have[tool]:
+            out.notes.append(f"{tool} left out: not found on the commands' PATH ({_INSTALL[tool]})")
+    if interp.python is None:
+        have["pytest"] = False
+        out.notes.append("pytest left out: no Python interpreter found")
+    elif not _has_tests(repo_root):
+        have["pytest"] = False
+        out.notes.append("pytest left out: no tests/, test/ or testing/ and no pytest config")
+    else:
+        have["pytest"] = has_module(interp.python, "pytest", path)
+        if not have["pytest"]:
+            out.notes.append(f"pytest left out: {interp.python} cannot import pytest")
+    source = "built-in (Python: {})"
+    if have["ruff"]:
+        out.tiers[f"{prefix}lite"] = Target("tier", f"{prefix}lite", (ruff,), source.format("ruff"))
+    pro = tuple(s for s in (ruff, mypy, pytest) if have[s.name])
+    if pro:
+        names = ", ".join(s.name for s in pro)
+        out.tiers[f"{prefix}pro"] = Target("tier", f"{prefix}pro", pro, source.format(names))
+
+
+def _is_python_repo(root: Path) -> bool:
+    markers = ("pyproject.toml", "setup.py", "setup.cfg")
+    return any((root / m).is_file() for m in markers) or any(root.glob("*.py"))
+
+
+def _has_tests(root: Path) -> bool:
+    if any((root / d).is_dir() for d in ("tests", "test", "testing")):
+        return True
+    if (root / "pytest.ini").is_file():
+        return True
+    for name, marker in (
+        ("pyproject.toml", "[tool.pytest"),
+        ("setup.cfg", "[tool:pytest]"),
+        ("tox.ini", "[pytest]"),
+    ):
+        try:
+            if marker in (root / name).read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def available_tiers(
+    repo_root: Path, environ: Mapping[str, str] | None = None, *, builtin: bool = True
+) -> dict[str, Target]:
+    """The built-in tiers, with the configured ones added (a configured tier replaces the
+    built-in tier of the same name); each bound to the user's environment."""
+    env = os.environ if environ is None else environ
+    interp = interpreter.find(repo_root, env)
+    path = interpreter.command_path(interp, env)
+    tiers = builtin_tiers(repo_root, interp, path).tiers if builtin else {}
+    loaded = load_config(repo_root)
+    if loaded is not None:
+        tiers.update(parse_tiers(*loaded))
+    return {name: bind(t, interp, path) for name, t in tiers.items()}
+
+
+def bind(target: Target, interp: Interpreter, path: str) -> Target:
+    """``target`` to run in the user's environment: ``{python}`` and ``PATH`` filled in."""
+    python = interp.python or "python"
+    steps = tuple(replace(s, python=python) for s in target.steps)
+    return replace(target, steps=steps, path=path, interp=interp)
+
+
+def resolve_target(
+    repo_root: Path,
+    *,
+    tier: str | None,
+    cmd: str | None,
+    cache: list[str] | None = None,
+    shell: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> Target:
+    """The target of a run: ``--cmd`` (with ``--cache`` paths) or a tier."""
+    env = os.environ if environ is None else environ
+    if cmd is not None:
+        if not cmd.strip():
+            raise ConfigError("--cmd must not be empty")
+        interp = interpreter.find(repo_root, env)
+        target = Target("cmd", "cmd", (Step("cmd", cmd, shell, tuple(cache or ())),), "--cmd")
+        return bind(target, interp, interpreter.command_path(interp, env))
+    name = tier or DEFAULT_TIER
+    configured = available_tiers(repo_root, env, builtin=False)
+    if name in configured:
+        return configured[name]
+    tiers = available_tiers(repo_root, env)
+    if name not in tiers:
+        known = ", ".join(sorted(tiers)) or "none"
+        raise SetupError(
+            f"unknown tier '{name}' (available: {known}); configure it in "
+            "[tool.ftbench] or ftbench.toml, or use --cmd (`ft-bench tiers` says why a "
+            "built-in tier is missing)"
+        )
+    return tiers[name]
+
+
+def check_commands(target: Target, mode: str, repo_root: Path) -> None:
+    """Fail before the first sample, as a setup error (exit 5), when a step's program is
+    missing or not executable, or the interpreter cannot import a ``-m`` module."""
+    path = target.path or os.environ.get("PATH", os.defpath)
+    for step in target.steps:
+        try:
+            argv = step.argv(target.tier, mode)
+        except ValueError as exc:  # shlex: unbalanced quotes
+            raise ConfigError(f"step '{step.name}': cannot parse command: {exc}") from None
+        if not argv:
+            raise ConfigError(f"step '{step.name}': empty command")
+        if step.shell:
+            continue  # the shell finds the programs; a missing one fails the first sample
+        _check_program(step, argv, repo_root, path, target)
+
+
+def _check_program(step: Step, argv: list[str], root: Path, path: str, target: Target) -> None:
+    program = argv[0]
+    where = f"step '{step.name}'"
+    if "/" in program:
+        file = Path(program) if Path(program).is_absolute() else root / program
+        if not file.is_file():
+            raise SetupError(f"{where}: command not found: {program}")
+        if not os.access(file, os.X_OK):
+            raise SetupError(f"{where}: not executable: {program} (chmod +x {program}?)")
+    elif shutil.which(program, path=path) is None:
+        blocked = _not_executable(program, path)
+        if blocked is not None:
+            raise SetupError(f"{where}: not executable: {blocked} (chmod +x {blocked}?)")
+        raise SetupError(f"{where}: command not found: {program}{_hint(program, target)}")
+    if program == step.python and len(argv) > 2 and argv[1] == "-m":
+        module = argv[2]
+        if not has_module(program, module, path):
+            raise SetupError(
+                f"{where}: {program} cannot import {module}; install it: "
+                f"{program} -m pip install {module}"
+            )
+
+
+def _not_executable(program: str, path: str) -> str | None:
+    for directory in path.split(os.pathsep):
+        candidate = os.path.join(directory or ".", program)
+        if os.path.isfile(candidate) and not os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _hint(program: str, target: Target) -> str:
+    interp = target.interp
+    install = _INSTALL.get(program)
+    if interp is not None and interp.venv_bin is not None and interp.python is not None:
+        where = f" (looked in {interp.venv_bin} first, then PATH)"
+        if install is not None:
+            package = install.split()[-1]
+            return f"{where}; install it: {interp.python} -m pip install {package}"
+        return where
+    return f"; install it: {install}" if install else "; install it or fix the step's cmd"
+
+
+_INPUT_SIGNS = ("EOFError", "EOF when reading a line", "/dev/tty")
+
+
+def input_hint(log: Path) -> str | None:
+    """A clear line when a failed command's log shows it asked for input (samples run with
+    stdin from /dev/null and no terminal, so a prompt fails at once)."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 8192))
+            tail = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    if not any(sign in tail for sign in _INPUT_SIGNS):
+        return None
+    hint = "it asked for input, but samples run with stdin from /dev/null and no terminal"
+    if "license" in tail.lower() and "firsttry" in tail.lower():
+        hint += " (FirstTry: set FIRSTTRY_LICENSE_KEY, or start its trial once by hand)"
+    return hint
