@@ -1,7 +1,8 @@
 """Keep secrets out of everything ftbench prints or writes.
 
 Two mechanisms: an allowlist (only named environment variables are ever recorded) and a
-scrubber for free text (credentials in URLs, ``--password=...``-style arguments, and the
+scrubber for free text (credentials in URLs, ``--password=...`` and ``--token VALUE``
+arguments, secret query parameters of presigned URLs, and the
 values of secret-looking environment variables that happen to appear in text).
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 MASK = "***"
 _SECRET_NAME = re.compile(
@@ -23,6 +24,15 @@ _SECRET_ARG = re.compile(
     r"access[_-]?key)[A-Za-z0-9_-]*[=:])(?P<value>[^\s'\"]+)",
     re.IGNORECASE,
 )
+_SECRET_FLAG = (
+    r"--?[A-Za-z0-9_-]*(?:secret|token|password|passwd|api[_-]?key|access[_-]?key)[A-Za-z0-9_-]*"
+)
+#: ``--token VALUE`` (space-separated): the next word, unless it is another option.
+_SECRET_FLAG_SPACED = re.compile(
+    rf"(?P<key>(?<![\w-]){_SECRET_FLAG})(?P<sep>\s+)(?P<value>'[^']*'|\"[^\"]*\"|[^\s'\"-]\S*)",
+    re.IGNORECASE,
+)
+_SECRET_FLAG_WORD = re.compile(rf"^{_SECRET_FLAG}$", re.IGNORECASE)
 _QUERY_SECRET = re.compile(
     r"(?P<key>[?&](?:X-Amz-Signature|X-Amz-Credential|"
     r"X-Amz-Security-Token|token|sig|signature)=)(?P<value>[^&\s]+)",
@@ -86,6 +96,22 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
+def is_own_secret(name: str, value: str = "") -> bool:
+    """ftbench's own credentials, kept from the commands it measures: every ``S3_*`` or
+    ``AWS_*`` variable with a secret-looking name (``S3_SECRET_ACCESS_KEY``,
+    ``AWS_SESSION_TOKEN``, ...), and ``S3_ENDPOINT_URL`` when it holds ``user:password@``."""
+    if name == "S3_ENDPOINT_URL":
+        return bool(_URL_USERINFO.search(value))
+    return name.startswith(("S3_", "AWS_")) and is_secret_name(name)
+
+
+def target_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a benchmarked command: ftbench's, without its own credentials
+    (:func:`is_own_secret`); a step's ``pass_env`` puts named ones back."""
+    env = os.environ if environ is None else environ
+    return {k: v for k, v in env.items() if not is_own_secret(k, v)}
+
+
 def _secret_values(environ: Mapping[str, str]) -> list[str]:
     values = {v for k, v in environ.items() if is_secret_name(k) and len(v) >= 6}
     return sorted(values, key=len, reverse=True)
@@ -98,10 +124,21 @@ def scrub(
     env = os.environ if environ is None else environ
     text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
     text = _SECRET_ARG.sub(lambda m: f"{m['key']}{MASK}", text)
+    text = _SECRET_FLAG_SPACED.sub(lambda m: f"{m['key']}{m['sep']}{MASK}", text)
     text = _QUERY_SECRET.sub(lambda m: f"{m['key']}{MASK}", text)
     for value in [*_secret_values(env), *(s for s in extra_secrets if s)]:
         text = text.replace(value, MASK)
     return text
+
+
+def scrub_argv(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Each word of a command line scrubbed, and the word after a secret-looking option
+    (``--token VALUE``, ``--password VALUE``) masked whole."""
+    shown: list[str] = []
+    for i, word in enumerate(argv):
+        after_flag = i > 0 and bool(_SECRET_FLAG_WORD.match(argv[i - 1]))
+        shown.append(MASK if after_flag and not word.startswith("-") else scrub(word, environ))
+    return tuple(shown)
 
 
 def strip_url_credentials(url: str) -> str:

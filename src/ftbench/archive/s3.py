@@ -19,11 +19,11 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ftbench.archive.deadline import bounded
 from ftbench.archive.repo_id import check_repo_id
 from ftbench.archive.s3config import ENV_VARS, S3Config, parse_bool
-from ftbench.archive.urls import object_url
-from ftbench.errors import FtbenchError, SetupError
-from ftbench.redact import scrub
+from ftbench.archive.s3errors import S3Error, client_error_code, describe_error, is_not_found
+from ftbench.archive.urls import carries_session_token, object_url
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -86,88 +86,6 @@ def make_client(config: S3Config, max_pool_connections: int = 10) -> S3Client:
 
 
 # --------------------------------------------------------------------------------------------
-# Errors
-
-
-class S3Error(FtbenchError):
-    """An S3 failure with a message safe to print (no secrets) and a ``kind``:
-    ``access_denied``, ``no_bucket``, ``connection``, ``timeout``, ``credentials``,
-    ``integrity``, ``boto3``, ``other``."""
-
-    def __init__(self, message: str, *, kind: str = "other") -> None:
-        super().__init__(message, exit_code=SetupError.exit_code)
-        self.kind = kind
-
-
-def _safe(text: str, config: S3Config) -> str:
-    """``text`` with every secret of ``config`` (and any URL credential) masked, shortened."""
-    return scrub(text, extra_secrets=config.secrets())[:200]
-
-
-def describe_error(exc: BaseException, config: S3Config) -> S3Error:
-    """Turn a botocore/boto3 exception into an :class:`S3Error` with a short, safe reason."""
-    if isinstance(exc, S3Error):
-        return exc
-    from botocore import exceptions as be
-
-    bucket = config.bucket_name or "?"
-    where = config.endpoint_url or "AWS S3"
-    if isinstance(exc, be.ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code", ""))
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if code in ("NoSuchBucket",) or (
-            code == "404" and not err.get("Key") and exc.operation_name == "HeadBucket"
-        ):
-            return S3Error(f"No such bucket: {bucket}", kind="no_bucket")
-        if (
-            code
-            in (
-                "InvalidAccessKeyId",
-                "SignatureDoesNotMatch",
-                "AccessDenied",
-                "AllAccessDisabled",
-                "InvalidToken",
-                "ExpiredToken",
-                "403",
-                "AuthorizationHeaderMalformed",
-            )
-            or status == 403
-        ):
-            return S3Error(
-                f"Access denied ({code or status}): check S3_ACCESS_KEY_ID, "
-                "S3_SECRET_ACCESS_KEY and the bucket's permissions",
-                kind="access_denied",
-            )
-        message = _safe(str(err.get("Message") or ""), config)
-        return S3Error(f"{code or status}: {message}".rstrip(": "), kind="other")
-    if isinstance(exc, be.NoCredentialsError | be.PartialCredentialsError):
-        return S3Error(
-            "No credentials: set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or AWS credentials)",
-            kind="credentials",
-        )
-    if isinstance(exc, be.ConnectTimeoutError | be.ReadTimeoutError):
-        return S3Error(f"Connection error: timed out talking to {where}", kind="timeout")
-    if isinstance(exc, be.EndpointConnectionError | be.ConnectionError):
-        return S3Error(f"Connection error: could not connect to {where}", kind="connection")
-    return S3Error(_safe(f"{type(exc).__name__}: {exc}", config))
-
-
-def _client_error_code(exc: BaseException) -> tuple[str, int]:
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
-        return "", 0
-    code = str(response.get("Error", {}).get("Code", ""))
-    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    return code, status
-
-
-def _is_not_found(exc: BaseException) -> bool:
-    code, status = _client_error_code(exc)
-    return code in ("NoSuchKey", "404", "NotFound") or (status == 404 and code != "NoSuchBucket")
-
-
-# --------------------------------------------------------------------------------------------
 # URLs
 
 
@@ -213,8 +131,10 @@ class S3Store:
         return self._client
 
     def _call(self, fn: Callable[[], T]) -> T:
+        """``fn()`` within the command's S3 deadline (:mod:`ftbench.archive.deadline`), its
+        failure as an :class:`S3Error`."""
         try:
-            return fn()
+            return bounded(fn, self.config.total_timeout, self._no_answer, self._kind)
         except S3Error:
             raise
         except Exception as exc:
@@ -225,12 +145,27 @@ class S3Store:
             error = S3Error(f"No such bucket: {self.bucket}", kind="no_bucket")
         raise error
 
+    def _no_answer(self, total_s: float) -> S3Error:
+        where = self.config.endpoint_url or "AWS S3"
+        return S3Error(
+            f"Connection error: no answer from {where} within S3_TOTAL_TIMEOUT={total_s:g}s",
+            kind="timeout",
+        )
+
+    def _kind(self, exc: BaseException) -> str:
+        return describe_error(exc, self.config).kind
+
     def _bucket_missing(self) -> bool:
         """True only when the server says the bucket does not exist (diagnosis only)."""
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            bounded(
+                lambda: self.client.head_bucket(Bucket=self.bucket),
+                self.config.total_timeout,
+                self._no_answer,
+                self._kind,
+            )
         except Exception as exc:
-            code, status = _client_error_code(exc)
+            code, status = client_error_code(exc)
             return status == 404 or code in ("NoSuchBucket", "404")
         return False
 
@@ -247,7 +182,7 @@ class S3Store:
             try:
                 r = self.client.head_object(Bucket=self.bucket, Key=key)
             except ClientError as exc:
-                if _is_not_found(exc):
+                if is_not_found(exc):
                     return None
                 raise
             meta = _metadata(r)
@@ -266,12 +201,16 @@ class S3Store:
         metadata: Mapping[str, str] | None = None,
         *,
         check_exists: bool = True,
+        overwrite: bool = False,
     ) -> bool:
         """Write ``data`` under ``key`` once: False when the key is already stored.
 
         ``check_exists`` (default) asks HEAD first; then the PUT carries ``If-None-Match: *``
         so a concurrent writer cannot be overwritten where the server honours it.
+        ``overwrite`` replaces whatever is stored (``archive sync --all`` repairing an object
+        that fails its integrity check with the local bytes).
         """
+        check_exists = check_exists and not overwrite
         from botocore.exceptions import ClientError
 
         sha = hashlib.sha256(data).hexdigest()
@@ -295,19 +234,19 @@ class S3Store:
                 "Metadata": meta,
                 "CacheControl": "no-cache",
             }
-            if self.use_if_none_match:
+            if self.use_if_none_match and not overwrite:
                 kwargs["IfNoneMatch"] = "*"
             try:
                 self.client.put_object(**kwargs)
             except ClientError as exc:
-                code, status = _client_error_code(exc)
+                code, status = client_error_code(exc)
                 if status == 412 or code == "PreconditionFailed":
                     return False
                 if status == 409 and code == "ConditionalRequestConflict":
                     return False  # a concurrent conditional write of the same key won
                 if self.use_if_none_match and (status == 501 or code == "NotImplemented"):
                     self.use_if_none_match = False
-                    kwargs.pop("IfNoneMatch")
+                    kwargs.pop("IfNoneMatch", None)
                     self.client.put_object(**kwargs)
                     return True
                 raise
@@ -356,7 +295,7 @@ class S3Store:
             try:
                 r = self.client.get_object(Bucket=self.bucket, Key=key)
             except ClientError as exc:
-                if _is_not_found(exc):
+                if is_not_found(exc):
                     return None
                 raise
             body = r["Body"].read()
@@ -380,11 +319,17 @@ class S3Store:
 
     def url(self, key: str, *, presign: bool | None = None) -> str:
         """The URL reported for ``key``: public base, presigned (when asked, or when
-        ``S3_PRESIGN_EXPIRY`` is set and there is no public base) or canonical."""
+        ``S3_PRESIGN_EXPIRY`` is set and there is no public base) or canonical.
+
+        A presigned URL made with temporary credentials carries their session token
+        (``X-Amz-Security-Token``): it is never reported; the canonical URL is, instead."""
         if presign is None:
             presign = bool(self.config.presign_expiry_s) and not self.config.public_url_base
         if presign:
-            return self.presigned_url(key, self.config.presign_expiry_s or 3600)
+            url = self.presigned_url(key, self.config.presign_expiry_s or 3600)
+            if not carries_session_token(url):
+                return url
+            log.info("archive: presigned URL not shown (it would carry the session token)")
         return object_url(self.config, key)
 
 

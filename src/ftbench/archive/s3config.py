@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ftbench.redact import scrub
+
 MASK = "****"
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on", "enable", "enabled"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off", "disable", "disabled"})
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 CHECKSUM_MODES = ("when_supported", "when_required")
 MAX_PRESIGN_S = 7 * 24 * 3600
+#: Seconds: per connection attempt, per read, and for all the S3 work of one command.
+DEFAULT_CONNECT_TIMEOUT = 3.0
+DEFAULT_READ_TIMEOUT = 10.0
+DEFAULT_TOTAL_TIMEOUT = 30.0
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
 _AWS_HOST = re.compile(r"(^|\.)amazonaws\.com(\.cn)?$")
 _AWS_REGION_IN_HOST = re.compile(r"(?:^|\.)s3[.-](?:dualstack\.)?([a-z]{2}(?:-[a-z]+)+-\d)\.")
@@ -133,10 +139,10 @@ class S3Config:
     enabled: bool = True
     addressing_style: str = "auto"
     checksum: str = "when_supported"
-    connect_timeout: float = 5.0
-    read_timeout: float = 20.0
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
     max_attempts: int = 3
-    total_timeout: float = 120.0
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
     public_url_base: str | None = None
     presign_expiry_s: int = 0
     session_token: str | None = None
@@ -151,8 +157,9 @@ class S3Config:
         self.region = (self.region or "").strip() or "auto"
         if self.endpoint_url is not None and self.endpoint_url.strip():
             problem = endpoint_problem(self.endpoint_url)
-            if problem:
+            if problem:  # kept to show where it points, never with its credentials
                 found.append(problem)
+                self.endpoint_url = scrub(self.endpoint_url.strip(), environ={})
             else:
                 self.endpoint_url = normalise_endpoint(self.endpoint_url)
         else:
@@ -235,10 +242,10 @@ class S3Config:
             enabled=enabled,
             addressing_style=(text("addressing_style") or "auto").strip().lower(),
             checksum=(text("checksum") or "when_supported").strip().lower(),
-            connect_timeout=number("connect_timeout", 5.0, float),
-            read_timeout=number("read_timeout", 20.0, float),
+            connect_timeout=number("connect_timeout", DEFAULT_CONNECT_TIMEOUT, float),
+            read_timeout=number("read_timeout", DEFAULT_READ_TIMEOUT, float),
             max_attempts=number("max_attempts", 3, int),
-            total_timeout=number("total_timeout", 120.0, float),
+            total_timeout=number("total_timeout", DEFAULT_TOTAL_TIMEOUT, float),
             public_url_base=text("public_url_base"),
             presign_expiry_s=number("presign_expiry_s", 0, int),
             session_token=text("session_token"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from ftbench.archive.s3config import S3Config
 
@@ -36,3 +36,9 @@ def object_url(config: S3Config, key: str) -> str:
     if config.addressing_style == "virtual":
         return f"{parts.scheme}://{bucket}.{parts.netloc}/{qkey}"
     return f"{parts.scheme}://{parts.netloc}/{bucket}/{qkey}"
+
+
+def carries_session_token(url: str) -> bool:
+    """Whether ``url`` (a presigned URL) holds a session token in its query."""
+    query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    return any(name.lower() == "x-amz-security-token" for name, _ in query)

@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ftbench.cli import archive, compare, run, trend
+    from ftbench.cli import archive, calibrate, compare, run, trend
 
     parser = _Parser(
         prog=PROG,
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run.register(sub)
+    calibrate.register(sub)
     compare.register(sub)
     trend.register(sub)
     archive.register(sub)
@@ -52,9 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             parser.print_help()
             return EXIT_USAGE
+        from ftbench.archive.deadline import command_budget
         from ftbench.signals import handle_signals
 
-        with handle_signals():  # SIGTERM and SIGHUP end a run the way Ctrl-C does
+        # SIGTERM and SIGHUP end a run the way Ctrl-C does; all S3 work shares one deadline
+        with handle_signals(), command_budget():
             return int(args.func(args))
     except FtbenchError as exc:
         if debug:

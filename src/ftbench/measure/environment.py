@@ -5,16 +5,20 @@ Only allowlisted environment variables are recorded (see :mod:`ftbench.redact`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import select
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ftbench.redact import allowed_env, scrub, strip_url_credentials
+from ftbench.redact import allowed_env, scrub, strip_url_credentials, target_environ
 
 _CI_PROVIDERS = (
     ("GITHUB_ACTIONS", "github-actions"),
@@ -109,31 +113,110 @@ def _physical_cores() -> int | None:
         return None
 
 
-def tool_version(argv0: str, timeout: float = 10.0) -> str | None:
-    """First line of ``argv0 --version``; the interpreter's own version for Python."""
-    if argv0 == sys.executable:  # another interpreter (the user's) is asked below
-        return f"Python {platform.python_version()}"
-    if argv0 in ("/bin/sh", "sh", "bash", "/bin/bash"):
-        return None
-    if shutil.which(argv0) is None:
-        return None
+#: Programs whose version ftbench asks with ``NAME --version`` (the executable the step runs).
+#: Never any other: an unknown command run once more could do anything (issue 9: a script
+#: with side effects ran once more than sampled). Others get a step's ``version`` command.
+KNOWN_TOOLS = frozenset(
+    {
+        *("ruff", "mypy", "pytest", "firsttry", "black", "flake8", "pylint", "isort"),
+        *("pyright", "coverage", "tox", "nox", "pre-commit", "uv", "pip", "git"),
+        *("node", "npm", "pnpm", "yarn", "deno", "bun", "tsc", "eslint", "prettier"),
+        *("jest", "vitest", "go", "cargo", "rustc", "make", "cmake", "ninja", "gcc"),
+        *("clang", "javac", "java", "mvn", "gradle", "dotnet", "bazel"),
+    }
+)
+#: At most this much of a version command's output is read (the rest is discarded).
+VERSION_OUTPUT_LIMIT = 64 * 1024
+
+
+def read_version(
+    argv: Sequence[str], cwd: Path | None = None, path: str | None = None, timeout: float = 10.0
+) -> str | None:
+    """The first line of what ``argv`` prints, or None: on any failure, a non-zero exit, no
+    output, or no answer within ``timeout`` (its process group is then killed). Never raises;
+    reads at most :data:`VERSION_OUTPUT_LIMIT` bytes; undecodable bytes are replaced. Runs
+    with the benchmarked commands' environment (ftbench's credentials removed)."""
+    env = target_environ()
+    if path:
+        env["PATH"] = path
     try:
-        proc = subprocess.run(
-            [argv0, "--version"],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, ValueError, subprocess.SubprocessError):
         return None
-    lines = (proc.stdout or proc.stderr).strip().splitlines()
-    return scrub(lines[0])[:200] if lines and proc.returncode == 0 else None
+    assert proc.stdout is not None
+    output, deadline = b"", time.monotonic() + timeout
+    try:
+        fd = proc.stdout.fileno()
+        while len(output) < VERSION_OUTPUT_LIMIT:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                break
+            chunk = os.read(fd, VERSION_OUTPUT_LIMIT - len(output))
+            if not chunk:
+                break
+            output += chunk
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)  # done reading: nothing of it lingers
+        code = proc.wait()
+    except Exception:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return None
+    finally:
+        proc.stdout.close()
+    text = output.decode("utf-8", errors="replace")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    ok = code == 0 or code == -signal.SIGKILL  # killed by us after it answered
+    return scrub(lines[0])[:200] if lines and ok else None
 
 
-def snapshot(repo_root: Path, step_programs: Mapping[str, str]) -> dict[str, Any]:
-    """The ``environment`` block of a report."""
+def tool_version(argv0: str, path: str | None = None) -> str | None:
+    """The version of a step's program: Python's own for an interpreter (nothing is run),
+    ``argv0 --version`` for a :data:`KNOWN_TOOLS` program, else None."""
+    name = Path(argv0).name
+    if name.startswith("python") or argv0 == sys.executable:
+        return f"Python {platform.python_version()}"
+    if name not in KNOWN_TOOLS:
+        return None
+    program = argv0 if "/" in argv0 else shutil.which(argv0, path=path)
+    return read_version([program, "--version"], path=path) if program else None
+
+
+def _tool_versions(
+    repo_root: Path, step_programs: Mapping[str, str], target: Any, mode: str
+) -> dict[str, str | None]:
+    """Each step's tool version: its ``version`` command, else :func:`tool_version`."""
+    path = getattr(target, "path", "") or None
+    steps = {s.name: s for s in getattr(target, "steps", ())}
+    versions: dict[str, str | None] = {}
+    for name, program in step_programs.items():
+        step = steps.get(name)
+        reader = getattr(step, "version_argv", None)  # steps with a ``version`` command
+        command = reader(target.tier, mode) if reader is not None else None
+        try:
+            if command:
+                versions[name] = read_version(command, cwd=repo_root, path=path)
+            else:
+                versions[name] = tool_version(program, path)
+        except Exception:  # a version is never worth a measured run
+            versions[name] = None
+    return versions
+
+
+def snapshot(
+    repo_root: Path, step_programs: Mapping[str, str], target: Any = None, mode: str = ""
+) -> dict[str, Any]:
+    """The ``environment`` block of a report (``target``: its steps' ``version`` commands
+    and PATH)."""
     uname = platform.uname()
     try:
         disk_free: int | None = shutil.disk_usage(repo_root).free
@@ -154,7 +237,7 @@ def snapshot(repo_root: Path, step_programs: Mapping[str, str]) -> dict[str, Any
         "disk_free_bytes": disk_free,
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
-        "tool_versions": {step: tool_version(prog) for step, prog in step_programs.items()},
+        "tool_versions": _tool_versions(repo_root, step_programs, target, mode),
         "ci": ci_provider(),
         "env": allowed_env(),
     }

@@ -20,7 +20,7 @@ from ftbench.errors import EXIT_COMMAND_FAILED, FtbenchError, SetupError
 from ftbench.measure import cache, probe, tools
 from ftbench.measure.config import MODES, Step, Target
 from ftbench.measure.executor import RSS_SCOPE, Executor, Job, ProcessResult
-from ftbench.redact import scrub
+from ftbench.redact import scrub, target_environ
 from ftbench.signals import interrupted_error
 
 
@@ -172,7 +172,7 @@ class Runner:
             self._artifacts_shown = str(artifacts_dir.resolve().relative_to(self.root))
         except ValueError:
             self._artifacts_shown = str(artifacts_dir)
-        self.base_env = dict(os.environ)
+        self.base_env = target_environ(os.environ)  # not ftbench's own S3/AWS credentials
         if target.path:  # the user's environment (measure.interpreter)
             self.base_env["PATH"] = target.path
         if settings.max_procs is not None:

@@ -10,7 +10,7 @@ from ftbench import __version__
 from ftbench.measure import environment, fingerprint
 from ftbench.measure import runner as measured
 from ftbench.measure.config import Step
-from ftbench.redact import scrub
+from ftbench.redact import scrub, scrub_argv
 from ftbench.report.codec import from_value
 from ftbench.report.model import (
     SCHEMA_VERSION,
@@ -104,7 +104,7 @@ def _target_step(step: Step) -> TargetStep:
     """A configured step as the report shows it: templates, secrets masked."""
 
     def shown(cmd: str | tuple[str, ...]) -> str | tuple[str, ...]:
-        return scrub(cmd) if isinstance(cmd, str) else tuple(scrub(c) for c in cmd)
+        return scrub(cmd) if isinstance(cmd, str) else scrub_argv(cmd)
 
     return TargetStep(
         name=step.name,
@@ -165,7 +165,9 @@ def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str)
         speedup=round(cold / warm, 3) if cold and warm else None,
         ok=error is None and all(p.ok for p in phases.values()),
         error=scrub(str(error)) if error else None,
-        environment=from_value(Environment, environment.snapshot(repo_root, programs)),
+        environment=from_value(
+            Environment, environment.snapshot(repo_root, programs, target, settings.mode)
+        ),
         git=from_value(GitInfo, environment.git_info(repo_root)),
         repository=from_value(Repository, fingerprint.snapshot(repo_root)),
         regression=None,
