@@ -66,7 +66,7 @@ def test_same_branch_most_recent_n(tmp_path: Path) -> None:
     store = MemoryStore()
     main = fill(store, "main", 0, 8)
     feature = fill(store, "feature", 10, 7)
-    sel = select(cur("feature"), store, repo_root=tmp_path)
+    sel = select(cur("feature"), store, repo_root=tmp_path, baseline_count=5)
     assert keys(sel) == feature[::-1][:5]
     assert sel.description == "5 report(s) of branch feature (same branch)"
     sel = select(cur("main"), store, repo_root=tmp_path, baseline_count=3)
@@ -97,7 +97,11 @@ def test_base_branch_from_ci_env(var: str, tmp_path: Path) -> None:
     main = fill(store, "main", 0, 6)
     fill(store, "feature", 10, 6)
     sel = find_baselines(
-        cur("feature"), Archives([store]), JudgeOptions(), repo_root=tmp_path, environ={var: "main"}
+        cur("feature"),
+        Archives([store]),
+        JudgeOptions(baseline_count=5),
+        repo_root=tmp_path,
+        environ={var: "main"},
     )
     assert keys(sel) == main[::-1][:5]
     assert sel.description == f"5 report(s) of branch main ({var})"

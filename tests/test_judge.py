@@ -17,11 +17,16 @@ from ftbench.errors import EXIT_REGRESSION, UsageError
 from ftbench.judge.baseline import evaluate
 from ftbench.judge.comparable import differences
 from ftbench.judge.core import judge, summary_line
-from ftbench.judge.options import DEFAULT_ALPHA, DEFAULT_REGRESS_PCT, JudgeOptions
+from ftbench.judge.options import (
+    DEFAULT_ALPHA,
+    DEFAULT_BASELINE_COUNT,
+    DEFAULT_REGRESS_PCT,
+    JudgeOptions,
+)
 from ftbench.report.codec import to_value
 from ftbench.report.model import KeyedReport, Report, Verdict
 
-DEFAULTS = JudgeOptions()
+DEFAULTS = JudgeOptions(metric="wall")  # these tests are about wall times
 
 
 def baselines(
@@ -77,8 +82,10 @@ def test_defaults_are_documented_values() -> None:
         o.baseline_count,
         o.fail_on,
         o.allow_incomparable,
-    ) == (DEFAULT_REGRESS_PCT, DEFAULT_ALPHA, "auto", 5, "any", False)
-    assert o.regress_pct == 10.0 and o.alpha == 0.005
+    ) == (None, DEFAULT_ALPHA, "auto", DEFAULT_BASELINE_COUNT, "any", False)
+    assert o.threshold(paired=False) == (DEFAULT_REGRESS_PCT, "default")
+    assert o.metric == "auto"
+    assert DEFAULT_REGRESS_PCT == 10.0 and o.alpha == 0.005
     text = Path(__file__).resolve().parents[1].joinpath("docs", "regression.md").read_text()
     assert "`--regress-pct` | 10" in text and "`--alpha` | 0.005" in text
     assert "`--baseline-count` | 5" in text and "`--fail-on` | `any`" in text
@@ -142,7 +149,7 @@ def test_too_few_samples_is_inconclusive_never_regression() -> None:
     assert "too few samples (1 vs 2)" in warm.reason
     assert warm.pct_change == pytest.approx(50 / 1.005, rel=0.01)
     assert v.exit_code == 0
-    assert "warm +49% (95% CI" in v.summary and "inconclusive (too few samples" in v.summary
+    assert "warm +49% wall (95% CI" in v.summary and "inconclusive (too few samples" in v.summary
 
 
 def test_big_but_noisy_change_is_inconclusive() -> None:

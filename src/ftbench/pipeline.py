@@ -9,6 +9,7 @@ fails or hangs) and again, complete, at the end.
 from __future__ import annotations
 
 import io
+import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,11 +17,18 @@ from ftbench.archive.local import default_archive_dir
 from ftbench.archive.repo_id import repo_id
 from ftbench.archive.sync import archive_report, open_archives
 from ftbench.errors import EXIT_COMMAND_FAILED, EXIT_OK, FtbenchError
+from ftbench.judge import calibration
+from ftbench.judge.ab import clear_enough, judge_against
 from ftbench.judge.baseline import evaluate
+from ftbench.judge.calibration import machine_key
 from ftbench.judge.options import JudgeOptions
+from ftbench.measure import environment
+from ftbench.measure.ab import pair_plans, run_pairs
 from ftbench.measure.config import Target
-from ftbench.measure.runner import Progress, Runner, RunSettings
-from ftbench.report.build import build_report
+from ftbench.measure.runner import BenchResult, Progress, Runner, RunSettings, Sample
+from ftbench.measure.worktree import BaseRef, checkout, resolve_ref, run_setup
+from ftbench.report.build import base_side, build_report
+from ftbench.report.codec import to_value
 from ftbench.report.files import REPORT_NAMES, write_reports
 from ftbench.report.model import Report, Verdict
 from ftbench.signals import interrupted_error
@@ -39,6 +47,8 @@ class RunRequest:
     repo_id: str | None = None
     upload_s3: bool = False
     progress: Progress | None = None
+    #: ``--against REF``: measure REF's tree too, interleaved, and judge A/B
+    against: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,27 +63,105 @@ class RunOutcome:
     exit_code: int
 
 
-def run(request: RunRequest) -> RunOutcome:
-    root, settings = request.root, request.settings
-    runner = Runner(
+def _runner(request: RunRequest, tree: Path, artifacts: Path) -> Runner:
+    return Runner(
         request.target,
-        settings,
-        root,
-        request.out_dir / "bench_artifacts",
+        request.settings,
+        tree,
+        artifacts,
         request.progress,
         protected=(
             *(request.out_dir / n for n in REPORT_NAMES),
-            default_archive_dir(root, request.archive_dir),
+            default_archive_dir(request.root, request.archive_dir),
         ),
     )
-    measured = runner.run()
-    report = build_report(measured, root, repo_id=repo_id(root, request.repo_id))
+
+
+def _measure_ab(request: RunRequest) -> tuple[BenchResult, Report]:
+    """Both trees measured interleaved; the report carries the base side."""
+    assert request.against is not None
+    root, options = request.root, request.judge
+    ref = resolve_ref(root, request.against, base_branch=options.baseline_branch)
+    plans = pair_plans(request.settings)
+    looks = {name: len(plan.looks()) for name, plan in plans.items()}
+    with checkout(root, ref.commit) as tree:
+        setup = request.target.setup
+        if setup:
+            for side in (tree, root):
+                run_setup(setup, side)
+        current = _runner(request, root, request.out_dir / "bench_artifacts")
+        base = _runner(request, tree, request.out_dir / "bench_artifacts" / "base")
+
+        def decide(phase: str, cur: list[Sample], bas: list[Sample], n_looks: int) -> bool:
+            return clear_enough(cur, bas, options, phases=len(plans), looks=n_looks)
+
+        measured = run_pairs(current, base, decide)
+        report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
+        against = base_side(
+            measured.base,
+            ref=ref,
+            order=measured.order,
+            setup=setup,
+            stopped=measured.stopped,
+            tool_versions=_base_versions(request, tree, report),
+        )
+    report = replace(report, against=against)
+    return measured.current, replace(report, regression=judge_against(report, options, looks=looks))
+
+
+def _base_versions(request: RunRequest, tree: Path, report: Report) -> dict[str, str | None]:
+    """The base tree's tool versions: the current side's, but for programs inside the
+    repository (a path such as ``./bin/tool`` or ``.venv/bin/ruff``), asked in the base tree."""
+    target, mode = request.target, request.settings.mode
+    inside = {
+        s.name: str(tree / prog)
+        for s in target.steps
+        if not Path(prog := s.argv(target.tier, mode)[0]).is_absolute() and "/" in prog
+    }
+    versions = dict(report.environment.tool_versions)
+    if inside:
+        versions.update(environment.snapshot(tree, inside)["tool_versions"])
+    return versions
+
+
+def calibration_dir(request: RunRequest) -> Path:
+    archive = default_archive_dir(request.root, request.archive_dir)
+    return archive / ".calibration" / repo_id(request.root, request.repo_id)
+
+
+def _calibrated(request: RunRequest) -> tuple[RunRequest, str]:
+    """The request with a stored calibration's thresholds as the judge's defaults (unless
+    ``--regress-pct`` was given), and a note when a calibration file could not be used."""
+    if request.judge.regress_pct is not None or request.judge.baseline == "none":
+        return request, ""
+    machine = machine_key(environment.snapshot(request.root, {}))
+    found, note = calibration.load(
+        calibration_dir(request),
+        machine,
+        request.target.config_hash(),
+        request.settings.mode,
+    )
+    if found is None:
+        return request, note
+    return replace(request, judge=replace(request.judge, calibration=found)), note
+
+
+def run(request: RunRequest) -> RunOutcome:
+    request, calibration_note = _calibrated(request)
+    root, settings = request.root, request.settings
+    if request.against is not None:
+        measured, report = _measure_ab(request)
+    else:
+        measured = _runner(request, root, request.out_dir / "bench_artifacts").run()
+        report = build_report(measured, root, repo_id=repo_id(root, request.repo_id))
     write_reports(report, request.out_dir, pretty=False)  # measured data is safe from here
 
     verdict: Verdict | None = None
     judge_error: FtbenchError | None = None
     failed_command = measured.error is not None and measured.error.exit_code == EXIT_COMMAND_FAILED
-    if measured.error is None or (settings.allow_failure and failed_command):
+    if report.against is not None:
+        verdict = report.regression
+    elif measured.error is None or (settings.allow_failure and failed_command):
         try:
             archives, notes = open_archives(root, request.archive_dir)
             verdict = evaluate(report, archives, request.judge, repo_root=root, notes=notes)
@@ -81,6 +169,8 @@ def run(request: RunRequest) -> RunOutcome:
             judge_error = exc
         except KeyboardInterrupt as exc:  # a signal while reading baselines: still archived
             judge_error = interrupted_error(exc)
+    if verdict is not None and calibration_note:
+        verdict = replace(verdict, notes=(*verdict.notes, calibration_note))
     report = replace(report, regression=verdict)
 
     # After a signal the report is archived locally and queued for upload, not uploaded.
@@ -106,3 +196,76 @@ def run(request: RunRequest) -> RunOutcome:
     error = error or judge_error
     code = error.exit_code if error else (verdict.exit_code if verdict else EXIT_OK)
     return RunOutcome(report, markdown, printed.getvalue(), error, code)
+
+
+@dataclass(frozen=True)
+class CalibrationOutcome:
+    """What ``ft-bench calibrate`` measured and stored."""
+
+    rounds: tuple[calibration.Round, ...]
+    stored: calibration.Stored
+    path: Path
+
+
+def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
+    """A/A: the target against itself, interleaved, ``rounds`` times; the thresholds it
+    recommends are stored for this machine class, target and mode (see
+    :mod:`ftbench.judge.calibration`). A round that fails ends the calibration."""
+    root, settings, options = request.root, request.settings, request.judge
+    plans = pair_plans(settings)
+    looks = {name: len(plan.looks()) for name, plan in plans.items()}
+    self_ref = BaseRef("A/A", "", "A/A: this tree against itself")
+    made: list[calibration.Round] = []
+    report: Report | None = None
+    for _ in range(rounds):
+        a = _runner(request, root, request.out_dir / "bench_artifacts")
+        b = _runner(request, root, request.out_dir / "bench_artifacts" / "base")
+
+        def decide(phase: str, cur: list[Sample], bas: list[Sample], n_looks: int) -> bool:
+            return clear_enough(cur, bas, options, phases=len(plans), looks=n_looks)
+
+        measured = run_pairs(a, b, decide)
+        if measured.current.error is not None:
+            raise measured.current.error
+        report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
+        against = base_side(
+            measured.base,
+            ref=replace(self_ref, commit=report.git.commit or ""),
+            order=measured.order,
+            setup=None,
+            stopped=measured.stopped,
+            tool_versions=dict(report.environment.tool_versions),
+        )
+        verdict = judge_against(replace(report, against=against), options, looks=looks)
+        phase = verdict.phases.get("warm") or next(iter(verdict.phases.values()), None)
+        made.append(
+            calibration.Round(
+                verdict=verdict.verdict,
+                pct_change=None if phase is None else phase.pct_change,
+                noise_floor_pct=None if phase is None else phase.noise_floor_pct,
+                median=None if phase is None else phase.current.median,
+                metric=verdict.metric,
+            )
+        )
+    assert report is not None
+    against_pct, archive_pct = calibration.recommend(made, alpha=options.alpha)
+    floors = [r.noise_floor_pct for r in made if r.noise_floor_pct is not None]
+    env = to_value(report.environment)
+    stored = calibration.Stored(
+        format=calibration.FORMAT,
+        created=report.timestamp,
+        machine=machine_key(env),
+        machine_class=calibration.machine_class(env),
+        config_hash=report.target.config_hash,
+        mode=report.mode,
+        tier=report.tier,
+        metric=made[-1].metric,
+        rounds=len(made),
+        false_alarms=sum(r.verdict == "regression" for r in made),
+        noise_floor_pct=round(statistics.median(floors), 2) if floors else None,
+        against_pct=against_pct,
+        archive_pct=archive_pct,
+    )
+    return CalibrationOutcome(
+        tuple(made), stored, calibration.save(calibration_dir(request), stored)
+    )

@@ -73,15 +73,24 @@ def add_judge_arguments(parser: argparse.ArgumentParser, *, selection: bool = Tr
         default=None,
         metavar="PCT",
         help=f"smallest slowdown (percent of the median) that counts as a regression "
-        f"(default {d.DEFAULT_REGRESS_PCT:g})",
+        f"(default: a stored calibration's ('ft-bench calibrate'), else "
+        f"{d.DEFAULT_REGRESS_PCT:g}, or {d.DEFAULT_AB_REGRESS_PCT:g} with --against)",
+    )
+    group.add_argument(
+        "--metric",
+        choices=d.METRIC_CHOICES,
+        default=None,
+        help="the metric that decides the verdict: cpu (user+sys time), wall, rss (peak "
+        "memory); auto (default): cpu for CPU-bound commands, else wall. Every metric is "
+        "judged and reported",
     )
     group.add_argument(
         "--alpha",
         type=bounded(float, low=0, high=1, open_low=True, open_high=True),
         default=None,
         metavar="P",
-        help=f"significance level of the one-sided Mann-Whitney U test for the whole job, "
-        f"split across phases (default {d.DEFAULT_ALPHA:g})",
+        help=f"false-alarm rate of the whole job, split across phases (and looks, with "
+        f"--against) (default {d.DEFAULT_ALPHA:g})",
     )
     if selection:
         group.add_argument(
@@ -136,6 +145,7 @@ def judge_options(ns: argparse.Namespace) -> JudgeOptions:
             "baseline_count",
             "fail_on",
             "allow_incomparable",
+            "metric",
         )
     }
     return JudgeOptions(**{k: v for k, v in given.items() if v is not None})

@@ -1,32 +1,33 @@
 """The regression judge: is the current report slower than its baseline, beyond noise?
 
-:func:`judge` is a pure function of the current report and the baseline reports; it returns
-the report's ``regression`` block (:class:`~ftbench.report.model.Verdict`).
+:func:`judge` (against archived reports) and :func:`judge_against` (an A/B run's base side)
+are pure functions of reports; they return the report's ``regression`` block
+(:class:`~ftbench.report.model.Verdict`).
 
-Method, per phase (warm always, cold when both sides measured it), on the wall time of the
-samples that count (failed and timed-out samples are left out and counted): the current
-samples against the pooled samples of the baseline reports. A phase **regressed** when the
-median slowdown is above ``regress_pct`` *and* a one-sided Mann-Whitney U test says "slower"
-with p below the per-phase alpha (``alpha`` divided by the number of judged phases, so the
-whole job's false alarm rate stays at most ``alpha``). The 95% interval of the change is a
-percentile bootstrap of the median ratio (seeded: the same inputs give the same interval).
+Per phase (warm always, cold when both sides measured it) every metric is judged (CPU time,
+wall time, peak memory: :mod:`.metrics`) and one decides (``--metric``, default ``auto``). The
+archive rule compares this run with the baseline *runs* (:mod:`.between`: the spread between
+runs, not only within one); the A/B rule works on per-pair ratios (:mod:`.paired`). ``alpha``
+is split across the judged phases (and, for A/B, across the looks of adaptive sampling), so
+the whole job's false-alarm rate stays at most ``alpha``. See ``docs/regression.md``.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Literal
 
 from ftbench.errors import EXIT_OK, EXIT_REGRESSION
-from ftbench.judge import stats
+from ftbench.judge import metrics as m
 from ftbench.judge.comparable import differences
-from ftbench.judge.options import JudgeOptions
+from ftbench.judge.options import BUSY_PRESSURE_PCT, JudgeOptions
+from ftbench.judge.phase import archive_metric
 from ftbench.report.model import (
     BaselineInfo,
     KeyedReport,
+    MetricVerdict,
+    Phase,
     PhaseVerdict,
     Report,
     SideStats,
@@ -34,78 +35,14 @@ from ftbench.report.model import (
     VerdictName,
 )
 
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20261125
-METRIC = "wall_s"
 PHASES = ("warm", "cold")
 METHOD = (
-    "current vs pooled baseline samples of wall_s (ok samples only); one-sided Mann-Whitney U "
-    "(exact without ties, else normal approximation) at alpha split across the judged "
-    "phases; regression when the median slowdown exceeds the threshold and p < alpha; 95% CI: "
-    f"percentile bootstrap of the median ratio ({BOOTSTRAP_RESAMPLES} resamples, fixed seed)"
+    "each metric (cpu, wall, rss) of the ok samples; archive: this run's median against the "
+    "baseline runs' medians (log scale, one-sided Student-t prediction bound with the spread "
+    "between runs; Mann-Whitney U on pooled samples with fewer than 3 runs); regression when "
+    "the change exceeds the threshold and p < alpha (split across the judged phases); 95% CI: "
+    "percentile bootstrap of the median ratio"
 )
-
-
-def judge_phase(
-    current: Sequence[float],
-    baseline: Sequence[float],
-    *,
-    phase: str,
-    alpha: float,
-    regress_pct: float,
-    current_side: SideStats | None = None,
-    baseline_side: SideStats | None = None,
-) -> PhaseVerdict:
-    """Judge one phase from raw wall times (``alpha`` is this phase's level)."""
-    cur = current_side or SideStats(n=len(current), median=_median(current))
-    base = baseline_side or SideStats(n=len(baseline), median=_median(baseline))
-    if not current or not baseline:
-        which = "current run" if not current else "baseline"
-        return PhaseVerdict(
-            verdict="inconclusive",
-            metric=METRIC,
-            current=cur,
-            baseline=base,
-            alpha=alpha,
-            reason=f"no ok {phase} samples in the {which}",
-        )
-    change = stats.pct_change(current, baseline)
-    alternative: Literal["greater", "less"] = "greater" if change >= 0 else "less"
-    p_value = stats.mann_whitney_p(current, baseline, alternative)
-    direction = "slower" if change >= 0 else "faster"
-    verdict: VerdictName
-    if stats.min_p_value(len(current), len(baseline)) >= alpha:
-        verdict = "inconclusive"
-        reason = f"too few samples ({len(current)} vs {len(baseline)}) for p < {alpha:g}"
-    elif abs(change) <= regress_pct:
-        verdict, reason = "no change", f"change within {regress_pct:g}%"
-    elif p_value < alpha:
-        verdict = "regression" if change > 0 else "improvement"
-        reason = (
-            f"{abs(change):.1f}% {direction} (> {regress_pct:g}%) and significant (p < {alpha:g})"
-        )
-    else:
-        verdict = "inconclusive"  # a big change that is not significant: can't tell
-        reason = f"{abs(change):.1f}% {direction} but not significant (p >= {alpha:g})"
-    ci = stats.bootstrap_ratio_ci(
-        current, baseline, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
-    )
-    # a ratio beyond the float range (sub-normal wall times) has no number the report's JSON
-    # can hold: left out rather than written as Infinity/NaN, which no reader accepts
-    if ci is not None and not all(math.isfinite(v) for v in ci):
-        ci = None
-    return PhaseVerdict(
-        verdict=verdict,
-        metric=METRIC,
-        current=cur,
-        baseline=base,
-        pct_change=_round(change) if math.isfinite(change) else None,
-        ci95_pct=None if ci is None else (_round(ci[0]), _round(ci[1])),
-        p_value=p_value,
-        alternative=alternative,
-        alpha=alpha,
-        reason=reason,
-    )
 
 
 def judge(
@@ -118,7 +55,7 @@ def judge(
     notes: Sequence[str] = (),
     no_baseline_reason: str = "no baseline report",
 ) -> Verdict:
-    """Judge ``current`` against ``baselines`` (their samples pooled). Pure: no I/O.
+    """Judge ``current`` against ``baselines`` (one run each). Pure: no I/O.
 
     ``same_target=False`` (``ft-bench compare``: the user picked both sides on purpose)
     compares different commands or tiers; machine class, backend and tool versions still
@@ -126,9 +63,15 @@ def judge(
     chosen.
     """
     notes = list(notes)
+    threshold, source = options.threshold(paired=False)
     if not baselines:
-        return _verdict(
-            options, "no baseline", reason=no_baseline_reason, selection=selection, notes=notes
+        return make_verdict(
+            options,
+            "no baseline",
+            reason=no_baseline_reason,
+            selection=selection,
+            notes=notes,
+            threshold=(threshold, source),
         )
     diffs = {b.key: differences(current, b.report, same_target=same_target) for b in baselines}
     all_diffs = tuple(dict.fromkeys(d for b in baselines for d in diffs[b.key]))
@@ -146,7 +89,7 @@ def judge(
             )
         all_diffs = ()
     else:
-        return _verdict(
+        return make_verdict(
             options,
             "not comparable",
             keys=tuple(b.key for b in baselines),
@@ -156,6 +99,7 @@ def judge(
             notes=notes,
             reason="baseline from a different machine class, "
             "measuring backend, tool versions or target",
+            threshold=(threshold, source),
         )
     measured = [
         ph
@@ -163,37 +107,38 @@ def judge(
         if current.runs.get(ph) is not None and any(b.report.runs.get(ph) is not None for b in used)
     ]
     phase_alpha = options.alpha / max(1, len(measured))
+    busy = _busy(current)
+    speeds = _speeds(current, [b.report for b in used])
+    if speeds is not None:
+        notes.append(_speed_note(speeds))
     verdicts: dict[str, PhaseVerdict] = {}
     for ph in measured:
         mine = current.runs.get(ph)
         assert mine is not None
-        theirs = [p for b in used if (p := b.report.runs.get(ph)) is not None]
-        cur = mine.walls()
-        base = [w for p in theirs for w in p.walls()]
-        verdicts[ph] = judge_phase(
-            cur,
-            base,
-            phase=ph,
-            alpha=phase_alpha,
-            regress_pct=options.regress_pct,
-            current_side=SideStats(
-                n=len(cur), median=_median(cur), failed=mine.failed, timed_out=mine.timed_out
-            ),
-            baseline_side=SideStats(
-                n=len(base),
-                median=_median(base),
-                failed=sum(p.failed for p in theirs),
-                timed_out=sum(p.timed_out for p in theirs),
-            ),
-        )
+        pairs = [(p, b.report) for b in used if (p := b.report.runs.get(ph)) is not None]
+        theirs = [p for p, _ in pairs]
+        metric = m.choose(options.metric, mine.samples, [s for p in theirs for s in p.samples])
+        per = {
+            name: _archive_metric(name, mine, current, pairs, speeds, phase_alpha, threshold)
+            for name in m.METRICS
+            if m.values(mine.samples, name)
+        }
+        verdict = phase_verdict(metric, per, mine, theirs, phase_alpha, phase=ph)
+        if busy and verdict.verdict in ("regression", "improvement"):
+            verdict = replace(
+                verdict,
+                verdict="inconclusive",
+                reason=f"machine busy ({busy}): {verdict.verdict} not trusted",
+            )
+        verdicts[ph] = verdict
         if mine.failed or mine.timed_out:
             notes.append(
                 f"{ph}: left out {mine.failed} failed and {mine.timed_out} timed-out "
                 "current sample(s)"
             )
-    return _verdict(
+    return make_verdict(
         options,
-        _overall(list(verdicts.values())),
+        overall(list(verdicts.values())),
         phases=verdicts,
         keys=tuple(b.key for b in used),
         comparable=is_comparable,
@@ -201,10 +146,147 @@ def judge(
         selection=selection,
         notes=notes,
         reason="" if measured else "no phase measured by both the current run and the baseline",
+        threshold=(threshold, source),
     )
 
 
-def _overall(phases: Sequence[PhaseVerdict]) -> VerdictName:
+def _archive_metric(
+    name: str,
+    mine: Phase,
+    current: Report,
+    pairs: Sequence[tuple[Phase, Report]],
+    speeds: dict[str, float] | None,
+    alpha: float,
+    threshold: float,
+) -> MetricVerdict:
+    """One metric against the baseline runs; CPU time relative to each run's machine speed
+    when every run measured it (the medians shown stay in seconds)."""
+    cur = m.values(mine.samples, name)
+    runs = [m.values(p.samples, name) for p, _ in pairs]
+    if name != "cpu" or speeds is None:
+        return archive_metric(cur, runs, alpha=alpha, threshold=threshold)
+    made = archive_metric(
+        [v / speeds[current.run_id] for v in cur],
+        [[v / speeds[r.run_id] for v in vs] for vs, (_, r) in zip(runs, pairs, strict=True)],
+        alpha=alpha,
+        threshold=threshold,
+    )
+    pooled = [v for vs in runs for v in vs]
+    return replace(
+        made,
+        current_median=statistics.median(cur) if cur else None,
+        baseline_median=statistics.median(pooled) if pooled else None,
+    )
+
+
+def _speeds(current: Report, baselines: Sequence[Report]) -> dict[str, float] | None:
+    """Each run's reference-loop time (``load.speed_ref_ms``), when every run has one."""
+    out: dict[str, float] = {}
+    for report in (current, *baselines):
+        ref = report.load.speed_ref_ms if report.load is not None else None
+        if not ref or ref <= 0:
+            return None
+        out[report.run_id] = ref
+    return out if baselines else None
+
+
+def _speed_note(speeds: dict[str, float]) -> str:
+    values = list(speeds.values())
+    return (
+        f"cpu judged relative to the machine's speed (reference loop: this run "
+        f"{values[0]:.2f} ms, baselines {min(values[1:]):.2f}-{max(values[1:]):.2f} ms)"
+    )
+
+
+def phase_verdict(
+    metric: str,
+    per: dict[str, MetricVerdict],
+    mine: Phase,
+    theirs: Sequence[Phase],
+    alpha: float,
+    *,
+    phase: str,
+) -> PhaseVerdict:
+    """The phase's verdict: the deciding metric's, with every metric's beside it."""
+    decided = per.get(metric) or MetricVerdict(
+        verdict="inconclusive",
+        current_median=None,
+        baseline_median=None,
+        reason=f"no ok {phase} samples in the current run"
+        if not m.values(mine.samples, metric)
+        else f"no ok {phase} samples in the baseline",
+    )
+    n_base = sum(len(m.values(p.samples, metric)) for p in theirs)
+    change = decided.pct_change
+    return PhaseVerdict(
+        verdict=decided.verdict,
+        metric=metric,
+        current=SideStats(
+            n=len(m.values(mine.samples, metric)),
+            median=decided.current_median,
+            failed=mine.failed,
+            timed_out=mine.timed_out,
+        ),
+        baseline=SideStats(
+            n=n_base,
+            median=decided.baseline_median,
+            failed=sum(p.failed for p in theirs),
+            timed_out=sum(p.timed_out for p in theirs),
+        ),
+        pct_change=change,
+        ci95_pct=decided.ci95_pct,
+        p_value=decided.p_value,
+        alternative=None if change is None else ("greater" if change >= 0 else "less"),
+        alpha=alpha,
+        reason=decided.reason,
+        noise_floor_pct=decided.noise_floor_pct,
+        metrics=per or None,
+        steps=_steps(metric, mine, theirs),
+    )
+
+
+def _steps(metric: str, mine: Phase, theirs: Sequence[Phase]) -> dict[str, float] | None:
+    """Per step: the change of the median of ``metric`` (targets of several steps only)."""
+    names = list(mine.steps)
+    if len(names) < 2:
+        return None
+    out: dict[str, float] = {}
+    for name in names:
+        cur = _step_values(metric, [mine], name)
+        base = _step_values(metric, theirs, name)
+        if cur and base and statistics.median(base) > 0:
+            out[name] = round((statistics.median(cur) / statistics.median(base) - 1) * 100, 3)
+    return out or None
+
+
+def _step_values(metric: str, phases: Sequence[Phase], step: str) -> list[float]:
+    out = []
+    for phase in phases:
+        for sample in phase.samples:
+            if not sample.counts:
+                continue
+            for s in sample.steps:
+                if s.name == step and (v := m.value(s, metric)) is not None:
+                    out.append(v)
+    return out
+
+
+def _busy(report: Report) -> str:
+    """Why the machine was too busy to trust a change, or ``""``."""
+    load = report.load
+    if load is None or load.cpu_pressure_pct is None:
+        return ""
+    if load.cpu_pressure_pct >= BUSY_PRESSURE_PCT:
+        figures = [f"CPU pressure {load.cpu_pressure_pct:g}%"]
+        if load.load1 is not None:
+            figures.append(f"load {load.load1:g} on {load.cpus or '?'} CPUs")
+        if load.wall_cpu_ratio is not None:
+            figures.append(f"wall/CPU {load.wall_cpu_ratio:g}")
+        return ", ".join(figures)
+    return ""
+
+
+def overall(phases: Sequence[PhaseVerdict]) -> VerdictName:
     verdicts = {p.verdict for p in phases}
     candidates: tuple[VerdictName, ...] = ("regression", "improvement", "inconclusive")
     for candidate in candidates:
@@ -213,7 +295,7 @@ def _overall(phases: Sequence[PhaseVerdict]) -> VerdictName:
     return "no change" if phases else "inconclusive"
 
 
-def _verdict(
+def make_verdict(
     options: JudgeOptions,
     verdict: VerdictName,
     *,
@@ -224,6 +306,7 @@ def _verdict(
     differences: tuple[str, ...] = (),
     selection: str = "",
     notes: Sequence[str] = (),
+    threshold: tuple[float, str],
 ) -> Verdict:
     phases = phases or {}
     regressed = [name for name, p in phases.items() if p.verdict == "regression"]
@@ -234,10 +317,10 @@ def _verdict(
         verdict=verdict,
         summary="",
         reason=reason,
-        metric=METRIC,
+        metric=next((p.metric for p in phases.values()), options.metric),
         method=METHOD,
         alpha=options.alpha,
-        threshold_pct=options.regress_pct,
+        threshold_pct=threshold[0],
         fail_on=options.fail_on,
         exit_code=EXIT_REGRESSION if fails else EXIT_OK,
         baseline=BaselineInfo(
@@ -250,6 +333,7 @@ def _verdict(
         differences=differences,
         notes=tuple(notes),
         phases=phases,
+        threshold_source=threshold[1],
     )
     return replace(made, summary=summary_line(made))
 
@@ -275,14 +359,30 @@ def _phase_summary(name: str, p: PhaseVerdict) -> str:
     if p.pct_change is None:
         return f"{name}: {p.verdict} ({p.reason})"
     text = f"{name} {pct(p.pct_change)}"
+    if p.metrics is not None:  # reports of 0.2 and older judged wall time only
+        text += f" {p.metric}"
     if p.ci95_pct is not None:
         text += f" (95% CI {pct(p.ci95_pct[0])}..{pct(p.ci95_pct[1])})"
     if p.p_value is not None:
         text += f", {_p(p.p_value)}"
+    if p.noise_floor_pct is not None:
+        text += f", noise floor {p.noise_floor_pct:.1f}%"
     text += f": {p.verdict}"
+    moved = moved_step(p)
+    if moved and p.verdict in ("regression", "improvement"):
+        text += f" ({moved})"
     if p.verdict == "inconclusive" and p.reason:
         text += f" ({p.reason})"
     return text
+
+
+def moved_step(p: PhaseVerdict) -> str:
+    """``tests step +41% cpu``: the step whose change is largest in the verdict's direction."""
+    if not p.steps or p.pct_change is None:
+        return ""
+    sign = 1 if p.pct_change >= 0 else -1
+    name, change = max(p.steps.items(), key=lambda kv: sign * kv[1])
+    return f"{name} step {pct(change)} {p.metric}"
 
 
 def pct(value: float) -> str:

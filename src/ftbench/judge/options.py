@@ -12,14 +12,34 @@ from ftbench.errors import UsageError
 #: above the run-to-run noise of a quiet CI runner (CV 3-5%) and small enough to catch a real
 #: slowdown a reviewer would care about.
 DEFAULT_REGRESS_PCT = 10.0
+#: The threshold of an A/B run (``--against``): both sides measured pair by pair on the same
+#: machine resolve changes a few percent wide (benchmarks/noisy_verdicts.py), so 5% is caught.
+DEFAULT_AB_REGRESS_PCT = 5.0
 #: Family-wise significance level of one job (split across the judged phases). 0.005 rather
 #: than 0.01: at the default sample counts unchanged runs are flagged at most ~0.5% of the time
 #: with i.i.d. noise and stay under 1% with 2% run-to-run drift, while a 20% slowdown at 5%
 #: noise is still always caught (benchmarks/verdicts.py, docs/regression.md).
 DEFAULT_ALPHA = 0.005
 #: How many earlier reports make the baseline (their samples are pooled).
-DEFAULT_BASELINE_COUNT = 5
+#: Ten, not five: the judge estimates the spread *between* runs from these reports, and the
+#: t quantile it needs falls from 5.6 (4 degrees of freedom) to 3.7 (9) at the default alpha.
+DEFAULT_BASELINE_COUNT = 10
 FAIL_ON_CHOICES = ("warm", "cold", "any", "never")
+#: Under this much CPU pressure (share of the run's wall time in which some task waited for a
+#: CPU, Linux PSI) a change is not trusted: "inconclusive: machine busy" with the figures.
+BUSY_PRESSURE_PCT = 80.0
+#: ``auto``: CPU time when the command spends most of its wall time on a CPU (steadier under
+#: load), else wall time
+METRIC_CHOICES = ("auto", "cpu", "wall", "rss")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Thresholds measured by ``ft-bench calibrate`` for this machine class and target."""
+
+    archive_pct: float
+    against_pct: float
+    source: str  # ``calibration of 2026-11-26 (8 rounds)``
 
 
 @dataclass(frozen=True)
@@ -31,16 +51,34 @@ class JudgeOptions:
     an archive key.
     """
 
-    regress_pct: float = DEFAULT_REGRESS_PCT
+    #: None: the method's default, or a stored calibration's
+    regress_pct: float | None = None
     alpha: float = DEFAULT_ALPHA
     baseline: str = "auto"
     baseline_branch: str | None = None
     baseline_count: int = DEFAULT_BASELINE_COUNT
     fail_on: str = "any"
     allow_incomparable: bool = False
+    metric: str = "auto"
+    calibration: Calibration | None = None
+
+    def threshold(self, *, paired: bool) -> tuple[float, str]:
+        """The regression threshold in percent and where it came from."""
+        if self.regress_pct is not None:
+            return self.regress_pct, "--regress-pct"
+        if self.calibration is not None:
+            cal = self.calibration
+            return (cal.against_pct if paired else cal.archive_pct), cal.source
+        return (DEFAULT_AB_REGRESS_PCT if paired else DEFAULT_REGRESS_PCT), "default"
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.regress_pct) and self.regress_pct >= 0):
+        if self.metric not in METRIC_CHOICES:
+            raise UsageError(
+                f"--metric must be one of {', '.join(METRIC_CHOICES)}, not {self.metric!r}"
+            )
+        if self.regress_pct is not None and not (
+            math.isfinite(self.regress_pct) and self.regress_pct >= 0
+        ):
             raise UsageError(f"--regress-pct must be a number >= 0, not {self.regress_pct}")
         if not (0 < self.alpha < 1):
             raise UsageError(f"--alpha must be between 0 and 1 (exclusive), not {self.alpha}")

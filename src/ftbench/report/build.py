@@ -10,13 +10,17 @@ from ftbench import __version__
 from ftbench.measure import environment, fingerprint
 from ftbench.measure import runner as measured
 from ftbench.measure.config import Step
+from ftbench.measure.load import LoadReading
+from ftbench.measure.worktree import BaseRef
 from ftbench.redact import scrub, scrub_argv
 from ftbench.report.codec import from_value
 from ftbench.report.model import (
     SCHEMA_VERSION,
+    BaseSide,
     CacheSize,
     Environment,
     GitInfo,
+    MachineLoad,
     Measurement,
     Phase,
     Report,
@@ -116,12 +120,58 @@ def _target_step(step: Step) -> TargetStep:
     )
 
 
+def build_runs(result: measured.BenchResult) -> Runs:
+    """The ``runs`` block of a measured result."""
+    phases = {name: _phase(phase) for name, phase in result.phases.items()}
+    return Runs(cold=phases.get("cold"), warm=phases.get("warm"))
+
+
+def _load(reading: LoadReading | None, runs: Runs) -> MachineLoad | None:
+    if reading is None:
+        return None
+    phase = runs.warm or runs.cold
+    ratio = None
+    if phase is not None and phase.stats.median and phase.user_s_median is not None:
+        cpu = phase.user_s_median + (phase.sys_s_median or 0.0)
+        ratio = round(phase.stats.median / cpu, 2) if cpu > 0 else None
+    return MachineLoad(
+        cpus=reading.cpus,
+        load1=reading.load1,
+        cpu_pressure_pct=reading.cpu_pressure_pct,
+        steal_pct=reading.steal_pct,
+        wall_cpu_ratio=ratio,
+        speed_ref_ms=reading.speed_ref_ms,
+    )
+
+
+def base_side(
+    base: measured.BenchResult,
+    *,
+    ref: BaseRef,
+    order: str,
+    setup: str | None,
+    stopped: dict[str, str],
+    tool_versions: dict[str, str | None],
+) -> BaseSide:
+    """The ``against`` block of an A/B report: the base tree's samples and how they ran."""
+    return BaseSide(
+        ref=ref.ref,
+        commit=ref.commit,
+        how=ref.how,
+        order=order,
+        setup=None if setup is None else scrub(setup),
+        stopped=dict(stopped),
+        tool_versions=dict(tool_versions),
+        runs=build_runs(base),
+    )
+
+
 def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str) -> Report:
     """The report of one run, not yet judged nor archived."""
     target = result.target
     settings = result.settings
-    phases = {name: _phase(phase) for name, phase in result.phases.items()}
-    runs = Runs(cold=phases.get("cold"), warm=phases.get("warm"))
+    runs = build_runs(result)
+    phases = dict(runs.items())
     cold = runs.cold.elapsed_s if runs.cold else None
     warm = runs.warm.elapsed_s if runs.warm else None
     programs = {s.name: s.argv(target.tier, settings.mode)[0] for s in target.steps}
@@ -161,6 +211,7 @@ def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str)
             rss_unit="KiB",
             rss_scope=result.rss_scope,
         ),
+        load=_load(result.load, runs),
         runs=runs,
         speedup=round(cold / warm, 3) if cold and warm else None,
         ok=error is None and all(p.ok for p in phases.values()),

@@ -16,6 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ftbench.report.codec import OMIT_NONE, ModelError, from_value, minimum, pattern, to_value
+from ftbench.report.verdict import BaselineInfo as BaselineInfo
+from ftbench.report.verdict import MetricVerdict as MetricVerdict
+from ftbench.report.verdict import PhaseVerdict as PhaseVerdict
+from ftbench.report.verdict import SideStats as SideStats
+from ftbench.report.verdict import Verdict as Verdict
+from ftbench.report.verdict import VerdictName as VerdictName
 
 #: The schema version this ftbench writes.
 SCHEMA_VERSION: Literal[1] = 1
@@ -23,9 +29,6 @@ SCHEMA_VERSION: Literal[1] = 1
 SUPPORTED_SCHEMAS = (1,)
 
 Mode = Literal["fast", "normal", "full", "custom"]
-VerdictName = Literal[
-    "regression", "improvement", "no change", "inconclusive", "not comparable", "no baseline"
-]
 PHASE_NAMES = ("cold", "warm")
 
 
@@ -223,58 +226,38 @@ class Repository:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SideStats:
-    """One side (current or baseline) of a judged phase."""
+class MachineLoad:
+    """How busy the machine was while the samples ran (``measure/load.py``)."""
 
-    n: int
-    median: float | None
-    failed: int = 0
-    timed_out: int = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class PhaseVerdict:
-    verdict: VerdictName
-    metric: str
-    current: SideStats
-    baseline: SideStats
-    pct_change: float | None = None
-    ci95_pct: tuple[float, float] | None = None
-    p_value: float | None = None
-    #: ``greater`` (tested for slower) or ``less`` (faster)
-    alternative: str | None = None
-    #: the per-phase significance level actually used
-    alpha: float | None = None
-    reason: str = ""
+    cpus: int | None
+    #: 1-minute load average at the end of the run
+    load1: float | None
+    #: share of the run's wall time in which some runnable task waited for a CPU (Linux PSI)
+    cpu_pressure_pct: float | None
+    #: share of CPU time taken by the hypervisor for other guests
+    steal_pct: float | None
+    #: median wall time / median CPU time of the warm samples (or cold)
+    wall_cpu_ratio: float | None
+    #: CPU time (ms) of a fixed reference loop, median of readings during the run: the
+    #: machine's speed at the time (the archive judge compares CPU times relative to it)
+    speed_ref_ms: float | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass(frozen=True, kw_only=True)
-class BaselineInfo:
-    keys: tuple[str, ...]
-    reports: int
-    selection: str
-    #: samples pooled per phase
-    samples: dict[str, int]
+class BaseSide:
+    """``ft-bench run --against REF``: the base side, measured interleaved with this run."""
 
-
-@dataclass(frozen=True, kw_only=True)
-class Verdict:
-    """The judge's verdict: the report's ``regression`` block."""
-
-    verdict: VerdictName
-    summary: str
-    reason: str
-    metric: str
-    method: str
-    alpha: float
-    threshold_pct: float
-    fail_on: str
-    exit_code: Literal[0, 4]
-    baseline: BaselineInfo
-    comparable: bool
-    differences: tuple[str, ...]
-    notes: tuple[str, ...]
-    phases: dict[str, PhaseVerdict]
+    ref: str
+    commit: str
+    how: str
+    #: ``ABBA``: pair i runs base then current when i is odd, current then base when even
+    order: str
+    #: untimed command run in each tree before measuring (the tier's ``setup``)
+    setup: str | None
+    #: per phase: why sampling stopped (``clear after 10 pairs``, ``cap of 30 pairs reached``)
+    stopped: dict[str, str]
+    tool_versions: dict[str, str | None]
+    runs: Runs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,7 +283,11 @@ class Report:
     target: TargetInfo
     settings: Settings
     measurement: Measurement
+    #: the machine's load during the run (absent in reports of ftbench 0.2 and older)
+    load: MachineLoad | None = field(default=None, metadata=OMIT_NONE)
     runs: Runs
+    #: the base side of an A/B run (``--against``), else absent
+    against: BaseSide | None = field(default=None, metadata=OMIT_NONE)
     speedup: float | None
     ok: bool
     error: str | None

@@ -1,0 +1,94 @@
+"""``ft-bench calibrate``: an A/A run of the target against itself, several rounds."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ftbench.cli.common import bounded, repo_root
+from ftbench.errors import EXIT_OK, UsageError
+
+DEFAULT_ROUNDS = 5
+MODES = ("fast", "normal", "full")
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    from ftbench.judge import options as d
+
+    cal = sub.add_parser(
+        "calibrate",
+        help="measure this machine's noise for a target (A/A) and store thresholds",
+        description="Run the target against itself, interleaved pair by pair as --against "
+        "does, several rounds. Prints the false-alarm rate and noise floor measured on this "
+        "machine and the thresholds it recommends; stores them so that later runs of the "
+        "same target on the same machine class use them by default (docs/regression.md).",
+    )
+    cal.add_argument("--tier", help="tier from configuration or built-in (default: lite)")
+    cal.add_argument("--cmd", help="calibrate with this command instead of a tier")
+    cal.add_argument("--shell", action="store_true", help="run --cmd through /bin/sh")
+    cal.add_argument("--cache", action="append", metavar="PATH", help="cache path of --cmd")
+    cal.add_argument("--repo", type=Path, help="repository root")
+    cal.add_argument("--mode", choices=MODES, default="normal", help="sample counts per round")
+    cal.add_argument(
+        "--rounds",
+        type=bounded(int, low=2),
+        default=DEFAULT_ROUNDS,
+        metavar="N",
+        help=f"A/A rounds (default {DEFAULT_ROUNDS})",
+    )
+    cal.add_argument("--metric", choices=d.METRIC_CHOICES, default="auto", help="deciding metric")
+    cal.add_argument("--archive-dir", help="local archive directory (calibrations live in it)")
+    cal.add_argument("--repo-id", help="repository id used in archive keys")
+    cal.add_argument("--out-dir", type=Path, help="log directory (default: .firsttry)")
+    cal.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from ftbench import pipeline
+    from ftbench.judge.options import JudgeOptions
+    from ftbench.measure import tools
+    from ftbench.measure.config import MODES as COUNTS
+    from ftbench.measure.runner import RunSettings
+
+    if args.cmd is not None and args.tier is not None:
+        raise UsageError("give either --tier or --cmd, not both")
+    root = repo_root(args.repo)
+    cold, warm, warmup = COUNTS[args.mode]
+    settings = RunSettings(mode=args.mode, cold_runs=cold, warm_runs=warm, warmup=warmup)
+    target = tools.resolve_target(
+        root, tier=args.tier, cmd=args.cmd, cache=args.cache, shell=args.shell
+    )
+    tools.check_commands(target, settings.mode, root)
+    outcome = pipeline.calibrate(
+        pipeline.RunRequest(
+            root=root,
+            target=target,
+            settings=settings,
+            judge=JudgeOptions(metric=args.metric),
+            out_dir=(args.out_dir or root / ".firsttry").resolve(),
+            archive_dir=Path(args.archive_dir) if args.archive_dir else None,
+            repo_id=args.repo_id,
+        ),
+        args.rounds,
+    )
+    stored = outcome.stored
+    print(f"calibration: {target.tier} ({stored.mode} mode), {stored.rounds} A/A rounds")
+    print("  round  verdict       change   noise floor")
+    for i, r in enumerate(outcome.rounds, 1):
+        change = "-" if r.pct_change is None else f"{r.pct_change:+.1f}%"
+        floor = "-" if r.noise_floor_pct is None else f"{r.noise_floor_pct:.1f}%"
+        print(f"  {i:>5}  {r.verdict:<12}  {change:>7}  {floor:>11}")
+    rate = stored.false_alarms / stored.rounds
+    print(
+        f"  false alarms: {stored.false_alarms} of {stored.rounds} ({rate:.0%}) "
+        f"at the default A/B threshold; metric: {stored.metric}"
+    )
+    if stored.noise_floor_pct is not None:
+        print(f"  noise floor (median of rounds): {stored.noise_floor_pct:.1f}%")
+    print(
+        f"  recommended: --regress-pct {stored.archive_pct:g} (archive judge), "
+        f"{stored.against_pct:g} (--against)"
+    )
+    print(f"  stored: {outcome.path} (the default threshold of later runs on this machine class)")
+    return EXIT_OK

@@ -1,0 +1,138 @@
+"""A/B in one job: the current tree and a base tree measured pair by pair, interleaved.
+
+Pair ``i`` runs one sample of each side back to back, the order alternating (base first in odd
+pairs, current first in even ones: ``ABBA``), so slow drift and the "second runs faster"
+effect fall on both sides alike. The cold phase is interleaved too (each tree's own caches
+cleared before its sample), then warm-up runs of both sides, then the warm pairs.
+
+Sampling is adaptive: a phase runs :attr:`PairPlan.minimum` pairs, then asks ``decide``
+(the judge, handed in by the pipeline: this stage does not import it) whether the answer is
+clear, and goes on to the next look (about 1.5x as many pairs) up to :attr:`PairPlan.maximum`
+while it is not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ftbench.errors import FtbenchError
+from ftbench.measure.load import LoadMeter
+from ftbench.measure.runner import BenchResult, PhaseResult, Runner, RunSettings, Sample
+from ftbench.signals import interrupted_error
+
+#: ``decide(phase, current samples, base samples, looks)``: whether the verdict is clear
+#: (``looks``: how many times this phase's verdict is checked in all, for the judge's alpha)
+Decide = Callable[[str, list[Sample], list[Sample], int], bool]
+ORDER = "ABBA"
+#: the cap on pairs is this many times a normal run's samples of the phase
+CAP_FACTOR = 3
+#: at least this many cold pairs: fewer cannot show a significant change
+MIN_COLD_PAIRS = 8
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    minimum: int
+    maximum: int
+
+    def looks(self) -> tuple[int, ...]:
+        """The pair counts at which the verdict is checked."""
+        out: list[int] = []
+        n = max(1, self.minimum)
+        while n < self.maximum:
+            out.append(n)
+            n = max(n + 1, math.ceil(n * 1.5))
+        out.append(self.maximum)
+        return tuple(out)
+
+
+def pair_plans(settings: RunSettings) -> dict[str, PairPlan]:
+    """The pairs per phase: at least what a normal run samples, at most ``CAP_FACTOR`` times
+    that (cold: at least :data:`MIN_COLD_PAIRS`)."""
+    plans: dict[str, PairPlan] = {}
+    if not settings.skip_cold and settings.cold_runs > 0:
+        low = max(settings.cold_runs, MIN_COLD_PAIRS)
+        plans["cold"] = PairPlan(low, max(low, CAP_FACTOR * settings.cold_runs))
+    if not settings.skip_warm and settings.warm_runs > 0:
+        low = settings.warm_runs
+        plans["warm"] = PairPlan(low, max(low, CAP_FACTOR * low))
+    return plans
+
+
+@dataclass
+class ABResult:
+    """Both sides' measurements and how sampling ended, per phase."""
+
+    current: BenchResult
+    base: BenchResult
+    order: str = ORDER
+    stopped: dict[str, str] = field(default_factory=dict)
+
+
+def run_pairs(current: Runner, base: Runner, decide: Decide) -> ABResult:
+    """Measure both sides interleaved; never raises mid-run (errors land in
+    ``result.current.error``, so whatever was measured reaches the report)."""
+    settings = current.settings
+    meter = current.meter = base.meter = LoadMeter()
+    result = ABResult(current.begin(), base.begin())
+    try:
+        for name, plan in pair_plans(settings).items():
+            if name == "warm" and settings.warmup > 0:
+                _pairs(current, base, result, "warmup", settings.warmup, record=False)
+            done = 0
+            looks = plan.looks()
+            for look in looks:
+                done = _pairs(current, base, result, name, look, record=True, start=done)
+                meter.spin(3)
+                cur = result.current.phases[name].samples
+                if decide(name, cur, result.base.phases[name].samples, len(looks)):
+                    result.stopped[name] = f"clear after {done} pairs"
+                    break
+            else:
+                result.stopped[name] = f"cap of {plan.maximum} pairs reached"
+            current.end_phase(result.current.phases[name])
+            base.end_phase(result.base.phases[name])
+    except FtbenchError as exc:
+        result.current.error = exc
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (ftbench.signals)
+        result.current.error = interrupted_error(exc)
+    finally:
+        for runner in (current, base):
+            runner.executor.close()
+        current.progress.close()
+        result.current.load = meter.reading()
+    return result
+
+
+def _pairs(
+    current: Runner,
+    base: Runner,
+    result: ABResult,
+    name: str,
+    upto: int,
+    *,
+    record: bool,
+    start: int = 0,
+) -> int:
+    """Run pairs ``start+1 .. upto`` of phase ``name``; returns the pairs done. A failing
+    sample ends the run (``FtbenchError``) unless failures are allowed."""
+    sides = ((base, result.base), (current, result.current))
+    if record:
+        for _, side in sides:
+            side.phases.setdefault(name, PhaseResult(name, 0)).planned = upto
+    current.progress.phase(name, upto - start)
+    for index in range(start + 1, upto + 1):
+        order = sides if index % 2 else sides[::-1]
+        for runner, side in order:
+            sample = runner.sample(name, index)
+            if record:
+                side.phases[name].samples.append(sample)
+            if runner is current:
+                current.progress.sample(name, index - start, upto - start, sample.wall_s, sample.ok)
+            error = runner.failure(sample, name, index, warmup=not record)
+            if error is not None:
+                which = "base" if runner is base else "current"
+                raise FtbenchError(f"{which} side: {error}", exit_code=error.exit_code)
+    return upto

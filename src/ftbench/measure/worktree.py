@@ -1,0 +1,143 @@
+"""The base side of an A/B run: a git ref checked out into a temporary worktree.
+
+:func:`resolve_ref` turns ``--against REF`` into a commit (``auto``: the merge-base of ``HEAD``
+with the pull or merge request's base branch); :func:`checkout` makes a detached worktree of it
+in a temporary directory and removes it afterwards, whatever ends the block (an error, Ctrl-C,
+SIGTERM: ftbench turns those into exceptions). A ref that is not there (a shallow CI clone) is
+a setup error naming the ``git fetch`` that brings it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ftbench.errors import SetupError
+
+#: where ``--against auto`` finds the base branch, in order (after ``--baseline-branch``)
+BASE_BRANCH_VARS = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    """What ``--against`` resolved to."""
+
+    ref: str  # as given (``auto`` resolved to ``merge-base(HEAD, origin/main)``)
+    commit: str
+    how: str  # how it was found, for the report
+
+
+def _git(root: Path, *args: str, check: bool = True) -> str | None:
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SetupError(f"--against: cannot run git: {exc}") from None
+    if proc.returncode != 0:
+        if check:
+            line = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+            raise SetupError(f"--against: git {' '.join(args)}: {line}")
+        return None
+    return proc.stdout.strip()
+
+
+def resolve_ref(
+    root: Path,
+    ref: str,
+    *,
+    base_branch: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> BaseRef:
+    """The commit of ``ref`` (any commit-ish), or with ``auto`` the merge-base of ``HEAD`` and
+    the base branch (``base_branch``, else ``GITHUB_BASE_REF``, else
+    ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``)."""
+    if _git(root, "rev-parse", "--is-inside-work-tree", check=False) != "true":
+        raise SetupError(f"--against needs a git repository; {root} is not one")
+    if ref != "auto":
+        commit = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        if not commit:
+            raise SetupError(
+                f"--against {ref}: no such commit here; fetch it first "
+                f"(git fetch origin {ref}, or git fetch --unshallow in a shallow clone)"
+            )
+        return BaseRef(ref, commit, f"{ref} ({commit[:12]})")
+    env = os.environ if environ is None else environ
+    branch, source = base_branch, "--baseline-branch"
+    for var in BASE_BRANCH_VARS:
+        if branch:
+            break
+        branch, source = env.get(var, "").strip() or None, var
+    if not branch:
+        raise SetupError(
+            "--against auto: no base branch (not a pull or merge request); "
+            "pass --baseline-branch BRANCH or --against REF"
+        )
+    for candidate in (f"origin/{branch}", branch):
+        if _git(root, "rev-parse", "--verify", "--quiet", candidate, check=False):
+            base = _git(root, "merge-base", "HEAD", candidate, check=False)
+            if base:
+                return BaseRef(
+                    f"merge-base(HEAD, {candidate})",
+                    base,
+                    f"merge-base of HEAD and {candidate} ({source}): {base[:12]}",
+                )
+            raise SetupError(
+                f"--against auto: HEAD and {candidate} share no history here; deepen the "
+                f"clone (git fetch --unshallow, or git fetch --deepen=200 origin {branch})"
+            )
+    raise SetupError(
+        f"--against auto: base branch {branch!r} ({source}) is not in this clone; "
+        f"fetch it first: git fetch origin {branch}:refs/remotes/origin/{branch}"
+    )
+
+
+@contextlib.contextmanager
+def checkout(root: Path, commit: str) -> Iterator[Path]:
+    """A detached worktree of ``commit`` in a new temporary directory, removed on exit."""
+    parent = Path(tempfile.mkdtemp(prefix="ftbench-ab-"))
+    tree = parent / "base"
+    try:
+        _git(root, "worktree", "add", "--detach", "--force", str(tree), commit)
+        yield tree
+    finally:
+        _git(root, "worktree", "remove", "--force", str(tree), check=False)
+        shutil.rmtree(parent, ignore_errors=True)
+        _git(root, "worktree", "prune", check=False)
+
+
+def run_setup(command: str, tree: Path, env: Mapping[str, str] | None = None) -> None:
+    """The tier's untimed ``setup`` command in ``tree`` (``/bin/sh -c``); failing is a setup
+    error naming the command's last line of output."""
+    try:
+        proc = subprocess.run(
+            ["/bin/sh", "-c", command],
+            cwd=tree,
+            env=None if env is None else dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=3600,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SetupError(f"setup command failed in {tree}: {exc}") from None
+    if proc.returncode != 0:
+        last = ((proc.stderr or proc.stdout).strip().splitlines() or [""])[-1]
+        raise SetupError(
+            f"setup command exited with code {proc.returncode} in {tree}"
+            + (f": {last[:200]}" if last else "")
+        )

@@ -1,0 +1,93 @@
+"""The judge's part of the report model: the ``regression`` block (see :mod:`.model`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ftbench.report.codec import OMIT_NONE
+
+VerdictName = Literal[
+    "regression", "improvement", "no change", "inconclusive", "not comparable", "no baseline"
+]
+#: what a verdict can be judged on: CPU time (user + sys) of the measured processes, wall
+#: time, peak memory
+MetricName = Literal["cpu", "wall", "rss"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SideStats:
+    """One side (current or baseline) of a judged phase."""
+
+    n: int
+    median: float | None
+    failed: int = 0
+    timed_out: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricVerdict:
+    """One metric of a judged phase (each metric is judged; one decides)."""
+
+    verdict: VerdictName
+    current_median: float | None
+    baseline_median: float | None
+    pct_change: float | None = None
+    ci95_pct: tuple[float, float] | None = None
+    p_value: float | None = None
+    #: the smallest change these samples could have shown as significant, in percent
+    noise_floor_pct: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PhaseVerdict:
+    verdict: VerdictName
+    metric: str
+    current: SideStats
+    baseline: SideStats
+    pct_change: float | None = None
+    ci95_pct: tuple[float, float] | None = None
+    p_value: float | None = None
+    #: ``greater`` (tested for slower) or ``less`` (faster)
+    alternative: str | None = None
+    #: the per-phase significance level actually used
+    alpha: float | None = None
+    reason: str = ""
+    #: the smallest change of the deciding metric these samples could have shown (percent)
+    noise_floor_pct: float | None = field(default=None, metadata=OMIT_NONE)
+    #: every metric's own verdict (absent in reports of ftbench 0.2 and older)
+    metrics: dict[str, MetricVerdict] | None = field(default=None, metadata=OMIT_NONE)
+    #: the change of the deciding metric per step (targets with several steps), percent
+    steps: dict[str, float] | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineInfo:
+    keys: tuple[str, ...]
+    reports: int
+    selection: str
+    #: samples pooled per phase
+    samples: dict[str, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """The judge's verdict: the report's ``regression`` block."""
+
+    verdict: VerdictName
+    summary: str
+    reason: str
+    metric: str
+    method: str
+    alpha: float
+    threshold_pct: float
+    fail_on: str
+    exit_code: Literal[0, 4]
+    baseline: BaselineInfo
+    comparable: bool
+    differences: tuple[str, ...]
+    notes: tuple[str, ...]
+    phases: dict[str, PhaseVerdict]
+    #: where ``threshold_pct`` came from: ``default``, ``--regress-pct``, ``calibration ...``
+    threshold_source: str | None = field(default=None, metadata=OMIT_NONE)

@@ -1,0 +1,201 @@
+"""``ft-bench run --against REF`` and ``ft-bench calibrate`` end to end, on real git trees."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from factory import keyed, make_report, noisy, ts
+from ftbench import cli
+from ftbench.errors import SetupError
+from ftbench.judge import calibration
+from ftbench.judge.core import judge
+from ftbench.judge.options import JudgeOptions
+from ftbench.measure import worktree
+from ftbench.report.model import MachineLoad, Report
+
+Git = Callable[..., str]
+# a sleep: "auto" judges it on wall time (it does not use a CPU)
+CONFIG = '[tiers.lite]\n[[tiers.lite.steps]]\nname = "nap"\ncmd = ["{py}", "nap.py"]\n'
+NAP = "import time\ntime.sleep({s})\n"
+FEW = ["--skip-cold", "--runs", "4", "--warmup", "0"]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(("S3_", "AWS_", "FTBENCH_", "GITHUB_", "CI_")):
+            monkeypatch.delenv(name, raising=False)
+
+
+def nap_repo(path: Path, git: Git, base_s: float, head_s: float) -> Path:
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / ".gitignore").write_text(".firsttry/\n")
+    (path / "ftbench.toml").write_text(CONFIG.format(py=sys.executable))
+    (path / "nap.py").write_text(NAP.format(s=base_s))
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "base")
+    (path / "nap.py").write_text(NAP.format(s=head_s))
+    git(path, "commit", "-q", "--allow-empty", "-am", "head")
+    return path
+
+
+def run(repo: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, Report]:
+    code = cli.main(["run", "--repo", str(repo), "--quiet", "--progress", "never", *args])
+    out, err = capsys.readouterr()
+    return code, out + err, Report.from_json((repo / ".firsttry/bench_proof.json").read_text())
+
+
+def worktrees(repo: Path, git: Git) -> int:
+    return git(repo, "worktree", "list").count("\n") + 1
+
+
+def test_a_slower_head_is_a_regression_and_the_worktree_is_gone(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = nap_repo(tmp_path / "r", run_git, 0.01, 0.25)
+    # the base tree's configuration differs: the current tree's defines the target for both
+    (repo / "ftbench.toml").write_text(CONFIG.format(py=sys.executable) + "# changed\n")
+    run_git(repo, "commit", "-q", "-am", "config")
+    code, _, report = run(repo, capsys, *FEW, "--against", "HEAD~2")
+    assert code == 4, report.regression
+    assert report.against is not None and report.regression is not None
+    assert report.against.commit == run_git(repo, "rev-parse", "HEAD~2")
+    assert report.regression.verdict == "regression" and report.regression.metric == "wall"
+    assert "A/B" in report.regression.method
+    warm = report.regression.phases["warm"]
+    assert warm.pct_change is not None and warm.pct_change > 50
+    assert report.against.runs.warm is not None
+    assert len(report.against.runs.warm.samples) == warm.current.n >= 4
+    assert report.against.stopped["warm"].startswith(("clear after", "cap of"))
+    assert worktrees(repo, run_git) == 1
+
+
+def test_unchanged_code_is_not_a_regression(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = nap_repo(tmp_path / "r", run_git, 0.02, 0.02)
+    code, out, report = run(repo, capsys, *FEW, "--against", "HEAD~1", "--metric", "wall")
+    assert code == 0, out
+    assert report.regression is not None and report.regression.verdict != "regression"
+    assert report.regression.threshold_source == "default"
+    assert report.regression.threshold_pct == 5.0
+
+
+def test_missing_ref_and_auto_without_base_are_setup_errors(
+    tmp_path: Path,
+    run_git: Git,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo = nap_repo(tmp_path / "r", run_git, 0.0, 0.0)
+    code = cli.main(["run", "--repo", str(repo), *FEW, "--against", "nosuchref"])
+    err = capsys.readouterr().err
+    assert code == 5 and "git fetch" in err and "Traceback" not in err
+    code = cli.main(["run", "--repo", str(repo), *FEW, "--against", "auto"])
+    assert code == 5 and "--baseline-branch" in capsys.readouterr().err
+    monkeypatch.setenv("GITHUB_BASE_REF", "develop")
+    code = cli.main(["run", "--repo", str(repo), *FEW, "--against", "auto"])
+    err = capsys.readouterr().err
+    assert code == 5 and "git fetch origin develop" in err
+    assert worktrees(repo, run_git) == 1
+
+
+def test_auto_is_the_merge_base_with_the_base_branch(tmp_path: Path, run_git: Git) -> None:
+    repo = nap_repo(tmp_path / "r", run_git, 0.0, 0.0)
+    base = run_git(repo, "rev-parse", "HEAD~1")
+    run_git(repo, "branch", "develop", base)
+    run_git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "x").write_text("x")
+    run_git(repo, "add", "x")
+    run_git(repo, "commit", "-q", "-m", "feature")
+    found = worktree.resolve_ref(
+        repo, "auto", environ={"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "develop"}
+    )
+    assert found.commit == base and "CI_MERGE_REQUEST_TARGET_BRANCH_NAME" in found.how
+
+
+def test_checkout_is_removed_when_the_block_fails(tmp_path: Path, run_git: Git) -> None:
+    repo = nap_repo(tmp_path / "r", run_git, 0.0, 0.0)
+    with pytest.raises(KeyboardInterrupt), worktree.checkout(repo, "HEAD~1") as tree:
+        assert (tree / "ftbench.toml").is_file()
+        raise KeyboardInterrupt
+    assert not tree.exists() and worktrees(repo, run_git) == 1
+
+
+def test_setup_runs_untimed_in_both_trees_and_a_failing_one_is_a_setup_error(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = nap_repo(tmp_path / "r", run_git, 0.0, 0.0)
+    marker = tmp_path / "setups"
+    config = (repo / "ftbench.toml").read_text()
+    setup = f'setup = "echo x >> {marker}"\n'
+    (repo / "ftbench.toml").write_text(config.replace("[tiers.lite]\n", "[tiers.lite]\n" + setup))
+    code, out, report = run(repo, capsys, *FEW, "--against", "HEAD~1")
+    assert code == 0, out
+    assert marker.read_text() == "x\nx\n" and report.against and report.against.setup
+    (repo / "ftbench.toml").write_text(
+        config.replace("[tiers.lite]\n", '[tiers.lite]\nsetup = "exit 3"\n')
+    )
+    code = cli.main(["run", "--repo", str(repo), *FEW, "--against", "HEAD~1"])
+    assert code == 5 and "setup command exited with code 3" in capsys.readouterr().err
+
+
+def test_calibrate_stores_thresholds_that_later_runs_use(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = nap_repo(tmp_path / "r", run_git, 0.01, 0.01)
+    code = cli.main(
+        ["calibrate", "--repo", str(repo), "--rounds", "2", "--mode", "fast", "--metric", "wall"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "false alarms: " in out and "recommended: --regress-pct" in out
+    stored = list((repo / ".firsttry/archive/.calibration").rglob("*.json"))
+    assert len(stored) == 1
+    data = json.loads(stored[0].read_text())
+    assert data["rounds"] == 2 and data["against_pct"] >= 1
+    data["against_pct"] = 42.0
+    stored[0].write_text(json.dumps(data))
+    code, out, report = run(repo, capsys, "--mode", "fast", "--skip-cold", "--against", "HEAD~1")
+    assert report.regression is not None and report.regression.threshold_pct == 42.0
+    assert (report.regression.threshold_source or "").startswith("calibration of")
+    code, out, report = run(
+        repo, capsys, "--mode", "fast", "--skip-cold", "--against", "HEAD~1", "--regress-pct", "7"
+    )
+    assert report.regression is not None and report.regression.threshold_source == "--regress-pct"
+    stored[0].write_text("{not json")
+    code, out, report = run(repo, capsys, "--mode", "fast", "--skip-cold", "--against", "HEAD~1")
+    assert report.regression is not None and report.regression.threshold_source == "default"
+    assert any("calibration" in n and "ignored" in n for n in report.regression.notes)
+
+
+def test_recommendation_grows_with_the_noise() -> None:
+    quiet = [calibration.Round("no change", c, 2.0, 1.0 + c / 100, "cpu") for c in (1, -1, 0.5)]
+    loud = [calibration.Round("no change", c, 9.0, 1.0 + c / 100, "cpu") for c in (8, -9, 5)]
+    assert calibration.recommend(quiet) < calibration.recommend(loud)
+    assert min(calibration.recommend(quiet)) >= calibration.MIN_THRESHOLD_PCT
+
+
+def test_a_busy_machine_makes_a_change_inconclusive() -> None:
+    base = [
+        keyed(f"k{i}", make_report(noisy(1.0, 10, seed=i), None, timestamp=ts(i))) for i in range(6)
+    ]
+    slow = make_report(noisy(1.6, 10, seed=40), None, timestamp=ts(99))
+    options = JudgeOptions(metric="wall")
+    assert judge(slow, base, options).verdict == "regression"
+    load = MachineLoad(cpus=2, load1=6.0, cpu_pressure_pct=97.0, steal_pct=0.0, wall_cpu_ratio=3.1)
+    busy = judge(dataclasses.replace(slow, load=load), base, options)
+    assert busy.verdict == "inconclusive" and busy.exit_code == 0
+    assert "machine busy (CPU pressure 97%" in busy.phases["warm"].reason
+
+
+def test_resolve_ref_outside_git_is_a_setup_error(tmp_path: Path) -> None:
+    with pytest.raises(SetupError, match="needs a git repository"):
+        worktree.resolve_ref(tmp_path, "HEAD")
