@@ -102,7 +102,7 @@ def test_sleep_warm_median_is_near_the_sleep(
     assert report["tier"] == "cmd"
     assert report["target"]["kind"] == "cmd"
     assert report["ok"] is True
-    assert "| warm |" in out  # the Markdown summary is printed
+    assert "\n  warm " in out and "<details>" not in out  # the plain-text summary is printed
     md = (tmp_repo / ".firsttry" / "bench_proof.md").read_text()
     assert "| warm |" in md
     env = (tmp_repo / ".firsttry" / "bench_report.env").read_text()

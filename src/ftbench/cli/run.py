@@ -95,6 +95,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="progress on stderr: auto (terminal only), always, never",
     )
     output.add_argument("--quiet", action="store_true", help="do not print the summary")
+    output.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="summary on stdout: plain text (default) or the Markdown of bench_proof.md",
+    )
+    output.add_argument(
+        "--markdown",
+        dest="format",
+        action="store_const",
+        const="markdown",
+        help="same as --format markdown",
+    )
     add_judge_arguments(run)
     add_archive_arguments(run)
     run.set_defaults(func=cmd_run)
@@ -164,7 +177,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     )
     if not args.quiet:
-        print(outcome.markdown)
+        print(outcome.markdown if args.format == "markdown" else _text(outcome.report, args))
+    _warn_no_baseline(outcome.report)
     verdict = outcome.report.regression
     if args.quiet and verdict is not None and verdict.exit_code != EXIT_OK:
         print(f"ft-bench: {verdict.verdict}: {verdict.summary}")
@@ -196,6 +210,24 @@ def _warn_warm_slower(report: Report) -> None:
             "machine was busier during the warm samples (docs/measurement.md)",
             file=sys.stderr,
         )
+
+
+def _text(report: Report, args: argparse.Namespace) -> str:
+    from ftbench.report.text import render_text
+
+    return render_text(report, str((args.out_dir or Path(".firsttry")) / "bench_proof.json"))
+
+
+def _warn_no_baseline(report: Report) -> None:
+    """In CI, a run without a baseline gated nothing: say so loudly (and how to fix it)."""
+    from ftbench.report.text import no_baseline_warning
+
+    message = no_baseline_warning(report)
+    if message is None:
+        return
+    print(f"[WARN] {message}", file=sys.stderr)
+    if os.environ.get("GITHUB_ACTIONS") == "true":  # an annotation on the workflow run
+        print(f"::warning title=ftbench: no baseline::{message}")
 
 
 def _append_step_summary(markdown: str) -> None:

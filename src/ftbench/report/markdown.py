@@ -1,8 +1,41 @@
-"""Render a report as Markdown for a PR comment or a CI job summary."""
+"""Render a report as Markdown for a PR comment or a CI job summary.
+
+What a reviewer reads, in order: the verdict (one heading, then the judge's one line), base
+and current side by side with the change, its interval and the noise floor per phase and step,
+this run's measurements, then where the report and logs are (links to the CI run when the
+report was made there). A table has only the columns some row fills; nothing is left empty.
+"""
 
 from __future__ import annotations
 
-from ftbench.report.model import Phase, Report
+from collections.abc import Sequence
+
+from ftbench.report.model import Phase, PhaseVerdict, Report, Runs, Stats, Verdict
+
+#: heading words per verdict (the Markdown's first line)
+HEADLINES = {
+    "regression": "🔴 Regression",
+    "improvement": "🟢 Faster",
+    "no change": "✅ No change",
+    "inconclusive": "⚪ Inconclusive",
+    "not comparable": "⚠️ Not comparable: not judged",
+    "no baseline": "⚠️ No baseline: nothing was gated",
+}
+#: the status cell of a judged phase
+STATUS = {
+    "regression": "🔴 regression",
+    "improvement": "🟢 faster",
+    "no change": "✅ no change",
+    "inconclusive": "⚪ inconclusive",
+    "not comparable": "⚠️ not comparable",
+    "no baseline": "⚠️ no baseline",
+}
+#: how to get a baseline in CI (also printed on the terminal, ``report/text.py``)
+NO_BASELINE_FIX = (
+    "keep `.firsttry/archive/` between CI runs (actions/cache, GitLab `cache:`), upload "
+    "reports to S3 (`--upload-s3` with the `S3_*` variables), or measure the base side in "
+    "the same job with `--against REF`"
+)
 
 
 def fmt_s(value: float | None) -> str:
@@ -14,56 +47,253 @@ def fmt_s(value: float | None) -> str:
     return f"{value:.3f} s"
 
 
-def _fmt_rss(kb: int | None, exact: bool) -> str:
+def fmt_pct(value: float | None) -> str:
+    """``+18%``, ``-2.5%`` (one decimal below 10%); ``–`` when unknown."""
+    if value is None:
+        return "–"
+    digits = 1 if abs(value) < 10 else 0
+    text = f"{value:+.{digits}f}"
+    return ("+0" if text in ("+0", "-0") else "+0.0" if text in ("+0.0", "-0.0") else text) + "%"
+
+
+def fmt_rss(kb: int | None, exact: bool) -> str:
     if kb is None:
         return "unknown"
     text = f"{kb / 1024:.1f} MiB"
     return text if exact else f"≤ {text} (floor)"
 
 
-def _phase_row(name: str, phase: Phase) -> str:
-    stats = phase.stats
-    ci = stats.ci95
-    ci_text = f"{fmt_s(ci[0])} – {fmt_s(ci[1])}" if ci else "n/a (n<6)"
-    status = "✅" if phase.ok else f"❌ exit {phase.exit_code}"
-    return (
-        f"| {name} | **{fmt_s(phase.elapsed_s)}** | ±{fmt_s(stats.mad)} | "
-        f"{ci_text} | {fmt_s(stats.min)} – {fmt_s(stats.max)} | "
-        f"{stats.n}/{phase.planned} | {_fmt_rss(phase.max_rss_kb, phase.rss_exact)}"
-        f" | {status} |"
-    )
+def fmt_ci(ci: tuple[float, float] | None, fmt: str = "s") -> str:
+    if ci is None:
+        return "n/a (n<6)" if fmt == "s" else "–"
+    if fmt == "s":
+        return f"{fmt_s(ci[0])} – {fmt_s(ci[1])}"
+    return f"{fmt_pct(ci[0])} .. {fmt_pct(ci[1])}"
+
+
+def headline(report: Report) -> str:
+    """The verdict in a few words: what the first line of the Markdown and the terminal say."""
+    verdict = report.regression
+    if not report.succeeded or (report.error and verdict is None):
+        return "❌ Failed" + (": not judged" if verdict is None else "")
+    if verdict is None:
+        return "⚪ Not judged"
+    return HEADLINES.get(verdict.verdict, verdict.verdict)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table keeping only the columns some row fills (the first always)."""
+    keep = [i for i in range(len(header)) if i == 0 or any(r[i] not in ("", "–") for r in rows)]
+    out = ["| " + " | ".join(header[i] for i in keep) + " |", "|" + "---|" * len(keep)]
+    out += ["| " + " | ".join(r[i] or "–" for i in keep) + " |" for r in rows]
+    return out
 
 
 def render(report: Report) -> str:
-    runs = report.runs
-    lines = [f"## ⏱️ FirstTry benchmark: `{report.tier}` tier ({report.mode} mode)", ""]
-    if report.regression is not None and report.regression.summary:
-        lines += [f"**Verdict:** {report.regression.summary}", ""]
-    if report.error:
-        lines += [f"> ⚠️ {report.error}", ""]
-    lines += [
-        "| phase | median | spread (MAD) | 95% CI of median | min – max | samples | "
-        "peak RSS | status |",
-        "|---|---|---|---|---|---|---|---|",
+    lines = [
+        f"## {headline(report)} · FirstTry benchmark: `{report.tier}` tier ({report.mode} mode)",
+        "",
     ]
-    lines += [_phase_row(name, phase) for name, phase in runs.items()]
+    verdict = report.regression
+    if report.error:
+        lines += [f"> ❌ {report.error}", ""]
+    lines += _verdict_lines(report, verdict)
+    if verdict is not None and verdict.phases:
+        lines += ["", *_judged_table(report, verdict)]
+    lines += ["", "### This run (wall time)", "", *_phase_table(report.runs)]
     if report.speedup:
         lines += ["", f"Cold → warm speedup: **{report.speedup:.2f}×**"]
-    steps = [s.name for s in report.target.steps]
-    if steps:
-        lines += ["", "### Steps (median)", "", "| step | cold | warm |", "|---|---|---|"]
-        for step in steps:
-            cells = [fmt_s(_step_median(runs.get(p), step)) for p in ("cold", "warm")]
-            lines.append(f"| {step} | {cells[0]} | {cells[1]} |")
+    step_rows = _step_rows(report)
+    if step_rows:
+        lines += ["", "### Steps (median wall time)", ""]
+        lines += table(["step", "phase", "base", "current", "95% CI", "change"], step_rows)
+    lines += _metric_details(verdict)
     lines += _environment(report)
     lines += _artifacts(report)
     lines.append("")
     return "\n".join(lines)
 
 
-def _step_median(phase: Phase | None, step: str) -> float | None:
-    stats = phase.steps.get(step) if phase is not None else None
-    return stats.median if stats is not None else None
+def _verdict_lines(report: Report, verdict: Verdict | None) -> list[str]:
+    if verdict is None:
+        why = "the run stopped before the judge" if report.error else "judge not run"
+        return [f"**Verdict:** not judged ({why})."]
+    out = [f"**Verdict:** {verdict.summary or verdict.verdict}"]
+    facts = [f"regression threshold {verdict.threshold_pct:g}%"]
+    if verdict.threshold_source:
+        facts[0] += f" ({verdict.threshold_source})"
+    facts.append(f"α {verdict.alpha:g}")
+    facts.append(f"fails on: {verdict.fail_on}")
+    if verdict.exit_code:
+        facts.append(f"**exit {verdict.exit_code}**")
+    if report.against is not None:
+        a = report.against
+        ref = a.ref if a.ref != a.commit else a.commit[:12]
+        facts.insert(0, f"base: `{ref}` at `{a.commit[:12]}` measured in this job ({a.order})")
+    out += ["", " · ".join(facts)]
+    if verdict.verdict == "no baseline" and report.environment.ci:
+        out += ["", f"> ⚠️ Nothing was gated in CI. To get a baseline, {NO_BASELINE_FIX}."]
+    if verdict.notes:
+        out += ["", *(f"- {note}" for note in verdict.notes)]
+    return out
+
+
+def _base_phase(report: Report, name: str) -> Phase | None:
+    return report.against.runs.get(name) if report.against is not None else None
+
+
+def _judged_table(report: Report, verdict: Verdict) -> list[str]:
+    rows = []
+    for name, p in verdict.phases.items():
+        rows.append(
+            [
+                name,
+                _phase_status(report.runs.get(name), p),
+                p.metric,
+                _side(p.baseline.median, p.baseline.n, p.metric),
+                _side(p.current.median, p.current.n, p.metric),
+                f"**{fmt_pct(p.pct_change)}**" if p.pct_change is not None else "–",
+                fmt_ci(p.ci95_pct, "pct"),
+                _p_text(p.p_value),
+                f"±{p.noise_floor_pct:.1f}%" if p.noise_floor_pct is not None else "–",
+            ]
+        )
+    return table(
+        [
+            "phase",
+            "status",
+            "metric",
+            "base",
+            "current",
+            "change",
+            "95% CI of change",
+            "p",
+            "noise floor",
+        ],
+        rows,
+    )
+
+
+def _side(median: float | None, n: int, metric: str) -> str:
+    if median is None:
+        return f"– (n={n})"
+    return f"{_value(median, metric.startswith('rss'))} (n={n})"
+
+
+def _p_text(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 0.0001:
+        return "<0.0001"
+    return f"{value:.2g}" if value < 0.01 else f"{value:.2f}"
+
+
+def _phase_status(phase: Phase | None, p: PhaseVerdict) -> str:
+    if phase is not None and not phase.ok:
+        return f"❌ exit {phase.exit_code}"
+    return STATUS.get(p.verdict, p.verdict)
+
+
+def _commands(phase: Phase) -> str:
+    if not phase.ok:
+        return f"❌ exit {phase.exit_code}"
+    left_out = phase.failed + phase.timed_out
+    return f"ok ({left_out} left out)" if left_out else "ok"
+
+
+def _phase_table(runs: Runs) -> list[str]:
+    rows = [
+        [
+            name,
+            f"**{fmt_s(phase.elapsed_s)}**" if phase.elapsed_s is not None else "–",
+            fmt_ci(phase.stats.ci95) if phase.stats.n else "–",
+            f"±{fmt_s(phase.stats.mad)}" if phase.stats.mad is not None else "–",
+            _range(phase.stats),
+            f"{phase.stats.n}/{phase.planned}",
+            fmt_rss(phase.max_rss_kb, phase.rss_exact),
+            _commands(phase),
+        ]
+        for name, phase in runs.items()
+    ]
+    header = ["phase", "median", "95% CI of median", "spread (MAD)", "min – max", "samples"]
+    return table([*header, "peak RSS", "commands"], rows)
+
+
+def _range(stats: Stats) -> str:
+    if stats.min is None or stats.max is None:
+        return "–"
+    return f"{fmt_s(stats.min)} – {fmt_s(stats.max)}"
+
+
+def _step_rows(report: Report) -> list[list[str]]:
+    """One row per step and phase."""
+    steps = [s.name for s in report.target.steps]
+    verdict = report.regression
+    rows = []
+    for step in steps:
+        for name, phase in report.runs.items():
+            stats = phase.steps.get(step)
+            base_phase = _base_phase(report, name)
+            base = base_phase.steps.get(step) if base_phase is not None else None
+            judged = verdict.phases.get(name) if verdict is not None else None
+            change = judged.steps.get(step) if judged is not None and judged.steps else None
+            if change is None and base is not None and stats is not None:
+                change = _pct(base.median, stats.median)
+            rows.append(
+                [
+                    step,
+                    name,
+                    fmt_s(base.median) if base is not None else "",
+                    fmt_s(stats.median) if stats is not None else "–",
+                    fmt_ci(stats.ci95) if stats is not None and stats.ci95 else "",
+                    fmt_pct(change) if change is not None else "",
+                ]
+            )
+    return rows
+
+
+def _pct(base: float | None, current: float | None) -> float | None:
+    if base is None or current is None or base <= 0:
+        return None
+    return (current / base - 1) * 100
+
+
+def _metric_details(verdict: Verdict | None) -> list[str]:
+    """Every metric's own verdict (reports that judged several metrics)."""
+    rows = []
+    for name, p in (verdict.phases if verdict is not None else {}).items():
+        for metric, m in (p.metrics or {}).items():
+            rss = metric.startswith("rss")
+            rows.append(
+                [
+                    f"{name} {metric}" + (" (decides)" if metric == p.metric else ""),
+                    STATUS.get(m.verdict, m.verdict),
+                    _value(m.baseline_median, rss),
+                    _value(m.current_median, rss),
+                    fmt_pct(m.pct_change),
+                    fmt_ci(m.ci95_pct, "pct"),
+                    _p_text(m.p_value),
+                    f"±{m.noise_floor_pct:.1f}%" if m.noise_floor_pct is not None else "–",
+                    m.reason,
+                ]
+            )
+    if not rows:
+        return []
+    header = ["phase metric", "verdict", "base", "current", "change", "95% CI", "p"]
+    return [
+        "",
+        "<details><summary>Every metric</summary>",
+        "",
+        *table([*header, "noise floor", "note"], rows),
+        "",
+        "</details>",
+    ]
+
+
+def _value(value: float | None, rss: bool) -> str:
+    if value is None:
+        return "–"
+    return fmt_rss(int(value), True) if rss else fmt_s(value)
 
 
 def _environment(report: Report) -> list[str]:
@@ -80,7 +310,7 @@ def _environment(report: Report) -> list[str]:
         ),
         ("OS", f"{env.os_release or env.os} ({env.kernel}, {env.arch})"),
         ("Python", env.python),
-        ("Tools", tools or "–"),
+        ("Tools", tools),
         ("CI", env.ci or "local"),
         (
             "Git",
@@ -93,21 +323,35 @@ def _environment(report: Report) -> list[str]:
         ),
         ("Measured with", f"ftbench {report.tool.version}, {report.measurement.probe}"),
     ]
-    out = ["", "<details><summary>Environment</summary>", "", "| | |", "|---|---|"]
-    out += [f"| {k} | {v} |" for k, v in rows]
+    load = report.load
+    if load is not None and load.load1 is not None:
+        rows.append(("Machine load", f"load average {load.load1:g} on {load.cpus or '?'} CPUs"))
+    out = ["", "<details><summary>Environment</summary>", "", "| item | value |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in rows if v]
     out += ["", "</details>"]
     return out
 
 
+def ci_links(report: Report) -> list[str]:
+    """Links to the CI run and its artifacts, from the CI variables the report recorded."""
+    env = report.environment.env
+    if env.get("GITHUB_REPOSITORY") and env.get("GITHUB_RUN_ID"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        run = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+        return [f"[workflow run]({run})", f"[artifacts]({run}#artifacts)"]
+    if env.get("CI_JOB_URL"):
+        job = env["CI_JOB_URL"].rstrip("/")
+        return [f"[job]({job})", f"[artifacts]({job}/artifacts/browse)"]
+    return []
+
+
 def _artifacts(report: Report) -> list[str]:
     archive = report.archive
-    out = [
-        "",
-        "### Artifacts",
-        "",
-        "- Report: `.firsttry/bench_proof.json`",
-        "- Logs: `.firsttry/bench_artifacts/`",
-    ]
+    out = ["", "### Artifacts", ""]
+    links = ci_links(report)
+    if links:
+        out.append("- CI: " + " · ".join(links))
+    out += ["- Report: `.firsttry/bench_proof.json`", "- Logs: `.firsttry/bench_artifacts/`"]
     if archive is not None and archive.local_key:
         out.append(f"- Archived as `{archive.local_key}`")
     if archive is not None and archive.s3_url:

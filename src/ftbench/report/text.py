@@ -1,0 +1,89 @@
+"""A plain-text summary of a report for the terminal (the Markdown goes to files and CI).
+
+The verdict first, then one aligned row per phase: this run's median, its interval and
+samples, and, when judged, the base median, the change with its interval and the noise floor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ftbench.report.markdown import NO_BASELINE_FIX, fmt_ci, fmt_pct, fmt_rss, fmt_s, headline
+from ftbench.report.model import Report
+
+
+def columns(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    """Rows aligned in columns (columns empty in every row are left out)."""
+    keep = [i for i in range(len(rows[0])) if any(r[i] for r in rows[1:])]
+    widths = {i: max(len(r[i]) for r in rows) for i in keep}
+    return [indent + "  ".join(r[i].ljust(widths[i]) for i in keep).rstrip() for r in rows]
+
+
+def render_text(report: Report, report_path: str = ".firsttry/bench_proof.json") -> str:
+    verdict = report.regression
+    # the headline's emoji is left out: terminals and logs do not all show them
+    words = headline(report).split(" ", 1)[-1]
+    lines = [f"ftbench: {words} · {report.tier} tier ({report.mode} mode)"]
+    if report.error:
+        lines.append(f"  error: {report.error}")
+    if verdict is not None:
+        lines.append(f"  verdict: {verdict.summary or verdict.verdict}")
+        if verdict.notes:
+            lines += [f"  note: {note}" for note in verdict.notes]
+    rows = [
+        [
+            "phase",
+            "median",
+            "95% CI",
+            "samples",
+            "peak RSS",
+            "judged on",
+            "base",
+            "change",
+            "change CI",
+            "noise",
+        ]
+    ]
+    for name, phase in report.runs.items():
+        judged = verdict.phases.get(name) if verdict is not None else None
+        rows.append(
+            [
+                name,
+                fmt_s(phase.elapsed_s) if phase.elapsed_s is not None else "–",
+                fmt_ci(phase.stats.ci95) if phase.stats.ci95 else "",
+                f"{phase.stats.n}/{phase.planned}"
+                + ("" if phase.ok else f" exit {phase.exit_code}"),
+                fmt_rss(phase.max_rss_kb, phase.rss_exact),
+                judged.metric if judged is not None else "",
+                _base(judged.baseline.median, judged.metric) if judged is not None else "",
+                fmt_pct(judged.pct_change) if judged and judged.pct_change is not None else "",
+                fmt_ci(judged.ci95_pct, "pct") if judged and judged.ci95_pct else "",
+                f"±{judged.noise_floor_pct:.1f}%"
+                if judged and judged.noise_floor_pct is not None
+                else "",
+            ]
+        )
+    if len(rows) > 1:
+        lines += ["", *columns(rows)]
+    if report.speedup:
+        lines.append(f"  cold → warm speedup {report.speedup:.2f}×")
+    lines += ["", f"  report: {report_path} (Markdown: bench_proof.md next to it)"]
+    return "\n".join(lines) + "\n"
+
+
+def _base(median: float | None, metric: str) -> str:
+    if median is None:
+        return ""
+    return fmt_rss(int(median), True) if metric.startswith("rss") else fmt_s(median)
+
+
+def no_baseline_warning(report: Report) -> str | None:
+    """What to print when a CI run found no baseline: nothing was gated, and how to fix it."""
+    verdict = report.regression
+    if verdict is None or verdict.verdict != "no baseline" or not report.environment.ci:
+        return None
+    fix = NO_BASELINE_FIX.replace("`", "")
+    return (
+        f"no baseline in CI ({verdict.reason or 'no earlier report'}): nothing was gated, "
+        f"this run passes whatever it measured. To get a baseline, {fix}."
+    )
