@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import math
 import os
+import random
 import re
 import subprocess
 import sys
@@ -18,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factory import BrokenStore, MemoryStore, make_report, noisy, ts
-from ftbench.analyse import DEFAULT_PENALTY, trend
+from ftbench.analyse import DEFAULT_PENALTY, changepoints, charts, trend
 from ftbench.archive.base import SCAN_LIMIT, Archives, report_key
 from ftbench.archive.local import LocalArchive
 from ftbench.cli import trend as trend_cli
@@ -130,8 +132,8 @@ def test_step_levels_and_percentage() -> None:
     t = analyse([memory(step_series())])
     assert t.changes is not None and [c.index for c in t.changes] == [10]
     change = t.changes[0]
-    assert change.before_s == pytest.approx(0.100, rel=0.03)
-    assert change.after_s == pytest.approx(0.130, rel=0.03)
+    assert change.before == pytest.approx(0.100, rel=0.03)
+    assert change.after == pytest.approx(0.130, rel=0.03)
     assert 25 < change.pct < 35
 
 
@@ -139,7 +141,7 @@ def test_step_levels_and_percentage() -> None:
 def test_flat_noisy_series_has_no_change_point(seed: int) -> None:
     reports = [report(i, 0.100, seed=100 * seed + i, cv=0.03) for i in range(20)]
     t = analyse([memory(reports)])
-    assert t.changes == (), [trend_cli.change_line(c, "warm") for c in t.changes or ()]
+    assert t.changes == (), [trend_cli.change_line(c, t) for c in t.changes or ()]
 
 
 def test_one_outlier_report_is_not_a_change() -> None:
@@ -168,21 +170,46 @@ def test_change_points_need_four_reports() -> None:
     t = analyse([memory(step_series(3, at=2))])
     assert t.changes is None and any("at least 4" in n for n in t.notes)
     # four reports are enough for one change, three are not
-    assert trend.change_points([0.1, 0.1, 0.2, 0.2]) == ([2], trend.NOISE_FLOOR)
-    assert trend.change_points([0.1, 0.1, 0.2])[0] == []
+    assert changepoints.change_points([0.1, 0.1, 0.2, 0.2], DEFAULT_PENALTY) == (
+        [2],
+        changepoints.NOISE_FLOOR,
+    )
+    assert changepoints.change_points([0.1, 0.1, 0.2], DEFAULT_PENALTY)[0] == []
 
 
 def test_noise_scale_is_robust_and_floored() -> None:
-    assert trend.noise_scale([0.0] * 10) == trend.NOISE_FLOOR
-    assert trend.noise_scale([]) == trend.NOISE_FLOOR
+    noise_scale, floor = changepoints.noise_scale, changepoints.NOISE_FLOOR
+    assert noise_scale([0.0] * 10) == floor
+    assert noise_scale([]) == floor
     # a level shift moves one difference only: the scale stays at the floor
-    assert trend.noise_scale([0.0] * 10 + [1.0] * 10) == trend.NOISE_FLOOR
-    # alternating +-0.1 steps: MAD 0.1, scaled to a normal sigma of one report
+    assert noise_scale([0.0] * 10 + [1.0] * 10) == floor
+    # alternating +-0.1 steps: every difference is 0.1, scaled to a normal sigma of one report
     jitter = [0.1 * (i % 2) for i in range(21)]
-    expected = 1.4826 * 0.1 / 2**0.5
-    assert trend.noise_scale(jitter) == pytest.approx(expected)
+    expected = 0.1 * changepoints._FACTOR / 2**0.5
+    assert noise_scale(jitter) == pytest.approx(expected)
     shifted = jitter[:10] + [v + 1.0 for v in jitter[10:]]  # ... with a level shift
-    assert trend.noise_scale(shifted) == pytest.approx(expected)
+    assert noise_scale(shifted) == pytest.approx(expected)
+    # on normal noise it estimates the standard deviation of one report
+    rng = random.Random(3)
+    normal = [rng.gauss(0.0, 0.05) for _ in range(20000)]
+    assert noise_scale(normal) == pytest.approx(0.05, rel=0.03)
+
+
+def test_outlier_reports_are_clipped_and_steps_kept() -> None:
+    values = [0.0] * 20
+    values[7] = 1.0  # one report 10 sigma off
+    clipped = changepoints.clipped(values, 0.1)
+    assert clipped[7] == pytest.approx(0.3) and clipped[:7] == values[:7]
+    step = [0.0] * 10 + [1.0] * 10
+    assert changepoints.clipped(step, 0.1) == step
+
+
+def test_change_points_scale_to_long_series() -> None:
+    rng = random.Random(5)
+    values = [math.exp(rng.gauss(0.0, 0.03)) * (1.2 if i >= 6000 else 1.0) for i in range(10000)]
+    starts, noise = changepoints.change_points(values, DEFAULT_PENALTY)
+    assert len(starts) == 1 and abs(starts[0] - 6000) <= 1
+    assert noise == pytest.approx(0.03, rel=0.1)
 
 
 # --- selection -------------------------------------------------------------------------------
@@ -201,7 +228,7 @@ def test_filters_tier_branch_and_failed_reports() -> None:
 
     full = analyse([store], tier="full")
     assert full.tier == "full" and len(full.points) == 3
-    assert all(p.median_s > 0.4 for p in full.points)
+    assert all(p.value > 0.4 for p in full.points)
 
     main_only = analyse([store], branch="main")  # newest on main: tier full
     assert main_only.tier == "full"
@@ -225,7 +252,7 @@ def test_mode_and_phase_defaults() -> None:
     assert (fast.mode, fast.phase, len(fast.points)) == ("fast", "warm", 3)
     cold = analyse([store], mode="fast", phase="cold")
     assert cold.phase == "cold" and len(cold.points) == 3
-    assert all(p.median_s > 0.2 for p in cold.points)
+    assert all(p.value > 0.2 for p in cold.points)
 
 
 def test_last_keeps_the_newest_oldest_first() -> None:
@@ -233,10 +260,25 @@ def test_last_keeps_the_newest_oldest_first() -> None:
     assert [p.timestamp for p in t.points] == [ts(i) for i in range(25, 30)]
 
 
-def test_reading_stops_once_last_reports_are_found() -> None:
-    store = memory(step_series(30, at=100))
-    analyse([store], last=5)
-    assert store.gets == 5  # on S3 every read is a request
+def test_a_warm_index_reads_no_report(tmp_path: Path) -> None:
+    local = LocalArchive(tmp_path / "archive")
+    for r in step_series(30, at=20):
+        data = r.archive_bytes()
+        local.put(report_key("benchmarks", RID, data, r.timestamp), data)
+    first = trend.analyse(Archives([local]), RID, last=None)
+    assert [c.index for c in first.changes or ()] == [20]
+    assert list((tmp_path / "archive/benchmarks/index/v1/runs").rglob("*.jsonl.gz"))
+    reads: list[str] = []
+    original = LocalArchive.get
+
+    def counting(self: LocalArchive, key: str) -> bytes | None:
+        reads.append(key)
+        return original(self, key)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(LocalArchive, "get", counting)
+        again = trend.analyse(Archives([local]), RID, last=None)
+    assert reads == [] and again.points == first.points and again.changes == first.changes
 
 
 def test_stores_are_deduplicated_and_a_broken_store_is_a_note() -> None:
@@ -303,8 +345,8 @@ def test_chart_in_seconds_without_stats(tmp_path: Path, capsys: pytest.CaptureFi
     data = json.loads(capsys.readouterr().out)
     assert data["chart"] == str(chart) and len(data["points"]) == 10
     first = data["points"][0]  # the median comes from elapsed_s, there is no spread
-    assert first["median_s"] == pytest.approx(2.0, rel=0.1)
-    assert (first["min_s"], first["max_s"], first["ci95"]) == (None, None, None)
+    assert first["value"] == pytest.approx(2.0, rel=0.1)
+    assert (first["min"], first["max"], first["ci95"]) == (None, None, None)
 
 
 def test_fewer_than_two_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -325,22 +367,6 @@ def test_fewer_than_two_reports(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert data["points"] == [] and data["message"].startswith("no successful report")
 
 
-def test_without_ruptures(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "ruptures", None)
-    assert main(cli(tmp_path, step_series())) == 0
-    out = capsys.readouterr().out
-    assert out.count(trend.SKIP_RUPTURES) == 1 and "change at" not in out
-    assert ts(19) in out  # the history is still printed
-
-    assert main(cli(tmp_path, step_series(), "--json")) == 0
-    captured = capsys.readouterr()
-    data = json.loads(captured.out)
-    assert data["changes"] is None and data["skipped"] == trend.SKIP_RUPTURES
-    assert trend.SKIP_RUPTURES in captured.err
-
-
 def test_without_matplotlib(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -354,7 +380,7 @@ def test_without_matplotlib(
     chart = tmp_path / "c.png"
     assert main(cli(tmp_path, step_series(), "--chart", str(chart))) == 0
     out = capsys.readouterr().out
-    assert trend_cli.SKIP_MATPLOTLIB in out and "change at" in out
+    assert charts.SKIP_MATPLOTLIB in out and "change at" in out
     assert not chart.exists()
 
 
@@ -510,10 +536,10 @@ def test_selection_of_odd_reports(
     assert (t.tier, t.phase) == (tier, chosen)
     assert [p.key for p in t.points] == expected[:last][::-1]
     for p in t.points:
-        assert p.median_s > 0
+        assert p.value > 0
         assert p.ci95 is None or 0 < p.ci95[0] <= p.ci95[1]
-        assert (p.min_s is None) == (p.max_s is None)
-        assert p.min_s is None or p.max_s is None or 0 < p.min_s <= p.max_s
+        assert (p.min is None) == (p.max is None)
+        assert p.min is None or p.max is None or 0 < p.min <= p.max
     out = io.StringIO()
     trend_cli.print_history(t, out)
     assert len(t.points) < 1 or out.getvalue().count("\n") >= len(t.points) + 2

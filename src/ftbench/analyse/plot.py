@@ -33,21 +33,28 @@ def _tick_label(timestamp: str, commit: str | None) -> str:
 def write_chart(trend: Trend, path: Path) -> None:
     """Draw ``trend`` into ``path`` (PNG). Raises ImportError without matplotlib and
     :class:`~ftbench.errors.SetupError` when the file cannot be written."""
+    from datetime import datetime
+
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import date2num
     from matplotlib.figure import Figure
 
     points = trend.points
-    seconds = max(p.median_s for p in points) >= 1
-    scale, unit = (1.0, "s") if seconds else (1000.0, "ms")
-    xs = list(range(len(points)))
-    medians = [p.median_s * scale for p in points]
+    kb = trend.unit == "KB"
+    seconds = kb or max(p.value for p in points) >= 1
+    scale, unit = (1.0, "KB" if kb else "s") if seconds else (1000.0, "ms")
+    xs = [
+        float(date2num(datetime.fromisoformat(p.timestamp.replace("Z", "+00:00"))))  # type: ignore[no-untyped-call]
+        for p in points
+    ]
+    medians = [p.value * scale for p in points]
     nan = math.nan
 
     fig = Figure(figsize=(max(6.0, min(16.0, 2.0 + 0.25 * len(points))), 4.5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    lows = [p.min_s * scale if p.min_s is not None else nan for p in points]
-    highs = [p.max_s * scale if p.max_s is not None else nan for p in points]
+    lows = [p.min * scale if p.min is not None else nan for p in points]
+    highs = [p.max * scale if p.max is not None else nan for p in points]
     if any(not math.isnan(v) for v in lows):
         ax.fill_between(xs, lows, highs, color="tab:blue", alpha=0.12, linewidth=0, label="min–max")
     ci_low = [p.ci95[0] * scale if p.ci95 else nan for p in points]
@@ -57,18 +64,34 @@ def write_chart(trend: Trend, path: Path) -> None:
             xs, ci_low, ci_high, color="tab:blue", alpha=0.28, linewidth=0, label="95% CI of median"
         )
     ax.plot(
-        xs, medians, marker="o", markersize=3.5, color="tab:blue", linewidth=1.2, label="median"
+        xs,
+        medians,
+        marker="o" if len(points) <= 1500 else None,
+        markersize=3.5,
+        color="tab:blue",
+        linewidth=1.2,
+        label="median",
     )
+    judged = [i for i, p in enumerate(points) if p.verdict == "regression"]
+    if judged:
+        ax.plot(
+            [xs[i] for i in judged],
+            [medians[i] for i in judged],
+            linestyle="none",
+            marker="^",
+            color="tab:red",
+            label="verdict: regression",
+        )
 
     changes = trend.changes or ()
     bounds = [0, *(c.index for c in changes), len(points)]
-    levels = [changes[0].before_s] if changes else []
-    levels += [c.after_s for c in changes]
+    levels = [changes[0].before] if changes else []
+    levels += [c.after for c in changes]
     for i, level in enumerate(levels):
         ax.hlines(
             level * scale,
-            bounds[i] - 0.4,
-            bounds[i + 1] - 0.6,
+            xs[bounds[i]],
+            xs[bounds[i + 1] - 1],
             colors="tab:gray",
             linestyles="dashed",
             linewidth=1.0,
@@ -77,19 +100,26 @@ def write_chart(trend: Trend, path: Path) -> None:
     for c in changes:
         color = "tab:red" if c.pct > 0 else "tab:green"
         where = c.commit[:7] if c.commit else c.timestamp[:10]
-        ax.axvline(
-            c.index - 0.5, color=color, linewidth=1.3, label=f"change {c.pct:+.0f}% at {where}"
+        at = xs[c.index - 1] + (xs[c.index] - xs[c.index - 1]) / 2
+        ax.axvline(at, color=color, linewidth=1.3, label=f"change {c.pct:+.0f}% at {where}")
+        ax.annotate(
+            f"{c.pct:+.0f}% {where}",
+            (at, 1.0),
+            xycoords=("data", "axes fraction"),
+            fontsize=7,
+            color=color,
+            va="bottom",
         )
 
     step = max(1, math.ceil(len(points) / MAX_TICKS))
-    ticks = xs[::step]
-    ax.set_xticks(ticks)
+    ticks = list(range(0, len(points), step))
+    ax.set_xticks([xs[i] for i in ticks])
     ax.set_xticklabels(
         [_tick_label(points[i].timestamp, points[i].commit) for i in ticks], fontsize=7
     )
-    ax.set_xlim(-0.6, len(points) - 0.4)
     ax.set_ylim(bottom=0)
-    ax.set_ylabel(f"{trend.phase} wall time ({unit})")
+    what = " ".join([trend.phase, *([trend.step] if trend.step else []), trend.metric])
+    ax.set_ylabel(f"{what} ({unit})")
     branch = f", branch {trend.branch}" if trend.branch else ""
     ax.set_title(
         f"ft-bench trend: {trend.tier} / {trend.mode} / {trend.phase}"

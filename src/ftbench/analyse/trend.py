@@ -2,43 +2,35 @@
 
 Values only — no argparse, no printing (``ftbench.cli.trend`` is the command)::
 
-    trend = analyse(archives, repo_id, tier="lite", phase="warm", last=50)
+    trend = analyse(archives, repo_id, tier="lite", phase="warm", last=None)
     trend.points      # one Point per report, oldest first
-    trend.changes     # Change per new segment; None when not computed
+    trend.changes     # Change per new segment; None when fewer than 4 points
 
-:func:`select` turns reports (newest first, as :meth:`Archives.newest` gives them) into
-points; :func:`change_points` finds where the per-report medians change.
-
-Method (``docs/trends.md``): the signal is ``log(median)`` — timing noise is multiplicative, so
-on the log scale a step of +25% is the same size at 10 ms and at 10 s — divided by a robust
-noise scale (MAD of successive differences / sqrt(2), which a level shift barely moves, floored
-at 1%). PELT with the ``l1`` cost (least absolute deviations from each segment's median), so
-one slow outlier report does not open a segment of its own, ``min_size`` 2 and a penalty in
-units of that noise (default :data:`DEFAULT_PENALTY`).
-
-numpy and ruptures are imported only inside :func:`change_points`.
+The history is read from the archive index (``Archives.run_lines``: one ``runs`` row per
+report, phase, step and metric; reports the index lacks are derived from the reports and
+added to it), so a whole history of thousands of reports costs a few objects, not one per
+report. Change points come from :mod:`ftbench.analyse.changepoints` (pure Python, PELT with
+the L2 cost on log values, near-linear).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
 
 from ftbench.analyse import DEFAULT_LAST, DEFAULT_PENALTY
+from ftbench.analyse.changepoints import MIN_SIZE, change_points
 from ftbench.archive.base import key_name
-from ftbench.report.model import KeyedReport, Report
 
 if TYPE_CHECKING:
     from ftbench.archive.base import Archives
 
 PhaseName = Literal["warm", "cold"]
-MIN_SIZE = 2
-NOISE_FLOOR = 0.01  # 1% on the log scale: below this, report-to-report jitter is not news
-SKIP_RUPTURES = "[SKIP] change points need ruptures: pip install 'ftbench[plot]'"
+METRICS = ("wall_s", "user_s", "sys_s", "max_rss_kb")
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -46,18 +38,20 @@ SKIP_RUPTURES = "[SKIP] change points need ruptures: pip install 'ftbench[plot]'
 
 @dataclass(frozen=True)
 class Point:
-    """One report's phase: its median and spread."""
+    """One report's value of the followed phase, step and metric (its median)."""
 
     key: str
     timestamp: str
     commit: str | None
     branch: str | None
-    median_s: float
+    value: float
     n: int
-    min_s: float | None = None
-    max_s: float | None = None
+    min: float | None = None
+    max: float | None = None
     ci95: tuple[float, float] | None = None
     config_hash: str | None = None
+    #: the report's regression verdict of this phase (``regression``, ``ok``, ...), if judged
+    verdict: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,12 +59,13 @@ class Point:
             "timestamp": self.timestamp,
             "commit": self.commit,
             "branch": self.branch,
-            "median_s": self.median_s,
+            "value": self.value,
             "n": self.n,
-            "min_s": self.min_s,
-            "max_s": self.max_s,
+            "min": self.min,
+            "max": self.max,
             "ci95": list(self.ci95) if self.ci95 else None,
             "config_hash": self.config_hash,
+            "verdict": self.verdict,
         }
 
 
@@ -78,19 +73,19 @@ class Point:
 class Change:
     """A change point: the segment starting at ``points[index]`` differs from the one before.
 
-    ``before_s``/``after_s`` are the medians of the per-report medians of the two segments.
+    ``before``/``after`` are the medians of the per-report values of the two segments.
     """
 
     index: int
     timestamp: str
     commit: str | None
     key: str
-    before_s: float
-    after_s: float
+    before: float
+    after: float
 
     @property
     def pct(self) -> float:
-        return (self.after_s / self.before_s - 1.0) * 100.0
+        return (self.after / self.before - 1.0) * 100.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,15 +93,15 @@ class Change:
             "timestamp": self.timestamp,
             "commit": self.commit,
             "key": self.key,
-            "before_s": self.before_s,
-            "after_s": self.after_s,
+            "before": self.before,
+            "after": self.after,
             "pct": round(self.pct, 2),
         }
 
 
 @dataclass(frozen=True)
 class Trend:
-    """The history of one repository's reports of one tier, mode and phase."""
+    """The history of one repository's reports of one tier, mode, phase, step and metric."""
 
     repo_id: str
     tier: str | None
@@ -115,18 +110,22 @@ class Trend:
     branch: str | None
     penalty: float
     points: tuple[Point, ...] = ()
-    #: None: not computed (ruptures missing, or fewer than ``2 * MIN_SIZE`` points)
+    #: None: not computed (fewer than ``2 * MIN_SIZE`` points)
     changes: tuple[Change, ...] | None = None
     #: report-to-report noise on the log scale (set when change points were computed)
     noise: float | None = None
     notes: tuple[str, ...] = ()
-    #: the [SKIP] line when change points could not be computed (ruptures missing)
-    skipped: str | None = None
+    step: str | None = None
+    metric: str = "wall_s"
 
     @property
     def starts(self) -> dict[int, Change]:
         """The changes by the index of the first point of their segment."""
         return {c.index: c for c in self.changes or ()}
+
+    @property
+    def unit(self) -> str:
+        return "KB" if self.metric == "max_rss_kb" else "s"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,12 +133,13 @@ class Trend:
             "tier": self.tier,
             "mode": self.mode,
             "phase": self.phase,
+            "step": self.step,
+            "metric": self.metric,
             "branch": self.branch,
             "penalty": self.penalty,
             "noise": None if self.noise is None else round(self.noise, 6),
             "points": [p.to_dict() for p in self.points],
             "changes": None if self.changes is None else [c.to_dict() for c in self.changes],
-            "skipped": self.skipped,
             "notes": list(self.notes),
         }
 
@@ -154,83 +154,90 @@ class Selection:
     points: tuple[Point, ...]
 
 
-# --- reports to points ----------------------------------------------------------------------
+# --- index rows to points ---------------------------------------------------------------------
 
 
-def matches(report: Report, *, tier: str | None, mode: str | None, branch: str | None) -> bool:
-    """A successful report of ``tier``/``mode``/``branch`` (None: any)."""
-    return (
-        report.succeeded
-        and (tier is None or report.tier == tier)
-        and (mode is None or report.mode == mode)
-        and (branch is None or report.git.branch == branch)
-    )
+def needle(step: str | None, metric: str) -> bytes:
+    """Bytes every wanted ``runs`` line contains (a cheap filter before parsing)."""
+    if step is None:
+        return f'"step":null,"metric":"{metric}"'.encode()
+    return f'"metric":"{metric}"'.encode()
 
 
-def _positive(value: float | None) -> bool:
-    return value is not None and math.isfinite(value) and value > 0
+def _num(value: object) -> float | None:
+    """``value`` as a float when it is a positive finite number, else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        if math.isfinite(number) and number > 0:
+            return number
+    return None
 
 
-def point_of(keyed: KeyedReport, phase: PhaseName) -> Point | None:
-    """The point of ``phase`` in the report; None when the phase is absent or has no positive
-    median (``elapsed_s``, else ``stats.median``)."""
-    report = keyed.report
-    block = report.runs.get(phase)
-    if block is None:
+def point_of(key: str, row: dict[str, Any]) -> Point | None:
+    """The point of one ``runs`` row; None when its value is not positive."""
+    value = _num(row.get("value"))
+    if value is None:
         return None
-    stats = block.stats
-    median = block.elapsed_s if block.elapsed_s is not None else stats.median
-    if median is None or not _positive(median):
-        return None
-    ci95 = stats.ci95
-    if ci95 is not None and not (_positive(ci95[0]) and _positive(ci95[1]) and ci95[0] <= ci95[1]):
-        ci95 = None
-    low, high = stats.min, stats.max
-    if low is None or high is None or not (_positive(low) and _positive(high) and low <= high):
-        low = high = None
+    low, high = _num(row.get("ci_low")), _num(row.get("ci_high"))
+    ci95 = (low, high) if low is not None and high is not None and low <= high else None
+    vmin, vmax = _num(row.get("min")), _num(row.get("max"))
+    if vmin is None or vmax is None or vmin > vmax:
+        vmin = vmax = None
     return Point(
-        key=keyed.key,
-        timestamp=report.timestamp,
-        commit=report.git.commit or None,
-        branch=report.git.branch or None,
-        median_s=median,
-        n=stats.n,
-        min_s=low,
-        max_s=high,
+        key=key,
+        timestamp=str(row.get("timestamp", "")),
+        commit=row.get("commit") or None,
+        branch=row.get("branch") or None,
+        value=value,
+        n=int(row.get("n") or 0),
+        min=vmin,
+        max=vmax,
         ci95=ci95,
-        config_hash=report.config_hash,
+        config_hash=row.get("config_hash"),
+        verdict=row.get("phase_verdict"),
     )
 
 
 def select(
-    reports: Iterable[KeyedReport],
+    reports: Iterable[tuple[str, Sequence[dict[str, Any]]]],
     *,
     tier: str | None = None,
     mode: str | None = None,
     branch: str | None = None,
     phase: PhaseName | None = None,
-    last: int = DEFAULT_LAST,
+    step: str | None = None,
+    metric: str = "wall_s",
+    last: int | None = DEFAULT_LAST,
 ) -> Selection:
-    """The last ``last`` matching points of ``reports`` (given newest first), oldest first.
-
-    The first matching report fixes the tier and mode that were not given, and the phase
-    (``warm`` when it has one, else ``cold``). Iteration stops once ``last`` points are found,
-    so a lazy source (:meth:`Archives.newest`) reads no further.
-    """
+    """The last ``last`` (None: all) points of ``reports`` — ``(key, runs rows)``, newest
+    first — oldest first. Kept are successful reports of ``tier``/``mode``/``branch``; the
+    first one fixes the tier and mode not given and the phase (``warm`` when it has one)."""
     points: list[Point] = []
-    for keyed in reports:
-        report = keyed.report
-        if not matches(report, tier=tier, mode=mode, branch=branch):
+    for key, rows in reports:
+        if not rows or not rows[0].get("succeeded"):
             continue
-        tier = tier if tier is not None else report.tier
-        mode = mode if mode is not None else report.mode
+        head = rows[0]
+        if (
+            (tier is not None and head.get("tier") != tier)
+            or (mode is not None and head.get("mode") != mode)
+            or (branch is not None and head.get("branch") != branch)
+        ):
+            continue
+        tier = tier if tier is not None else head.get("tier")
+        mode = mode if mode is not None else head.get("mode")
         if phase is None:
-            phase = "warm" if report.runs.warm is not None else "cold"
-        point = point_of(keyed, phase)
-        if point is None:
-            continue
-        points.append(point)
-        if len(points) >= last:
+            phase = "warm" if any(r.get("phase") == "warm" for r in rows) else "cold"
+        for row in rows:
+            if (
+                row.get("phase") == phase
+                and row.get("step") == step
+                and row.get("metric") == metric
+            ):
+                point = point_of(key, row)
+                if point is not None:
+                    points.append(point)
+                break
+        if last is not None and len(points) >= last:
             break
     points.sort(key=lambda p: (p.timestamp, key_name(p.key)))
     return Selection(tier, mode, phase or "warm", tuple(points))
@@ -239,44 +246,13 @@ def select(
 # --- change points --------------------------------------------------------------------------
 
 
-def noise_scale(log_medians: Sequence[float]) -> float:
-    """Robust report-to-report noise on the log scale: MAD of successive differences / sqrt 2
-    (a level shift moves one difference only), at least :data:`NOISE_FLOOR`."""
-    diffs = [b - a for a, b in pairwise(log_medians)]
-    if not diffs:
-        return NOISE_FLOOR
-    centre = statistics.median(diffs)
-    mad = statistics.median(abs(d - centre) for d in diffs)
-    return max(1.4826 * mad / math.sqrt(2.0), NOISE_FLOOR)
-
-
-def change_points(
-    medians: Sequence[float], penalty: float = DEFAULT_PENALTY
-) -> tuple[list[int], float]:
-    """Indices where a new segment starts, and the noise scale used.
-
-    Raises ImportError when ruptures (or numpy) is missing.
-    """
-    import numpy as np
-    import ruptures
-
-    log = np.log(np.asarray(medians, dtype=float))
-    sigma = noise_scale([float(v) for v in log])
-    if log.size < 2 * MIN_SIZE:
-        return [], sigma
-    signal = ((log - float(np.median(log))) / sigma).reshape(-1, 1)
-    algo = ruptures.Pelt(model="l1", min_size=MIN_SIZE, jump=1).fit(signal)
-    ends = [int(b) for b in algo.predict(pen=float(penalty))]
-    return [b for b in ends if 0 < b < log.size], sigma
-
-
 def changes_from(points: Sequence[Point], starts: Sequence[int]) -> tuple[Change, ...]:
     """One :class:`Change` per segment start: medians of the segments either side."""
     bounds = [0, *starts, len(points)]
     out = []
     for i, start in enumerate(starts, start=1):
-        before = [p.median_s for p in points[bounds[i - 1] : start]]
-        after = [p.median_s for p in points[start : bounds[i + 1]]]
+        before = [p.value for p in points[bounds[i - 1] : start]]
+        after = [p.value for p in points[start : bounds[i + 1]]]
         p = points[start]
         out.append(
             Change(
@@ -284,8 +260,8 @@ def changes_from(points: Sequence[Point], starts: Sequence[int]) -> tuple[Change
                 timestamp=p.timestamp,
                 commit=p.commit,
                 key=p.key,
-                before_s=float(statistics.median(before)),
-                after_s=float(statistics.median(after)),
+                before=float(statistics.median(before)),
+                after=float(statistics.median(after)),
             )
         )
     return tuple(out)
@@ -296,11 +272,13 @@ def trend_of(
     repo_id: str,
     *,
     branch: str | None = None,
+    step: str | None = None,
+    metric: str = "wall_s",
     penalty: float = DEFAULT_PENALTY,
     notes: Sequence[str] = (),
 ) -> Trend:
-    """The :class:`Trend` of selected points: change points when there are enough of them
-    (``changes`` stays None, with a note or :data:`SKIP_RUPTURES`, when not)."""
+    """The :class:`Trend` of selected points, with change points when there are at least
+    four of them (``changes`` stays None, with a note, when not)."""
     base = Trend(
         repo_id=repo_id,
         tier=selection.tier,
@@ -310,6 +288,8 @@ def trend_of(
         penalty=penalty,
         points=selection.points,
         notes=tuple(notes),
+        step=step,
+        metric=metric,
     )
     points = selection.points
     if len(points) < 2:
@@ -318,11 +298,23 @@ def trend_of(
         return replace(
             base, notes=(*base.notes, f"change points need at least {2 * MIN_SIZE} reports")
         )
-    try:
-        starts, noise = change_points([p.median_s for p in points], penalty)
-    except ImportError:
-        return replace(base, skipped=SKIP_RUPTURES)
+    starts, noise = change_points([p.value for p in points], penalty)
     return replace(base, changes=changes_from(points, starts), noise=noise)
+
+
+def history(
+    archives: Archives,
+    repo_id: str,
+    notes: list[str],
+    *,
+    step: str | None = None,
+    metric: str = "wall_s",
+    refresh: bool = True,
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``(key, runs rows of the metric)`` of ``repo_id``'s reports, newest first."""
+    want = needle(step, metric)
+    lines = archives.run_lines(repo_id, notes, keep=lambda line: want in line, refresh=refresh)
+    return [(key, [json.loads(line) for line in found]) for key, found in lines]
 
 
 def analyse(
@@ -333,9 +325,12 @@ def analyse(
     mode: str | None = None,
     branch: str | None = None,
     phase: PhaseName | None = None,
-    last: int = DEFAULT_LAST,
+    step: str | None = None,
+    metric: str = "wall_s",
+    last: int | None = DEFAULT_LAST,
     penalty: float = DEFAULT_PENALTY,
     notes: Sequence[str] = (),
+    refresh: bool = True,
 ) -> Trend:
     """``repo_id``'s trend over ``archives``: select the points, find the change points.
 
@@ -343,12 +338,23 @@ def analyse(
     of reading (an unreachable store, an unreadable report).
     """
     all_notes = list(notes)
+    rows = history(archives, repo_id, all_notes, step=step, metric=metric, refresh=refresh)
     selection = select(
-        archives.newest(repo_id, all_notes),
+        rows,
         tier=tier,
         mode=mode,
         branch=branch,
         phase=phase,
+        step=step,
+        metric=metric,
         last=last,
     )
-    return trend_of(selection, repo_id, branch=branch, penalty=penalty, notes=all_notes)
+    return trend_of(
+        selection,
+        repo_id,
+        branch=branch,
+        step=step,
+        metric=metric,
+        penalty=penalty,
+        notes=all_notes,
+    )

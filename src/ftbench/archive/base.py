@@ -12,11 +12,14 @@ Key: ``{prefix}/{repo_id}/{timestamp}-{run_type}-{digest}.json``
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from ftbench.errors import one_line
 from ftbench.report.model import KeyedReport, Report
+
+if TYPE_CHECKING:
+    from ftbench.archive.index import PackReader
 
 DIGEST_LEN = 12
 
@@ -69,10 +72,16 @@ class Archives:
     """
 
     def __init__(
-        self, stores: Sequence[ArchiveStore], *, scan_limit: int | None = SCAN_LIMIT
+        self,
+        stores: Sequence[ArchiveStore],
+        *,
+        scan_limit: int | None = SCAN_LIMIT,
+        use_index: bool = True,
     ) -> None:
         self.stores = list(stores)
         self.scan_limit = scan_limit
+        #: read reports through each store's index (``archive.index``) where there is one
+        self.use_index = use_index
 
     def describe(self) -> str:
         return ", ".join(s.name for s in self.stores)
@@ -81,7 +90,8 @@ class Archives:
         """``repo_id``'s reports from every store, newest first, each key and run id once.
 
         Lazy: a report is read only when the caller asks for the next one, so a caller that
-        stops early saves the reads (one request each on S3).
+        stops early saves the reads. A report the store's index holds is read from the
+        index's ``reports`` table (one object for up to 256 reports); the others one by one.
         """
         holders: dict[str, list[ArchiveStore]] = {}
         for store in self.stores:
@@ -92,13 +102,51 @@ class Archives:
                 continue
             for key in keys:
                 holders.setdefault(key, []).append(store)
+        packs = self._packs(repo_id)
         run_ids: set[str] = set()
         for key in sorted(holders, key=lambda k: (key_name(k), k), reverse=True):
-            report = self._read_first(holders[key], key, notes)
+            report = self._read_first(holders[key], key, notes, packs)
             if report is None or report.run_id in run_ids:
                 continue
             run_ids.add(report.run_id)
             yield KeyedReport(key, report)
+
+    def _packs(self, repo_id: str) -> dict[int, PackReader]:
+        """The index reader of each store that has an index, by ``id(store)``."""
+        from ftbench.archive.index import PackReader, index_of
+
+        out: dict[int, PackReader] = {}
+        for store in self.stores:
+            ix = index_of(store) if self.use_index else None
+            if ix is not None:
+                out[id(store)] = PackReader(ix, repo_id)
+        return out
+
+    def run_lines(
+        self,
+        repo_id: str,
+        notes: list[str],
+        *,
+        keep: Callable[[bytes], bool] | None = None,
+        refresh: bool = True,
+    ) -> list[tuple[str, list[bytes]]]:
+        """The index's ``runs`` lines of ``repo_id`` (those ``keep`` accepts), per report key,
+        newest first, each key once (first store that has it); the index of each store is
+        extended from the reports it lacks (``refresh``: and written)."""
+        from ftbench.archive.index import run_lines
+
+        merged: dict[str, list[bytes]] = {}
+        for store in self.stores:
+            try:
+                found = run_lines(store, repo_id, notes, keep=keep, refresh=refresh)
+            except Exception as exc:
+                notes.append(f"archive {store.name} unavailable: {one_line(exc)}")
+                continue
+            for key in found.keys:
+                if key not in merged:
+                    merged[key] = found.lines.get(key, [])
+        ordered = sorted(merged, key=lambda k: (key_name(k), k), reverse=True)
+        return [(k, merged[k]) for k in ordered]
 
     def find(self, spec: str, repo_id: str | None) -> KeyedReport | None:
         """The report under the full key ``spec``, or whose key's file name is ``spec``
@@ -121,10 +169,18 @@ class Archives:
         return None
 
     @staticmethod
-    def _read_first(stores: Sequence[ArchiveStore], key: str, notes: list[str]) -> Report | None:
+    def _read_first(
+        stores: Sequence[ArchiveStore],
+        key: str,
+        notes: list[str],
+        packs: Mapping[int, PackReader] | None = None,
+    ) -> Report | None:
         for store in stores:
+            pack = (packs or {}).get(id(store))
             try:
-                report = load_report(store, key)
+                report = pack.get(key, key_name(key)[:20]) if pack is not None else None
+                if report is None:
+                    report = load_report(store, key)
             except Exception as exc:
                 notes.append(f"could not read {key} from {store.name}: {one_line(exc)}")
                 continue

@@ -6,10 +6,10 @@ newest, at most ``--last``, and prints one row per report with the median of a p
 change points found by :mod:`ftbench.analyse.trend`::
 
     ft-bench trend                       # warm phase of the newest report's tier and mode
-    ft-bench trend --phase cold --branch main --last 100 --chart trend.png
-    ft-bench trend --json
+    ft-bench trend --phase cold --branch main --last all --chart trend.html
+    ft-bench trend --step pytest --metric user_s --json
 
-Only argparse and printing live here; ruptures, matplotlib and rich are imported only inside
+Only argparse and printing live here; matplotlib (PNG charts) and rich are imported only inside
 the functions that need them.
 """
 
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ftbench.analyse import DEFAULT_LAST, DEFAULT_PENALTY, MAX_LAST
+from ftbench.analyse import DEFAULT_LAST, DEFAULT_PENALTY
 from ftbench.cli.common import bounded
 from ftbench.errors import EXIT_OK, UsageError
 
@@ -30,14 +30,20 @@ if TYPE_CHECKING:  # the analysis is imported by the command that uses it
 
 HELP = "history of the archived reports, change points and a chart"
 DESCRIPTION = (
-    "Show the history of this repository's archived reports (one tier, mode and phase), the "
-    "change points found in the per-report medians (PELT, needs ruptures) and optionally a "
-    "PNG chart (needs matplotlib). Always exits 0 unless the arguments or archive are unusable."
+    "Show the history of this repository's archived reports (one tier, mode, phase, step and "
+    "metric) read from the archive index, the change points found in the per-report medians "
+    "and optionally a chart (HTML or SVG; PNG needs matplotlib). Always exits 0 unless the "
+    "arguments or archive are unusable."
 )
-SKIP_MATPLOTLIB = "[SKIP] charts need matplotlib: pip install 'ftbench[plot]'"
-
-_last = bounded(int, low=2, high=MAX_LAST)
+METRICS = ("wall_s", "user_s", "sys_s", "max_rss_kb")
+CHART_SUFFIXES = (".html", ".svg", ".png")
+_count = bounded(int, low=2)
 _penalty = bounded(float, low=0, open_low=True)
+
+
+def _last(text: str) -> int | None:
+    """``--last``: a number of reports (at least 2) or ``all``."""
+    return None if text.strip().lower() == "all" else _count(text)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -72,13 +78,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=None,
         help="phase to follow (default: warm, else cold)",
     )
+    sel.add_argument(
+        "--step", default=None, metavar="S", help="follow step S (default: the whole phase)"
+    )
+    sel.add_argument(
+        "--metric", choices=METRICS, default="wall_s", help="metric to follow (default wall_s)"
+    )
     sel.add_argument("--branch", default=None, metavar="B", help="only reports of branch B")
     sel.add_argument(
         "--last",
         type=_last,
         default=DEFAULT_LAST,
         metavar="N",
-        help=f"at most the newest N reports (default {DEFAULT_LAST}, at most {MAX_LAST})",
+        help=f"at most the newest N reports, or 'all' (default {DEFAULT_LAST})",
     )
     out = p.add_argument_group("analysis and output")
     out.add_argument(
@@ -86,15 +98,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         type=_penalty,
         default=DEFAULT_PENALTY,
         metavar="X",
-        help=f"PELT penalty in units of the report-to-report noise; higher finds "
+        help=f"change-point penalty (x (5 + ln n) noise squared); higher finds "
         f"fewer changes (default {DEFAULT_PENALTY:g})",
     )
     out.add_argument(
         "--chart",
         type=Path,
         default=None,
-        metavar="PATH.png",
-        help="write a PNG chart (needs matplotlib)",
+        metavar="PATH",
+        help="write a chart: .html (interactive, self-contained), .svg or .png (matplotlib)",
     )
     out.add_argument(
         "--json", action="store_true", help="print the points and change points as JSON"
@@ -103,8 +115,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def check_chart_path(path: Path | None) -> None:
-    if path is not None and path.suffix.lower() != ".png":
-        raise UsageError(f"--chart must name a .png file, got {str(path)!r}")
+    if path is not None and path.suffix.lower() not in CHART_SUFFIXES:
+        raise UsageError(f"--chart must name a .html, .svg or .png file, got {str(path)!r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode,
         branch=args.branch,
         phase=args.phase,
+        step=args.step,
+        metric=args.metric,
         last=args.last,
         penalty=args.penalty,
         notes=notes,
@@ -139,9 +153,8 @@ def run(args: argparse.Namespace) -> int:
         data["message"] = too_few_line(trend) if len(trend.points) < 2 else None
         data["chart"] = str(args.chart) if chart_line and not skipped_chart else None
         out.write(json.dumps(data, indent=2) + "\n")
-        for line in (trend.skipped, chart_line if skipped_chart else None):
-            if line:
-                err.write(line + "\n")
+        if skipped_chart and chart_line:
+            err.write(chart_line + "\n")
         return EXIT_OK
     if len(trend.points) < 2:
         extra = " (no chart written)" if args.chart is not None else ""
@@ -156,8 +169,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write_chart_or_skip(trend: Trend, path: Path) -> str:
-    """``chart: PATH`` after writing it, or the [SKIP] line when matplotlib is missing."""
-    from ftbench.analyse.plot import write_chart
+    """``chart: PATH`` after writing it, or the [SKIP] line when matplotlib is missing (PNG)."""
+    from ftbench.analyse.charts import SKIP_MATPLOTLIB, write_chart
 
     try:
         write_chart(trend, path)
@@ -177,6 +190,10 @@ def describe(trend: Trend) -> str:
         f"mode {trend.mode}" if trend.mode else "any mode",
         f"{trend.phase} phase",
     ]
+    if trend.step:
+        parts.append(f"step {trend.step}")
+    if trend.metric != "wall_s":
+        parts.append(f"metric {trend.metric}")
     if trend.branch:
         parts.append(f"branch {trend.branch}")
     return ", ".join(parts)
@@ -186,21 +203,33 @@ def fmt_pct(value: float) -> str:
     return f"{value:+.0f}%" if abs(value) >= 10 else f"{value:+.1f}%"
 
 
-def change_line(change: Change, phase: str) -> str:
+def fmt_value(trend: Trend, value: float) -> str:
+    """A value of the trend's metric: ``12.3 ms`` (times) or ``1234 KB`` (peak RSS)."""
     from ftbench.report.markdown import fmt_s
 
+    return f"{value:.0f} KB" if trend.unit == "KB" else fmt_s(value)
+
+
+def series_name(trend: Trend) -> str:
+    """``warm``, ``warm pytest``, ``warm user_s``: what the values are."""
+    parts = [trend.phase, *([trend.step] if trend.step else [])]
+    if trend.metric != "wall_s":
+        parts.append(trend.metric)
+    return " ".join(parts)
+
+
+def change_line(change: Change, trend: Trend) -> str:
     commit = f" (commit {change.commit[:12]})" if change.commit else ""
     return (
-        f"change at {change.timestamp}{commit}: {phase} {fmt_s(change.before_s)} -> "
-        f"{fmt_s(change.after_s)} ({fmt_pct(change.pct)})"
+        f"change at {change.timestamp}{commit}: {series_name(trend)} "
+        f"{fmt_value(trend, change.before)} -> {fmt_value(trend, change.after)} "
+        f"({fmt_pct(change.pct)})"
     )
 
 
 def table_rows(trend: Trend, *, ascii_marks: bool = True) -> list[list[str]]:
     """Header, then one row per point, oldest first."""
-    from ftbench.report.markdown import fmt_s
-
-    rows = [["#", "timestamp", "commit", "branch", trend.phase + " median", "n", "change"]]
+    rows = [["#", "timestamp", "commit", "branch", series_name(trend) + " median", "n", "change"]]
     starts = trend.starts
     for i, p in enumerate(trend.points):
         change = starts.get(i)
@@ -215,7 +244,7 @@ def table_rows(trend: Trend, *, ascii_marks: bool = True) -> list[list[str]]:
                 p.timestamp,
                 (p.commit or "-")[:12],
                 p.branch or "-",
-                fmt_s(p.median_s),
+                fmt_value(trend, p.value),
                 str(p.n),
                 mark,
             ]
@@ -225,14 +254,12 @@ def table_rows(trend: Trend, *, ascii_marks: bool = True) -> list[list[str]]:
 
 def summary_lines(trend: Trend) -> list[str]:
     """The lines under the table: the [SKIP] line, the changes, or "no change points"."""
-    if trend.skipped:
-        return [trend.skipped]
     if trend.changes is None:
         return []
     noise = f"noise {trend.noise * 100:.1f}%, " if trend.noise is not None else ""
     if not trend.changes:
         return [f"no change points ({noise}penalty {trend.penalty:g})"]
-    return [change_line(c, trend.phase) for c in trend.changes]
+    return [change_line(c, trend) for c in trend.changes]
 
 
 def print_history(trend: Trend, out: TextIO) -> None:

@@ -1,0 +1,187 @@
+"""Reading the archive index, and extending it from the reports it lacks.
+
+The index (``{prefix}/index/v1/{runs,samples,reports}/repo=R/month=YYYY-MM/*.jsonl.gz``,
+``docs/archive.md``) is derived data: every reader compares it with the report keys it lists
+and derives the rows of the reports it lacks from the reports themselves (then, when
+``refresh`` is on, writes them as a new segment). Deleting the index loses nothing.
+
+* :func:`run_lines`: the ``runs`` lines of a repository in one store (what ``trend``,
+  ``archive list`` and the dashboard read);
+* :class:`PackReader`: reports by key out of the ``reports`` table, newest segments first
+  (what a baseline lookup reads: one object for up to :data:`~index_store.SEAL` reports).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ftbench.archive import index_rows as rows
+from ftbench.archive.index_rows import Segment, compact_ts
+from ftbench.archive.index_store import (
+    FETCH_WORKERS,
+    IndexStore,
+    _lines,
+    backend_of,
+    line_key,
+)
+from ftbench.errors import one_line
+from ftbench.report.model import Report
+
+#: Bytes every ``runs`` line of a phase as a whole, wall time, contains (a cheap pre-filter
+#: before parsing: a trend reads only these).
+PHASE_WALL = b'"step":null,"metric":"wall_s"'
+
+
+class Store(Protocol):
+    """What the index needs of an archive store (``archive.base.ArchiveStore``)."""
+
+    name: str
+
+    def list_keys(self, repo_id: str, limit: int | None = None) -> list[str]: ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+
+def index_of(store: Store) -> IndexStore | None:
+    """The index of ``store``, or None for a store that cannot hold one."""
+    backend = backend_of(store)
+    if backend is None:
+        return None
+    return IndexStore(backend, str(getattr(store, "prefix", "")))
+
+
+@dataclass
+class RunLines:
+    """A repository's ``runs`` lines in one store: those kept by the filter, by key."""
+
+    keys: list[str]  #: every listed report key, newest first
+    lines: dict[str, list[bytes]] = field(default_factory=dict)
+    indexed: int = 0  #: keys found in the index
+    derived: int = 0  #: keys derived from their reports (the index lacked them)
+    objects: int = 0  #: objects read (index segments and reports)
+
+
+def _fetch(store: Store, keys: Sequence[str]) -> list[bytes | None]:
+    def one(key: str) -> bytes | None:
+        try:
+            return store.get(key)
+        except Exception:
+            return None
+
+    if getattr(store, "name", "") == "local" or len(keys) < 2:
+        return [one(k) for k in keys]
+    with ThreadPoolExecutor(max_workers=FETCH_WORKERS * 2) as pool:
+        return list(pool.map(one, keys))
+
+
+def run_lines(
+    store: Store,
+    repo_id: str,
+    notes: list[str],
+    *,
+    keep: Callable[[bytes], bool] | None = None,
+    refresh: bool = True,
+) -> RunLines:
+    """The ``runs`` lines of ``repo_id``'s reports in ``store`` (those ``keep`` accepts).
+
+    Reports missing from the index are read and their rows derived; with ``refresh`` they are
+    also written to the index (a failure to write is a note). Rows of keys no longer listed
+    (deleted reports) are left out.
+    """
+    keys = store.list_keys(repo_id)
+    out = RunLines(keys=keys)
+    listed = set(keys)
+    ix = index_of(store)
+    seen: set[str] = set()
+    if ix is not None:
+        try:
+            segs = ix.segments(repo_id)
+            blobs = ix.read_many(segs, "runs")
+        except Exception as exc:
+            notes.append(
+                f"index of {store.name} unreadable, read from the reports: {one_line(exc)}"
+            )
+            segs, blobs = [], []
+        out.objects += len(segs)
+        for blob in blobs:
+            if blob is None:
+                continue
+            mine: set[str] = set()
+            for line in rows.decode_lines(blob):
+                key = line_key(line)
+                if key in seen and key not in mine:
+                    continue  # held by a newer segment too (a compaction in progress)
+                mine.add(key)
+                if key in listed and (keep is None or keep(line)):
+                    out.lines.setdefault(key, []).append(line)
+            seen |= mine
+    missing = [k for k in keys if k not in seen]
+    out.indexed = len(listed) - len(missing)
+    if not missing:
+        return out
+    items: list[tuple[str, bytes, Report]] = []
+    for key, data in zip(missing, _fetch(store, missing), strict=True):
+        out.objects += 1
+        if data is None:
+            continue
+        try:
+            report = Report.from_json(data, key)
+        except Exception as exc:
+            notes.append(f"could not read {key} from {store.name}: {one_line(exc)}")
+            continue
+        items.append((key, data, report))
+        for line in _lines(rows.run_rows(key, report)):
+            if keep is None or keep(line):
+                out.lines.setdefault(key, []).append(line)
+    out.derived = len(items)
+    if refresh and ix is not None and items:
+        try:
+            ix.add_reports(repo_id, items)
+        except Exception as exc:
+            notes.append(f"could not extend the index of {store.name}: {one_line(exc)}")
+    return out
+
+
+def parse(lines: Sequence[bytes]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines]
+
+
+class PackReader:
+    """Reports of one repository out of the index's ``reports`` table.
+
+    :meth:`get` loads segments lazily, newest first, only as far back as the asked report's
+    time, so the newest reports cost one object per :data:`~index_store.SEAL` of them.
+    """
+
+    def __init__(self, ix: IndexStore, repo_id: str) -> None:
+        self.ix = ix
+        self.repo_id = repo_id
+        self._segments: list[Segment] | None = None
+        self._loaded: set[Segment] = set()
+        self._lines: dict[str, bytes] = {}
+        self.objects = 0
+
+    def get(self, key: str, timestamp: str) -> Report | None:
+        """The report under ``key`` (time ``timestamp``) if the index holds it; raises
+        :class:`~ftbench.report.codec.ModelError` when the stored value is not a report."""
+        stamp = compact_ts(timestamp)
+        if self._segments is None:
+            self._segments = self.ix.segments(self.repo_id)
+        for seg in self._segments:  # newest first
+            if key in self._lines:
+                break
+            if seg in self._loaded or not seg.oldest <= stamp <= seg.newest:
+                continue
+            self._loaded.add(seg)
+            data = self.ix.read(seg, "reports")
+            self.objects += 1
+            for line in rows.decode_lines(data) if data is not None else ():
+                self._lines.setdefault(line_key(line), line)
+        found = self._lines.get(key)
+        if found is None:
+            return None
+        return Report.from_dict(json.loads(found).get("report"), key)

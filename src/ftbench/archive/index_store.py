@@ -1,0 +1,244 @@
+"""Where index segments live and how they are written, merged and removed.
+
+A segment is immutable: its name is derived from the keys it holds (``index_rows.Segment``),
+so writing it twice writes the same bytes. Writers never modify an object:
+
+* a new set of reports becomes a new segment (its ``samples`` and ``reports`` objects first,
+  its ``runs`` object last: a segment exists for readers once its ``runs`` object does);
+* a compaction writes the union of a partition's small segments as one new segment, then
+  removes the inputs (``runs`` first). Every report stays in at least one segment at every
+  moment, so concurrent writers and compactions can duplicate rows for a while (readers keep
+  one copy per key) but never lose one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Protocol
+
+from ftbench.archive import index_rows as rows
+from ftbench.archive.index_rows import Segment
+from ftbench.report.model import Report
+
+#: A partition's segments below this many reports are merged together when there are two or
+#: more of them; a segment of at least this many is never rewritten.
+SEAL = 256
+#: Parallel requests when a reader fetches many segments from S3.
+FETCH_WORKERS = 8
+
+
+class Backend(Protocol):
+    """Raw object access under the archive root (local directory or bucket)."""
+
+    name: str
+
+    def list_under(self, prefix: str) -> list[str]: ...
+
+    def read(self, key: str) -> bytes | None: ...
+
+    def write(self, key: str, data: bytes) -> None: ...
+
+    def remove(self, key: str) -> None: ...
+
+
+class LocalBackend:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.name = "local"
+
+    def list_under(self, prefix: str) -> list[str]:
+        base = self.root.joinpath(*prefix.strip("/").split("/"))
+        out: list[str] = []
+        for dirpath, _dirs, files in os.walk(base):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            out.extend(f"{rel}/{f}" for f in files if not f.startswith("."))
+        return out
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            return self.root.joinpath(*key.split("/")).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def write(self, key: str, data: bytes) -> None:
+        from ftbench.archive.local import LocalArchive
+
+        LocalArchive(self.root).put(key, data)
+
+    def remove(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.root.joinpath(*key.split("/")).unlink()
+
+
+class S3Backend:
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.name = "s3"
+
+    def list_under(self, prefix: str) -> list[str]:
+        return sorted(self.store.list_prefix(prefix.rstrip("/") + "/"))
+
+    def read(self, key: str) -> bytes | None:
+        data: bytes | None = self.store.get(key)
+        return data
+
+    def write(self, key: str, data: bytes) -> None:
+        self.store.put(key, data, {}, check_exists=False)
+
+    def remove(self, key: str) -> None:
+        self.store.delete(key)
+
+
+def backend_of(store: object) -> Backend | None:
+    """The index backend of an archive store, or None (a store without an index)."""
+    from ftbench.archive.local import LocalArchive
+
+    if isinstance(store, LocalArchive):
+        return LocalBackend(store.root)
+    if type(store).__name__ == "S3Store" and hasattr(store, "list_prefix"):
+        return S3Backend(store)
+    return None
+
+
+class IndexStore:
+    """The index of one archive store (``{prefix}/index/v1/...``)."""
+
+    def __init__(self, backend: Backend, prefix: str) -> None:
+        self.backend = backend
+        self.prefix = prefix.strip("/")
+        self.name = backend.name
+
+    def table_root(self, table: str, repo: str | None = None) -> str:
+        parts = [p for p in (self.prefix, "index", rows.INDEX_VERSION, table) if p]
+        if repo is not None:
+            parts.append(f"repo={repo}")
+        return "/".join(parts)
+
+    def segments(self, repo: str | None = None) -> list[Segment]:
+        """Committed segments (those with a ``runs`` object), newest first."""
+        found = [Segment.parse(k) for k in self.backend.list_under(self.table_root("runs", repo))]
+        return sorted((s for s in found if s is not None), reverse=True)
+
+    def read(self, segment: Segment, table: str) -> bytes | None:
+        return self.backend.read(segment.path(self.prefix, table))
+
+    def read_many(self, segments: Sequence[Segment], table: str) -> list[bytes | None]:
+        """The ``table`` objects of ``segments`` (in parallel on S3)."""
+        if self.name == "local" or len(segments) < 2:
+            return [self.read(s, table) for s in segments]
+        with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+            return list(pool.map(lambda s: self.read(s, table), segments))
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def write_segment(
+        self, repo: str, month: str, tables: dict[str, list[bytes]], stamps: dict[str, str]
+    ) -> Segment:
+        """Write one segment from its lines per table; ``stamps``: key -> timestamp."""
+        seg = Segment.of(repo, month, stamps.items())
+        for table in ("samples", "reports", "runs"):  # runs last: it commits the segment
+            self.backend.write(seg.path(self.prefix, table), rows.encode_lines(tables[table]))
+        return seg
+
+    def remove_segment(self, segment: Segment) -> None:
+        for table in ("runs", "samples", "reports"):  # runs first: readers stop seeing it
+            self.backend.remove(segment.path(self.prefix, table))
+
+    def add_reports(self, repo: str, items: Iterable[tuple[str, bytes, Report]]) -> list[Segment]:
+        """Index reports ``(key, archived bytes, report)``: new segments per month (at most
+        :data:`SEAL` reports each), then the compaction of the months they touched."""
+        by_month: dict[str, list[tuple[str, bytes, Report]]] = {}
+        for item in items:
+            by_month.setdefault(rows.month_of(item[2].timestamp), []).append(item)
+        written: list[Segment] = []
+        for month, group in sorted(by_month.items()):
+            group.sort(key=lambda it: (it[2].timestamp, it[0]))
+            for start in range(0, len(group), SEAL):
+                chunk = group[start : start + SEAL]
+                tables: dict[str, list[bytes]] = {t: [] for t in rows.TABLES}
+                for key, data, report in chunk:
+                    tables["runs"].extend(_lines(rows.run_rows(key, report)))
+                    tables["samples"].extend(_lines(rows.sample_rows(key, report)))
+                    tables["reports"].append(rows.report_row(key, data))
+                stamps = {key: report.timestamp for key, _, report in chunk}
+                written.append(self.write_segment(repo, month, tables, stamps))
+            self.compact(repo, month)
+        return written
+
+    def compact(self, repo: str, month: str) -> Segment | None:
+        """Merge the partition's unsealed segments when there are two or more."""
+        small = [s for s in self.segments(repo) if s.month == month and s.count < SEAL]
+        if len(small) < 2:
+            return None
+        tables: dict[str, list[bytes]] = {t: [] for t in rows.TABLES}
+        stamps: dict[str, str] = {}
+        readable: list[Segment] = []
+        for seg in small:
+            parts = {t: self.read(seg, t) for t in rows.TABLES}
+            if any(v is None for v in parts.values()):
+                continue  # removed meanwhile by a concurrent compaction: its rows moved on
+            readable.append(seg)
+            for table, data in parts.items():
+                assert data is not None
+                for line in rows.decode_lines(data):
+                    key = line_key(line)
+                    if table == "reports":
+                        if key in stamps:
+                            continue
+                        stamps[key] = _report_timestamp(line)
+                    tables[table].append(line)
+        if len(readable) < 2:
+            return None
+        tables = _dedupe(tables)
+        merged = self.write_segment(repo, month, tables, stamps)
+        for seg in readable:
+            if seg != merged:
+                self.remove_segment(seg)
+        return merged
+
+
+def _lines(items: Iterable[dict[str, Any]]) -> list[bytes]:
+    import json
+
+    return [json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode() for r in items]
+
+
+def line_key(line: bytes) -> str:
+    """The ``key`` of an index line (every line starts with it)."""
+    if line.startswith(b'{"key":"'):
+        end = line.find(b'"', 8)
+        if end > 0:
+            return line[8:end].decode()
+    import json
+
+    return str(json.loads(line).get("key", ""))
+
+
+def _report_timestamp(line: bytes) -> str:
+    import json
+
+    value = json.loads(line)
+    return str(value["report"]["timestamp"])
+
+
+def _dedupe(tables: dict[str, list[bytes]]) -> dict[str, list[bytes]]:
+    """Keep each key's lines of one source only: the first segment that held it."""
+    out: dict[str, list[bytes]] = {}
+    for table, lines in tables.items():
+        owner: dict[str, int] = {}
+        kept: list[bytes] = []
+        block = 0
+        previous = None
+        for line in lines:
+            key = line_key(line)
+            if key != previous:
+                block += 1
+                previous = key
+            if owner.setdefault(key, block) == block:
+                kept.append(line)
+        out[table] = kept
+    return out
