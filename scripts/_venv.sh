@@ -24,7 +24,7 @@ ensure_venv() {
   want="$(cksum < "$root/pyproject.toml")"
   local probe="import ftbench"
   case "$extras" in
-    *dev*) probe="$probe, boto3, pytest, hypothesis, jsonschema, ruptures, matplotlib, build" ;;
+    *dev*) probe="$probe, boto3, pytest, hypothesis, jsonschema, duckdb, matplotlib, build" ;;
     *s3*) probe="$probe, boto3" ;;
   esac
   if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&

@@ -66,10 +66,10 @@ def series_of(trend: Trend) -> dict[str, Any]:
         "points": [
             [
                 epoch_ms(p.timestamp),
-                p.value,
-                p.min,
-                p.max,
-                p.commit or "",
+                _round(p.value),
+                _round(p.min),
+                _round(p.max),
+                (p.commit or "")[:12],
                 p.verdict,
                 p.n,
             ]
@@ -77,6 +77,11 @@ def series_of(trend: Trend) -> dict[str, Any]:
         ],
         "changes": [[c.index, round(c.pct, 2), c.before, c.after] for c in trend.changes or ()],
     }
+
+
+def _round(value: float | None) -> float | None:
+    """Six significant digits: plenty for a chart, a third of the page's size."""
+    return None if value is None else float(f"{value:.6g}")
 
 
 def _script() -> str:
@@ -200,6 +205,7 @@ def write_text(path: Path, text: str) -> None:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
+            os.chmod(tmp, 0o644)  # published as is (CI artifacts, static hosts)
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -185,3 +185,23 @@ class PackReader:
         if found is None:
             return None
         return Report.from_dict(json.loads(found).get("report"), key)
+
+
+def refresh(store: Store, repo_id: str, notes: list[str]) -> int:
+    """Extend ``store``'s index of ``repo_id`` from the reports it lacks; the number of
+    reports added. Cheap when current: the segments' report counts add up to the keys."""
+    ix = index_of(store)
+    if ix is None:
+        return 0
+    keys = store.list_keys(repo_id)
+    if sum(s.count for s in ix.segments(repo_id)) == len(keys):
+        return 0
+    return run_lines(store, repo_id, notes, keep=lambda _line: False).derived
+
+
+def indexed_repo_ids(store: Store) -> list[str]:
+    """Repository ids with at least one index segment in ``store``."""
+    ix = index_of(store)
+    if ix is None:
+        return []
+    return sorted({s.repo for s in ix.segments()})

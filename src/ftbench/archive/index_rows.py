@@ -227,3 +227,61 @@ def decode_lines(data: bytes) -> list[bytes]:
 
 def decode(data: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in decode_lines(data)]
+
+
+#: The columns of each table and their SQL types: the contract for DuckDB, Trino, Spark and
+#: Athena (``docs/archive.md``). The partition columns ``repo`` and ``month`` come from the
+#: path. New columns may be added at the end; none is removed or retyped within ``v1``.
+COLUMNS: dict[str, dict[str, str]] = {
+    "runs": {
+        "key": "VARCHAR",
+        "repo_id": "VARCHAR",
+        "run_id": "VARCHAR",
+        "timestamp": "VARCHAR",
+        "tier": "VARCHAR",
+        "mode": "VARCHAR",
+        "branch": "VARCHAR",
+        "commit": "VARCHAR",
+        "machine": "VARCHAR",
+        "config_hash": "VARCHAR",
+        "probe": "VARCHAR",
+        "succeeded": "BOOLEAN",
+        "verdict": "VARCHAR",
+        "phase": "VARCHAR",
+        "ok": "BOOLEAN",
+        "failed_samples": "INTEGER",
+        "phase_verdict": "VARCHAR",
+        "step": "VARCHAR",
+        "metric": "VARCHAR",
+        "value": "DOUBLE",
+        "n": "INTEGER",
+        "min": "DOUBLE",
+        "max": "DOUBLE",
+        "mean": "DOUBLE",
+        "stdev": "DOUBLE",
+        "mad": "DOUBLE",
+        "ci_low": "DOUBLE",
+        "ci_high": "DOUBLE",
+    },
+    "samples": {
+        "key": "VARCHAR",
+        "repo_id": "VARCHAR",
+        "run_id": "VARCHAR",
+        "timestamp": "VARCHAR",
+        "tier": "VARCHAR",
+        "mode": "VARCHAR",
+        "branch": "VARCHAR",
+        "commit": "VARCHAR",
+        "phase": "VARCHAR",
+        "sample": "INTEGER",
+        "step": "VARCHAR",
+        "wall_s": "DOUBLE",
+        "user_s": "DOUBLE",
+        "sys_s": "DOUBLE",
+        "max_rss_kb": "BIGINT",
+        "exit_code": "INTEGER",
+        "ok": "BOOLEAN",
+        "counts": "BOOLEAN",
+    },
+    "reports": {"key": "VARCHAR", "report": "JSON"},
+}

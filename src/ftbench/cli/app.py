@@ -7,12 +7,13 @@ Only the standard library is imported at start-up; each command imports what it 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from ftbench import __version__
-from ftbench.errors import EXIT_USAGE, FtbenchError
+from ftbench.errors import EXIT_SETUP, EXIT_USAGE, FtbenchError, UsageError
 
 PROG = "ft-bench"
 
@@ -25,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ftbench.cli import archive, calibrate, compare, run, trend
+    from ftbench.cli import archive, calibrate, compare, dashboard, query, run, trend
 
     parser = _Parser(
         prog=PROG,
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.register(sub)
     compare.register(sub)
     trend.register(sub)
+    query.register(sub)
+    dashboard.register(sub)
     archive.register(sub)
     return parser
 
@@ -48,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in arguments
     try:
+        _check_text(arguments)
         parser = build_parser()
         args = parser.parse_args(arguments)
         if getattr(args, "func", None) is None:
@@ -69,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"{PROG}: interrupted", file=sys.stderr)
         return exit_code(exc)
+    except OSError as exc:  # the file system: read-only, full, a name too long, ...
+        if debug:
+            raise
+        where = f" {os.fsdecode(exc.filename)}" if exc.filename else ""
+        _print_error(f"error: file system error at{where}: {exc.strerror or exc}")
+        return EXIT_SETUP
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
             raise
@@ -76,6 +86,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)"
         )
         return 1
+
+
+def _check_text(arguments: Sequence[str]) -> None:
+    """Arguments are text: bytes that are not UTF-8 (kept by Python as surrogates) could not
+    be written to a report; a usage error, before anything runs."""
+    for number, argument in enumerate(arguments, 1):
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(
+                f"argument {number} holds bytes that are not UTF-8 text "
+                "(reports, logs and archives are UTF-8)"
+            ) from None
 
 
 def _print_error(message: str) -> None:

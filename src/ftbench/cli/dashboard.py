@@ -1,0 +1,79 @@
+"""``ft-bench dashboard``: a static site of charts over the repository's archive
+(``docs/trends.md``, "Dashboard")."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ftbench.analyse import DEFAULT_PENALTY
+from ftbench.cli.common import bounded
+from ftbench.errors import EXIT_OK
+
+HELP = "write a static site of trend charts for every tier, phase and step"
+DESCRIPTION = (
+    "Write a static site (HTML pages with their data and scripts inside, and SVG charts) of "
+    "this repository's archived history: one page per tier and mode with every phase, step "
+    "and metric selectable, change points and regression verdicts marked. Needs no extra."
+)
+_penalty = bounded(float, low=0, open_low=True)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    p = subparsers.add_parser("dashboard", help=HELP, description=DESCRIPTION)
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("ftbench-dashboard"),
+        metavar="DIR",
+        help="directory to write (default ./ftbench-dashboard)",
+    )
+    p.add_argument(
+        "--repo",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="repository root (default: the git top level of the current directory)",
+    )
+    p.add_argument(
+        "--archive-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="local archive directory (default: $FTBENCH_ARCHIVE_DIR or .firsttry/archive)",
+    )
+    p.add_argument(
+        "--repo-id",
+        default=None,
+        metavar="ID",
+        help="repository id (default: $S3_REPO_ID, else derived from the git remote or the path)",
+    )
+    p.add_argument("--branch", default=None, metavar="B", help="only reports of branch B")
+    p.add_argument(
+        "--penalty",
+        type=_penalty,
+        default=DEFAULT_PENALTY,
+        metavar="X",
+        help=f"change-point penalty (default {DEFAULT_PENALTY:g}; see ft-bench trend)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ftbench.analyse.dashboard import build
+    from ftbench.archive.repo_id import repo_id
+    from ftbench.archive.sync import open_archives
+    from ftbench.cli.common import repo_root
+
+    root = repo_root(args.repo)
+    rid = repo_id(root, args.repo_id)
+    archives, notes = open_archives(root, args.archive_dir, scan_limit=None)
+    site = build(archives, rid, args.out, branch=args.branch, penalty=args.penalty, notes=notes)
+    print(
+        f"dashboard: {site.pages[0]} ({len(site.pages) - 1} page(s), {len(site.svgs)} SVG "
+        f"chart(s), {site.reports} report(s) of repository {rid})"
+    )
+    for note in site.notes:
+        print(f"note: {note}")
+    return EXIT_OK
