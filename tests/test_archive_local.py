@@ -282,7 +282,19 @@ def test_cli_show_and_list(tmp_path: Path, no_s3: None, capsys: pytest.CaptureFi
         "ft-bench: error: no report 'benchmarks/x/none.json' in "
     )
     assert (
-        main(["archive", "list", "--repo", str(tmp_path), "--repo-id", "abcd1234", "--limit", "1"])
+        main(
+            [
+                "archive",
+                "list",
+                "--keys",
+                "--repo",
+                str(tmp_path),
+                "--repo-id",
+                "abcd1234",
+                "--limit",
+                "1",
+            ]
+        )
         == 0
     )
     assert capsys.readouterr().out.splitlines() == [outcome.local_key]

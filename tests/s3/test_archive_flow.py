@@ -326,10 +326,16 @@ def test_cli_list_show_sync_doctor(
     )
     LocalArchive(tmp_path / ".firsttry/archive").mark_pending(a.local_key)
     capsys.readouterr()
-    assert run_cli(["archive", "list", "--repo", str(tmp_path), "--repo-id", "0badc0de"]) == 0
+    assert (
+        run_cli(["archive", "list", "--keys", "--repo", str(tmp_path), "--repo-id", "0badc0de"])
+        == 0
+    )
     assert capsys.readouterr().out.splitlines() == [b.local_key, f"{a.local_key}  (pending upload)"]
     assert (
-        run_cli(["archive", "list", "--s3", "--repo", str(tmp_path), "--repo-id", "0badc0de"]) == 0
+        run_cli(
+            ["archive", "list", "--keys", "--s3", "--repo", str(tmp_path), "--repo-id", "0badc0de"]
+        )
+        == 0
     )
     assert capsys.readouterr().out.splitlines() == [b.local_key]
     assert run_cli(["archive", "show", a.local_key, "--repo", str(tmp_path)]) == 0

@@ -103,11 +103,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
             help="local archive directory (default: .firsttry/archive)",
         )
 
-    p_list = sub.add_parser("list", help="list a repository's reports, newest first")
+    p_list = sub.add_parser(
+        "list",
+        help="list a repository's reports, newest first (tier, mode, branch, commit, "
+        "median, verdict, status; read from the archive index)",
+    )
     common(p_list)
     p_list.add_argument("--repo-id", metavar="ID", default=None)
     p_list.add_argument("--limit", type=_limit, default=20, help="at most N keys (default 20)")
     p_list.add_argument("--s3", action="store_true", help="list the S3 bucket instead")
+    p_list.add_argument("--keys", action="store_true", help="print the keys alone, one per line")
     p_list.set_defaults(func=cmd_list)
 
     p_show = sub.add_parser("show", help="print one archived report")
@@ -144,28 +149,38 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from ftbench.archive.base import ArchiveStore
     from ftbench.archive.repo_id import repo_id
     from ftbench.archive.s3config import S3Config
     from ftbench.archive.sync import open_local
+    from ftbench.cli.listing import print_listing, rows_of
 
     root = _root(args)
     rid = repo_id(root, args.repo_id)
     config = S3Config.from_env()
+    store: ArchiveStore
+    pending: set[str] = set()
     if args.s3:
         store = _s3_store(config)
+        where = f"s3://{config.bucket_name}"
+    else:
+        local = open_local(root, _archive_dir(args), config)
+        store, where = local, str(local.root)
+        pending = set(local.pending_keys())
+    if args.keys:
         keys = store.list_keys(rid, limit=args.limit)
         for key in keys:
-            print(key)
-        if not keys:
-            print(f"No reports for repository {rid} in s3://{config.bucket_name}", file=sys.stderr)
-        return EXIT_OK
-    local = open_local(root, _archive_dir(args), config)
-    keys = local.list_keys(rid, limit=args.limit)
-    pending = set(local.pending_keys())
-    for key in keys:
-        print(f"{key}  (pending upload)" if key in pending else key)
+            print(f"{key}  (pending upload)" if key in pending else key)
+    else:
+        notes: list[str] = []
+        found = rows_of(store, rid, args.limit, notes)
+        keys = [k for k, _ in found]
+        if found:
+            print_listing(found, pending, sys.stdout)
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
     if not keys:
-        print(f"No reports for repository {rid} in {local.root}", file=sys.stderr)
+        print(f"No reports for repository {rid} in {where}", file=sys.stderr)
     return EXIT_OK
 
 
