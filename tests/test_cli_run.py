@@ -240,10 +240,11 @@ def test_out_dir_and_earlier_logs_removed(
     assert code == 0, err
     validate_report(out / "bench_proof.json")
     assert not (out / "bench_artifacts" / "old.log").exists()
-    logs = sorted(p.name for p in (out / "bench_artifacts").iterdir())
+    (own,) = (out / "bench_artifacts").iterdir()  # the run's own folder (measure/logs.py)
+    logs = sorted(p.name for p in own.glob("*.log"))
     assert logs == ["cold-01-cmd.log", "warm-01-cmd.log", "warm-02-cmd.log"]
-    assert "hello" in (out / "bench_artifacts" / "warm-02-cmd.log").read_text()
-    assert "OLD RUN OUTPUT" not in (out / "bench_artifacts" / "warm-01-cmd.log").read_text()
+    assert "hello" in (own / "warm-02-cmd.log").read_text()
+    assert "OLD RUN OUTPUT" not in (own / "warm-01-cmd.log").read_text()
     assert "| warm |" not in stdout  # --quiet
     report = json.loads((out / "bench_proof.json").read_text())
     assert report["settings"]["max_procs"] == 3
@@ -270,7 +271,7 @@ def test_max_procs_is_exported(
         "none",
     )
     assert code == 0, err
-    log = tmp_repo / ".firsttry" / "bench_artifacts" / "cold-01-cmd.log"
+    (log,) = (tmp_repo / ".firsttry" / "bench_artifacts").glob("run-*/cold-01-cmd.log")
     assert "procs=3" in log.read_text()
     assert validate_report(proof(tmp_repo))["settings"]["max_procs"] == 3
 
@@ -515,7 +516,7 @@ def _harness_rss(repo: Path, megabytes: int, env: dict[str, str]) -> int:
     )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout) < 100_000  # the output did not come through the harness
-    log = repo / ".firsttry" / "bench_artifacts" / "cold-01-cmd.log"
+    (log,) = (repo / ".firsttry" / "bench_artifacts").glob("run-*/cold-01-cmd.log")
     assert log.stat().st_size >= megabytes * 2**20
     line = next(x for x in done.stderr.splitlines() if x.startswith("HARNESS_MAXRSS_KB="))
     return int(line.split("=", 1)[1])
@@ -569,7 +570,7 @@ def test_no_secret_reaches_reports_logs_or_terminal(
         "env": (out / "bench_report.env").read_text(),
         "summary": summary.read_text(),
         "log headers": "\n".join(
-            p.read_text().splitlines()[0] for p in (out / "bench_artifacts").glob("*.log")
+            p.read_text().splitlines()[0] for p in (out / "bench_artifacts").glob("*/*.log")
         ),
     }
     assert "--password=" in texts["log headers"]

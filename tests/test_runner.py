@@ -8,6 +8,7 @@ the logs, the default executor).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,12 @@ def settings(**kwargs: object) -> RunSettings:
 
 def artifacts(root: Path) -> Path:
     return root / ".firsttry" / "bench_artifacts"
+
+
+def run_logs(root: Path) -> Path:
+    """The one run's own log folder (measure/logs.py)."""
+    (folder,) = artifacts(root).glob("run-*")
+    return folder
 
 
 def run(
@@ -164,10 +171,11 @@ def test_failure_stops_the_run_and_keeps_what_was_measured(tmp_repo: Path) -> No
     res = run(tmp_repo, tgt, settings(cold_runs=2, warm_runs=3), fake)
     assert res.error is not None
     assert res.error.exit_code == 3
-    assert (
-        "step 'flaky' exited with code 4 in warm sample 1 "
-        "(log: .firsttry/bench_artifacts/warm-01-flaky.log)"
-    ) in str(res.error)
+    assert re.search(
+        r"step 'flaky' exited with code 4 in warm sample 1 "
+        r"\(log: \.firsttry/bench_artifacts/run-[^/]+/warm-01-flaky\.log\)",
+        str(res.error),
+    )
     assert [s.ok for s in res.phases["cold"].samples] == [True, True]
     (failed,) = res.phases["warm"].samples
     assert not failed.ok
@@ -249,10 +257,12 @@ def test_logs_have_a_header_and_earlier_logs_are_removed(tmp_repo: Path) -> None
     (logs / "cold-01-hello_world.log").write_text("output of an earlier run\n")
     fake = FakeExecutor()
     res = run(tmp_repo, target(Step("hello world", ("echo", "hi"))), settings(skip_warm=True), fake)
-    assert sorted(p.name for p in logs.iterdir()) == ["cold-01-hello_world.log"]
+    own = run_logs(tmp_repo)  # earlier runs' files are gone; this run has its own folder
+    assert [p.name for p in logs.iterdir()] == [own.name]
+    assert sorted(p.name for p in own.iterdir()) == [".lock", "cold-01-hello_world.log"]
     (sample,) = res.phases["cold"].samples
-    assert sample.steps[0].log == ".firsttry/bench_artifacts/cold-01-hello_world.log"
-    assert fake.jobs[0].log_path == logs / "cold-01-hello_world.log"
+    assert sample.steps[0].log == f".firsttry/bench_artifacts/{own.name}/cold-01-hello_world.log"
+    assert fake.jobs[0].log_path == own / "cold-01-hello_world.log"
     assert (tmp_repo / sample.steps[0].log).read_text() == (
         "# ftbench cold sample 1, step hello world: echo hi\n"
     )
@@ -318,7 +328,7 @@ def test_real_run_writes_output_to_the_logs(
     assert res.error is None
     assert res.probe_backend == backend
     for phase in ("cold", "warmup", "warm"):
-        text = (artifacts(tmp_repo) / f"{phase}-01-py.log").read_text()
+        text = (run_logs(tmp_repo) / f"{phase}-01-py.log").read_text()
         assert text.splitlines()[1] == f"phase {phase}"
 
 

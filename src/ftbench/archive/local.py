@@ -5,7 +5,9 @@
   overwritten, even by a concurrent process); where hard links are unsupported the fallback is
   ``os.replace``, which is still atomic and, since a key embeds its content digest, can only
   replace a file with identical bytes.
-* Pending uploads are empty marker files in ``<root>/.pending/``, named by the URL-quoted key.
+* Pending uploads are marker files in ``<root>/.pending/``: empty and named by the URL-quoted
+  key, or, for a key whose quoted form is too long for a file name (a long ``S3_PREFIX``),
+  named ``h-<sha256 of the key>`` and holding the key.
 * A file-system failure (permissions, a full disk, a file where a directory should be) is a
   :class:`~ftbench.errors.SetupError` naming the archive, never a bare ``OSError``.
 """
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -20,11 +23,14 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote
 
 from ftbench.archive import ARCHIVE_DIR_ENV
+from ftbench.archive.s3config import PENDING_DIR
 from ftbench.errors import SetupError
 
 DEFAULT_ARCHIVE_DIR = Path(".firsttry") / "archive"
 DEFAULT_PREFIX = "benchmarks"
-PENDING_DIR = ".pending"
+#: Longest marker file name (most file systems allow 255 bytes); longer keys are hashed.
+MAX_MARKER_NAME = 200
+HASHED = "h-"
 
 
 def default_archive_dir(repo_root: Path, archive_dir: Path | str | None = None) -> Path:
@@ -170,12 +176,25 @@ class LocalArchive:
     def pending_dir(self) -> Path:
         return self.root / PENDING_DIR
 
+    def _marker(self, key: str) -> Path:
+        name = quote(key, safe="")
+        if len(name) > MAX_MARKER_NAME:
+            name = HASHED + hashlib.sha256(key.encode()).hexdigest()
+        return self.pending_dir / name
+
     def mark_pending(self, key: str) -> None:
         """Remember that ``key`` still has to be uploaded (idempotent)."""
         check_key(key)
-        marker = self.pending_dir / quote(key, safe="")
+        marker = self._marker(key)
         with _fs_errors("write", self.root):
             self.pending_dir.mkdir(parents=True, exist_ok=True)
+            if marker.name.startswith(HASHED):
+                if not marker.exists():  # the key inside, written whole or not at all
+                    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.pending_dir)
+                    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                        fh.write(key)
+                    os.replace(tmp, marker)
+                return
             with contextlib.suppress(FileExistsError):
                 marker.touch(exist_ok=False)
 
@@ -190,6 +209,9 @@ class LocalArchive:
         keys = []
         for name in names:
             key = unquote(name)
+            if name.startswith(HASHED):
+                with _fs_errors("read", self.root), contextlib.suppress(FileNotFoundError):
+                    key = (self.pending_dir / name).read_text(encoding="utf-8", errors="replace")
             try:
                 check_key(key)
             except SetupError:
@@ -200,4 +222,4 @@ class LocalArchive:
 
     def clear_pending(self, key: str) -> None:
         with _fs_errors("write", self.root), contextlib.suppress(FileNotFoundError):
-            (self.pending_dir / quote(key, safe="")).unlink()
+            self._marker(key).unlink()

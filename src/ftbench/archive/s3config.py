@@ -21,6 +21,10 @@ FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off", "disable", "disabl
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 CHECKSUM_MODES = ("when_supported", "when_required")
 MAX_PRESIGN_S = 7 * 24 * 3600
+#: The local archive's queue of pending uploads (a folder no key may start with).
+PENDING_DIR = ".pending"
+#: Longest path segment of S3_PREFIX: it is a directory name in the local archive.
+MAX_SEGMENT = 200
 #: Seconds: per connection attempt, per read, and for all the S3 work of one command.
 DEFAULT_CONNECT_TIMEOUT = 3.0
 DEFAULT_READ_TIMEOUT = 10.0
@@ -102,6 +106,10 @@ def prefix_problem(prefix: str, var: str = "S3_PREFIX") -> str | None:
     parts = [p for p in prefix.strip("/").split("/")]
     if any(p in (".", "..") for p in parts):
         return f"{var} must not contain '.' or '..' path segments"
+    if parts[0] == PENDING_DIR:
+        return f"{var} must not start with '{PENDING_DIR}' (the local archive's upload queue)"
+    if any(len(p.encode()) > MAX_SEGMENT for p in parts):
+        return f"{var} has a path segment longer than {MAX_SEGMENT} bytes"
     if prefix.strip("/") and any(p == "" for p in parts):
         return f"{var} must not contain empty path segments ('//')"
     return None

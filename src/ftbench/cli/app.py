@@ -76,8 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # the file system: read-only, full, a name too long, ...
         if debug:
             raise
-        where = f" {os.fsdecode(exc.filename)}" if exc.filename else ""
-        _print_error(f"error: file system error at{where}: {exc.strerror or exc}")
+        where = f" at {os.fsdecode(exc.filename)}" if exc.filename else ""
+        _print_error(f"error: file system error{where}: {exc.strerror or exc}")
         return EXIT_SETUP
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:

@@ -146,6 +146,17 @@ def _settings(args: argparse.Namespace) -> RunSettings:
     )
 
 
+def _warn_huge_plan(settings: RunSettings) -> None:
+    """Warn before a plan of tens of thousands of samples (issue 9: --runs 1000000)."""
+    from ftbench.measure.logs import huge_plan_warning
+
+    cold = 0 if settings.skip_cold else settings.cold_runs
+    warm = 0 if settings.skip_warm else settings.warmup + settings.warm_runs
+    warning = huge_plan_warning(cold + warm)
+    if warning:
+        print(warning, file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ftbench import pipeline
     from ftbench.cli.progress import choose
@@ -157,6 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("give either --tier or --cmd, not both")
     root = repo_root(args.repo)
     settings = _settings(args)
+    _warn_huge_plan(settings)
     options = judge_options(args)
     _warn_config(root)
     target = tools.resolve_target(

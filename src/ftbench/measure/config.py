@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import shlex
 import sys
 import tomllib
@@ -27,7 +28,10 @@ MODES: dict[str, tuple[int, int, int]] = {
     "full": (10, 30, 2),
 }
 DEFAULT_TIER = "lite"  # the tier of `ft-bench run` without --tier or --cmd
-_STEP_KEYS = {"name", "cmd", "shell", "cache", "clear", "env", "ok_exit_codes", "pycache"}
+_STEP_KEYS = {
+    *("name", "cmd", "shell", "cache", "clear", "env", "ok_exit_codes", "pycache"),
+    *("pass_env", "version"),  # issue 9: secrets passed explicitly; the tool's version
+}
 TOP_KEYS = ("tiers",)
 _TIER_KEYS = ("description", "steps", "setup")
 
@@ -50,6 +54,10 @@ class Step:
     ok_exit_codes: tuple[int, ...] = (0,)
     pycache: bool = False
     python: str = field(default="", compare=False)
+    #: variables ftbench keeps from commands (its S3_*/AWS_* credentials) passed all the same
+    pass_env: tuple[str, ...] = ()
+    #: untimed command whose first output line is the step's tool version in reports
+    version: tuple[str, ...] | str | None = None
 
     def argv(self, tier: str, mode: str) -> list[str]:
         """The command line with placeholders filled in."""
@@ -66,7 +74,13 @@ class Step:
         return [_fill(part, tier, mode, python) for part in cmd]
 
     def env_for(self, tier: str, mode: str) -> dict[str, str]:
-        return {k: _fill(v, tier, mode, self.python or sys.executable) for k, v in self.env.items()}
+        env = {k: os.environ[k] for k in self.pass_env if k in os.environ}
+        python = self.python or sys.executable
+        env.update({k: _fill(v, tier, mode, python) for k, v in self.env.items()})
+        return env
+
+    def version_argv(self, tier: str, mode: str) -> list[str] | None:
+        return None if self.version is None else self._command(self.version, tier, mode)
 
     def accepts(self, exit_code: int) -> bool:
         """Whether a sample that ended with ``exit_code`` (not timed out) succeeded."""
@@ -102,6 +116,11 @@ def _step_dict(step: Step) -> dict[str, Any]:
     data["clear"] = list(step.clear) if isinstance(step.clear, tuple) else step.clear
     data["env"] = dict(step.env)
     del data["python"]  # machine-specific
+    del data["version"]  # how the version is read is not what is measured
+    if step.pass_env:
+        data["pass_env"] = list(step.pass_env)
+    else:
+        del data["pass_env"]
     # keys added after 0.2 only when set, so existing tiers keep their hash (and baselines)
     if step.ok_exit_codes == (0,):
         del data["ok_exit_codes"]
@@ -226,6 +245,10 @@ def _parse_step(raw: Any, where: str) -> Step:
     pycache = raw.get("pycache", False)
     if not isinstance(pycache, bool):
         raise ConfigError(f"{where}: 'pycache' must be true or false")
+    pass_env = raw.get("pass_env", [])
+    if not isinstance(pass_env, list) or not all(isinstance(n, str) and n for n in pass_env):
+        raise ConfigError(f"{where}: 'pass_env' must be a list of environment variable names")
+    version = _command(raw.get("version"), f"{where}: 'version'", required=False)
     return Step(
         name.strip(),
         cmd,
@@ -235,6 +258,8 @@ def _parse_step(raw: Any, where: str) -> Step:
         dict(env),
         tuple(sorted(set(codes))),
         pycache,
+        pass_env=tuple(pass_env),
+        version=version,
     )
 
 

@@ -20,6 +20,7 @@ from ftbench.errors import EXIT_COMMAND_FAILED, FtbenchError, SetupError
 from ftbench.measure import cache, probe, tools
 from ftbench.measure.config import MODES, Step, Target
 from ftbench.measure.executor import RSS_SCOPE, Executor, Job, ProcessResult
+from ftbench.measure.logs import BATCH, RunLogs, discard_logs
 from ftbench.redact import scrub, target_environ
 from ftbench.signals import interrupted_error
 
@@ -157,7 +158,8 @@ class Runner:
         self.target = target
         self.settings = settings
         self.root = repo_root.resolve()
-        self.artifacts = artifacts_dir
+        self.artifacts = artifacts_dir  # this run's own folder in it once it starts
+        self._logs = RunLogs(artifacts_dir)
         self.progress = progress or Progress()
         self.clock = clock
         self._guarded = (artifacts_dir, *protected)
@@ -215,6 +217,7 @@ class Runner:
             result.error = interrupted_error(exc)
         finally:
             self.executor.close()
+            self._logs.close()
             self.progress.close()
         return result
 
@@ -317,15 +320,12 @@ class Runner:
         return self.artifacts / f"{phase}-{index:02d}-{_safe(step.name)}.log"
 
     def _remove_stale_logs(self) -> None:
-        """Empty the artifacts directory: what a previous run left there goes before the first
-        sample, and every log of this run is a new file. Creating one costs ~0.1 ms on ext4;
-        truncating one that holds data and writing it again makes ext4 flush it to disk on
-        close (auto_da_alloc), up to ~1 ms a sample (benchmarks/overhead.py)."""
-        self.artifacts.mkdir(parents=True, exist_ok=True)
-        with os.scandir(self.artifacts) as entries:
-            stale = [Path(e.path) for e in entries]
-        for path in stale:
-            _remove(path)
+        """This run's own log folder (measure/logs.py): finished runs' logs are removed, those
+        of runs in progress kept; every log of this run is a new file. Creating one costs
+        ~0.1 ms on ext4; truncating one that holds data and writing it again makes ext4 flush
+        it to disk on close (auto_da_alloc), up to ~1 ms a sample (benchmarks/overhead.py)."""
+        self.artifacts = self._logs.start()
+        self._artifacts_shown = self._logs.shown(self.root)
 
     def _job(self, step: Step, phase: str, index: int, timeout_s: float | None) -> Job:
         """One step of one sample, its log created with a header naming it."""
@@ -352,14 +352,24 @@ class Runner:
         return not (self.settings.allow_failure or self.settings.ignore_failure or custom)
 
     def _batch(self, phase: str, count: int) -> Generator[Sample, None, None]:
-        """The samples of a one-step phase, run as one batch of the executor; their logs are
-        all created first, off the samples' critical path."""
+        """The samples of a one-step phase, run back to back by the executor in batches of
+        ``logs.BATCH``; a batch's logs are created first, off the samples' critical path, and
+        the logs of samples that did not run are removed (memory and files: a batch's)."""
         step = self.target.steps[0]
-        jobs = [self._job(step, phase, i, self.settings.timeout_s) for i in range(1, count + 1)]
-        results = self.executor.run(jobs, stop_on_failure=self._stop_on_failure())
-        with contextlib.closing(results), _cannot_run(step):
-            for index, (job, measured) in enumerate(zip(jobs, results, strict=False), 1):
-                yield Sample(phase, index, (self._step_sample(step, job, measured),))
+        for first in range(1, count + 1, BATCH):
+            numbers = range(first, min(first + BATCH, count + 1))
+            jobs = [self._job(step, phase, i, self.settings.timeout_s) for i in numbers]
+            results = self.executor.run(jobs, stop_on_failure=self._stop_on_failure())
+            ran = 0
+            try:
+                with contextlib.closing(results), _cannot_run(step):
+                    for index, job, measured in zip(numbers, jobs, results, strict=False):
+                        ran += 1
+                        yield Sample(phase, index, (self._step_sample(step, job, measured),))
+            finally:
+                discard_logs(job.log_path for job in jobs[ran:])
+            if ran < len(jobs):
+                return
 
     def _sample(self, phase: str, index: int) -> Sample:
         if phase == "cold":
