@@ -20,7 +20,18 @@ from processes import gone
 Validate = Callable[[Any], dict[str, Any]]
 RepoFactory = Callable[..., Path]
 # Small sample counts keep the suite fast; "--baseline none" keeps the judge out of the way.
-FAST = ["--runs", "2", "--cold-runs", "1", "--warmup", "0", "--baseline", "none"]
+FAST = [
+    "--runs",
+    "2",
+    "--cold-runs",
+    "1",
+    "--warmup",
+    "0",
+    "--baseline",
+    "none",
+    "--progress",
+    "never",
+]
 BIN_DIR = str(Path(sys.executable).parent)
 PY = shlex.quote(sys.executable)
 
@@ -319,6 +330,8 @@ def test_missing_baseline_file_still_writes_and_archives(
         "0",
         "--baseline",
         "missing.json",
+        "--progress",
+        "never",
     )
     assert code == 2
     assert_one_line_error(err)

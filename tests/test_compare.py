@@ -220,16 +220,21 @@ def test_other_measuring_backend_is_not_judged(
     assert d["differences"] == ["measurement.probe: gnu-time -> forkserver"]
 
 
-def test_different_commands_are_compared(
+def test_different_tier_mode_or_config_are_named_not_judged(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # compare's two sides are chosen on purpose: another command, tier or mode is the point
+    # issue 10: a pro/fast report against a custom/normal one gave a verdict with no warning
     base = reports(
         tmp_path, 1.0, 1, "base", config_hash="aaaaaaaaaaaaaaaa", tier="cmd", mode="fast"
     )[0]
     new = reports(tmp_path, 1.3, 1, "new", seed=20, config_hash="bbbbbbbbbbbbbbbb")[0]
-    assert main(["compare", base, new]) == 4
-    assert "not comparable" not in capsys.readouterr().out.lower()
+    assert main(["compare", base, new]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: not comparable" in out
+    for diff in ("tier: cmd -> lite", "mode: fast -> normal", "target.config_hash: aaaa"):
+        assert diff in out
+    assert main(["compare", base, new, "--allow-incomparable"]) == 4  # asked for: judged
+    assert "NOT comparable: tier: cmd -> lite" in capsys.readouterr().out
 
 
 def test_new_set_must_be_comparable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -238,9 +243,15 @@ def test_new_set_must_be_comparable(tmp_path: Path, capsys: pytest.CaptureFixtur
     b = reports(tmp_path, 1.0, 1, "b", env={"arch": "arm64"})[0]
     assert main(["compare", base, f"{a},{b}"]) == 2
     err = capsys.readouterr().err
-    assert "NEW reports differ" in err and "arch: arm64 -> x86_64" in err
+    assert "NEW reports differ" in err and "arch: x86_64 -> arm64" in err
     assert len(err.strip().splitlines()) == 1
     assert main(["compare", base, f"{a},{b}", "--allow-incomparable"]) == 0
+    assert "pooled anyway" in capsys.readouterr().out
+    # a BASE set is checked too (pooling silently mixed modes)
+    c = reports(tmp_path, 1.0, 1, "c", mode="fast")[0]
+    assert main(["compare", f"{base},{c}", a]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ft-bench: error: BASE reports differ") and "mode: normal -> fast" in err
 
 
 @pytest.mark.parametrize(
@@ -477,3 +488,13 @@ def test_plain_table_off_a_terminal() -> None:
     text = out.getvalue()
     assert "│" not in text and "┃" not in text
     assert "verdict: regression - warm +" in text and "new: new.json" in text
+
+
+def test_messages_name_the_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = reports(tmp_path, 1.0, 1, "base")[0]
+    missing = str(tmp_path / "nope.json")
+    assert main(["compare", base, missing, "--repo", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ft-bench: error: NEW {missing!r} is neither a report file")
+    assert main(["compare", missing, base, "--repo", str(tmp_path)]) == 2
+    assert f"error: BASE {missing!r} is neither" in capsys.readouterr().err

@@ -11,7 +11,11 @@ are pooled (a run named twice counts once)::
     ft-bench compare benchmarks/abcd1234/2026-11-24T10:00:00Z-benchmark-0123456789ab.json new.json
 
 Prints a table (rich on a terminal, plain text otherwise; ``--json`` prints the verdict block)
-and exits 4 on a regression of a phase named by ``--fail-on``, else 0.
+and exits 4 on a regression of a phase named by ``--fail-on``, else 0. BASE and NEW that differ
+in tier, mode, configuration hash, machine class, measuring backend or tool versions are not
+judged: the verdict is ``not comparable`` and names each difference, unless
+``--allow-incomparable`` is given. The reports of a set are pooled only when they do not
+differ (else exit 2, naming the differences).
 """
 
 from __future__ import annotations
@@ -28,13 +32,16 @@ from ftbench.cli.common import add_judge_arguments, judge_options, repo_root
 from ftbench.errors import UsageError
 
 if TYPE_CHECKING:  # the stages are imported by the command that uses them
+    from ftbench.judge.baseline import History
     from ftbench.report.model import KeyedReport, Verdict
 
 HELP = "compare two reports (or sets of reports) with the regression judge"
 DESCRIPTION = (
     "Judge NEW against BASE with the same statistics as `ft-bench run`. Each of BASE and NEW "
     "is a report file, an archive key, or a comma-separated list of them (a set: samples are "
-    "pooled). Exits 4 on a regression, 0 otherwise."
+    "pooled). Exits 4 on a regression, 0 otherwise. Reports that differ in tier, mode, "
+    "configuration, machine class or tool versions are not judged (the differences are named) "
+    "unless --allow-incomparable is given."
 )
 
 
@@ -72,8 +79,6 @@ def split_specs(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ftbench.judge.baseline import History, resolve_report
-    from ftbench.judge.comparable import differences
     from ftbench.judge.core import judge, pool
 
     options = judge_options(args)
@@ -91,19 +96,11 @@ def run(args: argparse.Namespace) -> int:
         if any(not _is_file(s, root) and "/" not in s for s in new_specs)
         else None
     )
-    new = _once([resolve_report(s, history, root, own_id) for s in new_specs], "NEW", notes)
-    base = _once(
-        [resolve_report(s, history, root, new[0].report.repo_id) for s in base_specs], "BASE", notes
-    )
-    if not options.allow_incomparable:
-        for other in new[1:]:
-            diff = differences(new[0].report, other.report, same_target=False)
-            if diff:
-                raise UsageError(
-                    f"NEW reports differ ({other.key}: {'; '.join(diff)}); "
-                    "use --allow-incomparable to pool them anyway"
-                )
-    verdict = judge(pool([n.report for n in new]), base, options, same_target=False)
+    new = _once([_resolve(s, "NEW", history, root, own_id) for s in new_specs], "NEW", notes)
+    base_id = new[0].report.repo_id
+    base = _once([_resolve(s, "BASE", history, root, base_id) for s in base_specs], "BASE", notes)
+    _check_sets(new, base, options.allow_incomparable, notes)
+    verdict = judge(pool([n.report for n in new]), base, options, same_target=True)
     if args.json:
         from ftbench.report.codec import to_value
 
@@ -114,6 +111,45 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_table(verdict, [n.key for n in new], notes, sys.stdout)
     return verdict.exit_code
+
+
+def _resolve(
+    spec: str, side: str, history: History | None, root: Path, repo_id: str | None
+) -> KeyedReport:
+    """A report named by a file path or an archive key; errors name the side (BASE or NEW)."""
+    from ftbench.report.files import read_report
+    from ftbench.report.model import KeyedReport
+
+    for path in (Path(spec), root / spec):
+        if path.is_file():
+            return KeyedReport(str(path), read_report(path))
+    found = history.find(spec, repo_id) if history is not None else None
+    if found is None:
+        where = history.describe() if history is not None else "no archive configured"
+        within = f" of repository id {repo_id}" if repo_id and "/" not in spec else ""
+        raise UsageError(
+            f"{side} {spec!r} is neither a report file nor an archive key{within} ({where})"
+        )
+    return found
+
+
+def _check_sets(
+    new: list[KeyedReport], base: list[KeyedReport], allowed: bool, notes: list[str]
+) -> None:
+    """Reports of one set are pooled only when they do not differ (tier, mode, configuration,
+    machine class, tool versions): a usage error naming each difference, unless ``allowed``
+    (then they become notes)."""
+    from ftbench.judge.comparable import differences
+
+    for side, reports in (("NEW", new), ("BASE", base)):
+        for other in reports[1:]:
+            diff = differences(other.report, reports[0].report)
+            if not diff:
+                continue
+            what = f"{side} reports differ ({reports[0].key} -> {other.key}: {'; '.join(diff)})"
+            if not allowed:
+                raise UsageError(f"{what}; use --allow-incomparable to pool them anyway")
+            notes.append(f"{what}, pooled anyway (--allow-incomparable)")
 
 
 def _is_file(spec: str, root: Path) -> bool:

@@ -92,7 +92,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--progress",
         choices=("auto", "always", "never"),
         default="auto",
-        help="progress on stderr: auto (terminal only), always, never",
+        help="progress on stderr: a bar on a terminal, plain lines (every run, at least "
+        "every 30 s) otherwise; never: none (auto and always are the same)",
     )
     output.add_argument("--quiet", action="store_true", help="do not print the summary")
     output.add_argument(

@@ -62,12 +62,20 @@ def dotenv_lines(report: Report, report_path: str) -> list[str]:
     return lines
 
 
+GITIGNORE = "# written by ftbench: reports, logs, archive and caches are not sources\n*\n"
+
+
 def write_reports(report: Report, out_dir: Path, *, pretty: bool = True) -> str:
     """Write the JSON, Markdown and dotenv files; returns the Markdown.
 
-    ``pretty=False`` (compact JSON) is for the safety write right after measuring.
+    ``pretty=False`` (compact JSON) is for the safety write right after measuring. The default
+    ``.firsttry`` directory gets a ``.gitignore`` (when it has none) so that it never shows as
+    untracked in the user's repository.
     """
     markdown = render(report)
+    ignore = out_dir / ".gitignore"
+    if out_dir.name == ".firsttry" and not ignore.exists():
+        atomic_write(ignore, GITIGNORE)
     atomic_write(out_dir / JSON_NAME, report.to_json(pretty=pretty))
     atomic_write(out_dir / MD_NAME, markdown)
     shown = os.path.join(out_dir.name, JSON_NAME)
