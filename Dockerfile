@@ -21,6 +21,7 @@ RUN apt-get update \
 WORKDIR /opt/ftbench
 COPY pyproject.toml README.md LICENSE MANIFEST.in ./
 COPY src ./src
+COPY scripts/ft_bench_run.sh ./scripts/
 RUN python -m venv /opt/ftbench/venv \
     && /opt/ftbench/venv/bin/pip install --no-cache-dir --disable-pip-version-check ".[s3]"
 
