@@ -33,26 +33,29 @@ install() {
   "$venv/bin/ft-bench" --version
   out python "$venv/bin/python"
   out bin "$venv/bin/ft-bench"
+}
+
+keys() {
   out archive-dir "$PWD/.firsttry/archive"
   # Without S3 the archive is the baseline: actions/cache carries it between runs. Keys are
   # unique per run (a cache key is written once); the newest cache of a prefix is restored.
   # On a pull request the base branch's archive comes first (the judge reads base-branch
   # reports), else the branch's own, then the default branch's.
-  if [ "${FTBENCH_CACHE:-true}" = true ] && [ "${FTBENCH_UPLOAD_S3:-false}" != true ]; then
-    local prefix="ftbench-archive-${RUNNER_OS:-Linux}-" branch base first second
-    branch="${GITHUB_HEAD_REF:-${GITHUB_REF_NAME:-unknown}}"
-    base="${GITHUB_BASE_REF:-${FTBENCH_DEFAULT_BRANCH:-main}}"
-    if [ -n "${GITHUB_BASE_REF:-}" ]; then first="$base" second="$branch"; else first="$branch" second="$base"; fi
-    out cache-key "${prefix}${branch}-${GITHUB_RUN_ID:-0}-${GITHUB_RUN_ATTEMPT:-1}"
-    {
-      echo "restore-keys<<FTBENCH_EOF"
-      echo "${prefix}${first}-"
-      [ "$second" != "$first" ] && echo "${prefix}${second}-"
-      echo "FTBENCH_EOF"
-    } >>"${GITHUB_OUTPUT:-/dev/null}"
-  else
+  if [ "${FTBENCH_CACHE:-true}" != true ] || [ "${FTBENCH_UPLOAD_S3:-false}" = true ]; then
     out cache-key ""
+    return 0
   fi
+  local prefix="ftbench-archive-${RUNNER_OS:-Linux}-" branch base first second
+  branch="${GITHUB_HEAD_REF:-${GITHUB_REF_NAME:-unknown}}"
+  base="${GITHUB_BASE_REF:-${FTBENCH_DEFAULT_BRANCH:-main}}"
+  if [ -n "${GITHUB_BASE_REF:-}" ]; then first="$base" second="$branch"; else first="$branch" second="$base"; fi
+  out cache-key "${prefix}${branch}-${GITHUB_RUN_ID:-0}-${GITHUB_RUN_ATTEMPT:-1}"
+  {
+    echo "restore-keys<<FTBENCH_EOF"
+    echo "${prefix}${first}-"
+    [ "$second" != "$first" ] && echo "${prefix}${second}-"
+    echo "FTBENCH_EOF"
+  } >>"${GITHUB_OUTPUT:-/dev/null}"
 }
 
 merge_base() {
@@ -95,7 +98,7 @@ run() {
   fi
   local extra=()
   if [ -n "${FTBENCH_ARGS:-}" ]; then  # shell words, split without eval
-    mapfile -d '' extra < <("$(dirname "$bin")/python" -c \
+    mapfile -d '' extra < <("${FTBENCH_PY:-python3}" -c \
       'import os, shlex, sys; sys.stdout.write("".join(a + "\0" for a in shlex.split(os.environ["FTBENCH_ARGS"])))') ||
       { echo "::error title=ftbench::args: not valid shell words"; out exit-code 2; return 0; }
   fi
@@ -163,7 +166,8 @@ gate() {
 
 case "${1:-}" in
   install) install ;;
+  keys) keys ;;
   run) run ;;
   gate) gate ;;
-  *) echo "usage: action.sh install|run|gate" >&2; exit 2 ;;
+  *) echo "usage: action.sh install|keys|run|gate" >&2; exit 2 ;;
 esac
