@@ -205,3 +205,17 @@ def indexed_repo_ids(store: Store) -> list[str]:
     if ix is None:
         return []
     return sorted({s.repo for s in ix.segments()})
+
+
+def index_report(store: Store, repo_id: str, key: str, data: bytes, report: Report) -> str | None:
+    """Add one just-archived report to ``store``'s index (a new segment, then the month's
+    compaction). Never raises: the index is derived data, and a reader adds what is missing;
+    the problem is returned as a note."""
+    ix = index_of(store)
+    if ix is None:
+        return None
+    try:
+        ix.add_reports(repo_id, [(key, data, report)])
+    except Exception as exc:
+        return f"could not index {key} in {store.name}: {one_line(exc)}"
+    return None

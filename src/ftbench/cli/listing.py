@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from ftbench.archive.base import Archives, ArchiveStore
+from ftbench.archive.base import ArchiveStore, key_name
 
 #: the lines a listing needs: phase wall times, and the one row of a report without phases
 WANTED = (b'"step":null,"metric":"wall_s"', b'"metric":null')
@@ -18,12 +18,14 @@ WANTED = (b'"step":null,"metric":"wall_s"', b'"metric":null')
 
 def rows_of(store: ArchiveStore, repo_id: str, limit: int | None, notes: list[str]) -> list[Any]:
     """``(key, runs rows)`` of the newest ``limit`` reports of ``repo_id`` in ``store``."""
-    found = Archives([store]).run_lines(
-        repo_id, notes, keep=lambda line: any(w in line for w in WANTED)
-    )
+    from ftbench.archive.index import run_lines
+
+    # a store that cannot be read is an error here (exit 5), not a note
+    found = run_lines(store, repo_id, notes, keep=lambda line: any(w in line for w in WANTED))
+    keys = sorted(found.keys, key=lambda k: (key_name(k), k), reverse=True)
     if limit is not None:
-        found = found[:limit]
-    return [(key, [json.loads(x) for x in lines]) for key, lines in found]
+        keys = keys[:limit]
+    return [(k, [json.loads(x) for x in found.lines.get(k, [])]) for k in keys]
 
 
 def _median(rows: list[dict[str, Any]]) -> str:
