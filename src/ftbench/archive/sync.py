@@ -23,6 +23,7 @@ from typing import TextIO
 
 from ftbench.archive import DEFAULT_WORKERS
 from ftbench.archive.base import SCAN_LIMIT, Archives, ArchiveStore, report_key
+from ftbench.archive.index import index_report
 from ftbench.archive.local import DEFAULT_PREFIX, LocalArchive, default_archive_dir
 from ftbench.archive.manager import S3ArchiveManager
 from ftbench.archive.metadata import (
@@ -184,6 +185,7 @@ def archive_report(
             # queued before the attempt: an upload cut short (signal, kill) is sent by sync
             local.mark_pending(key)
     path = local.path_of(key)
+    index_report(local, rid, key, data, report)  # derived data: readers add what is missing
     if not upload_s3:
         return ArchiveOutcome(key, path, message=f"archived locally: {path}")
     if queue_only and config.is_usable and boto3_available():
@@ -211,6 +213,7 @@ def archive_report(
         return ArchiveOutcome(key, path, pending=True, message=f"S3 upload failed: {result.error}")
 
     local.clear_pending(key)
+    index_report(manager.store, rid, key, data, report)
     _print(out, UPLOADED)
     _print(out, f"  Key: {key}")
     _print(out, f"  Size: {result.size_bytes} bytes")
