@@ -18,7 +18,7 @@ from ftbench.judge import calibration
 from ftbench.judge.core import judge
 from ftbench.judge.options import JudgeOptions
 from ftbench.measure import worktree
-from ftbench.report.model import MachineLoad, Report
+from ftbench.report.model import KeyedReport, MachineLoad, Report
 
 Git = Callable[..., str]
 # a sleep: "auto" judges it on wall time (it does not use a CPU)
@@ -183,17 +183,42 @@ def test_recommendation_grows_with_the_noise() -> None:
     assert min(calibration.recommend(quiet)) >= calibration.MIN_THRESHOLD_PCT
 
 
-def test_a_busy_machine_makes_a_change_inconclusive() -> None:
-    base = [
-        keyed(f"k{i}", make_report(noisy(1.0, 10, seed=i), None, timestamp=ts(i))) for i in range(6)
+def with_speed(report: Report, ref: float, spread: float = 2.0) -> Report:
+    warm = report.runs.warm
+    assert warm is not None
+    warm = dataclasses.replace(warm, speed_ref_ms=ref, speed_ref_spread_pct=spread)
+    return dataclasses.replace(report, runs=dataclasses.replace(report.runs, warm=warm))
+
+
+def steady_baselines() -> list[KeyedReport]:
+    return [
+        keyed(f"k{i}", with_speed(make_report(noisy(1.0, 10, seed=i), None, timestamp=ts(i)), 3))
+        for i in range(6)
     ]
-    slow = make_report(noisy(1.6, 10, seed=40), None, timestamp=ts(99))
+
+
+def test_a_machine_whose_speed_changed_makes_a_change_inconclusive() -> None:
+    slow = with_speed(make_report(noisy(1.6, 10, seed=40), None, timestamp=ts(99)), 3)
     options = JudgeOptions(metric="wall")
-    assert judge(slow, base, options).verdict == "regression"
+    assert judge(slow, steady_baselines(), options).verdict == "regression"
     load = MachineLoad(cpus=2, load1=6.0, cpu_pressure_pct=97.0, steal_pct=0.0, wall_cpu_ratio=3.1)
-    busy = judge(dataclasses.replace(slow, load=load), base, options)
+    unsteady = dataclasses.replace(with_speed(slow, 3, spread=60.0), load=load)
+    busy = judge(unsteady, steady_baselines(), options)
     assert busy.verdict == "inconclusive" and busy.exit_code == 0
-    assert "machine busy (CPU pressure 97%" in busy.phases["warm"].reason
+    reason = busy.phases["warm"].reason
+    assert "machine busy (machine speed changed 60% during the phase, CPU pressure 97%" in reason
+
+
+def test_cpu_is_judged_relative_to_the_machine_speed() -> None:
+    # the machine ran at half speed during the current run: CPU time doubled, and so did the
+    # reference loop's; relative to it nothing changed
+    slow_machine = with_speed(make_report(noisy(2.0, 10, seed=41), None, timestamp=ts(99)), 6)
+    verdict = judge(slow_machine, steady_baselines(), JudgeOptions(metric="cpu"))
+    assert verdict.verdict == "no change", verdict.summary
+    assert any("relative to the machine's speed" in n for n in verdict.notes)
+    assert judge(slow_machine, steady_baselines(), JudgeOptions(metric="wall")).verdict == (
+        "regression"
+    )
 
 
 def test_resolve_ref_outside_git_is_a_setup_error(tmp_path: Path) -> None:

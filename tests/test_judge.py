@@ -88,7 +88,7 @@ def test_defaults_are_documented_values() -> None:
     assert DEFAULT_REGRESS_PCT == 10.0 and o.alpha == 0.005
     text = Path(__file__).resolve().parents[1].joinpath("docs", "regression.md").read_text()
     assert "`--regress-pct` | 10" in text and "`--alpha` | 0.005" in text
-    assert "`--baseline-count` | 5" in text and "`--fail-on` | `any`" in text
+    assert "`--baseline-count` | 10" in text and "`--fail-on` | `any`" in text
 
 
 def test_regression_both_phases() -> None:

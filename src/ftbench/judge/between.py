@@ -4,8 +4,10 @@ Samples of one run share that run's conditions (the machine's load, its CPU's fr
 sits in the caches), so two runs of unchanged code differ by more than the spread *within*
 either suggests. The archive judge therefore compares the current run's median with the
 medians of the baseline runs, one value per run, on a log scale: with ``K`` baseline runs of
-mean ``m`` and standard deviation ``s`` (the spread *between* runs, which includes the
-within-run noise of each median), the current median ``x`` is beyond noise when
+median ``m`` and robust standard deviation ``s`` (``1.4826 * MAD``: the spread *between* runs,
+which includes the within-run noise of each median; robust, so that one run measured in a
+disturbed moment neither shifts the centre nor widens the spread), the current median ``x`` is
+beyond noise when
 
     t = (x - m) / (s_eff * sqrt(1 + 1/K))  >  t_{K-1}(1 - alpha)
 
@@ -26,6 +28,9 @@ from ftbench.judge.paired import MAD_SIGMA, MEDIAN_SE_FACTOR, pct_of_log
 
 #: fewer baseline runs than this give no usable estimate of the spread between runs
 MIN_RUNS = 3
+#: the spread between runs is taken as at least 1% (log scale): runs that agree closer than
+#: that by chance must not make a 1% change look significant
+MIN_SPREAD = 0.01
 
 
 class BetweenRuns(NamedTuple):
@@ -44,14 +49,17 @@ def between_runs(
         return None
     logs = [math.log(m) for m in medians]
     k = len(logs)
-    mean, sd = statistics.fmean(logs), statistics.stdev(logs)
+    # robust centre and spread: one baseline run measured in a disturbed moment must neither
+    # hide a regression (a wide spread) nor raise a false alarm (a shifted centre)
+    mean = statistics.median(logs)
+    sd = MAD_SIGMA * statistics.median(abs(v - mean) for v in logs)
     cur_logs = [math.log(v) for v in current if v > 0]
     within = 0.0
     if len(cur_logs) > 1:
         mid = statistics.median(cur_logs)
         mad = statistics.median(abs(v - mid) for v in cur_logs)
         within = MEDIAN_SE_FACTOR * MAD_SIGMA * mad / math.sqrt(len(cur_logs))
-    s_eff = max(sd, within, 1e-9)
+    s_eff = max(sd, within, MIN_SPREAD)
     scale = s_eff * math.sqrt(1 + 1 / k)
     t = (math.log(statistics.median(current)) - mean) / scale
     df = k - 1

@@ -21,7 +21,7 @@ from dataclasses import replace
 from ftbench.errors import EXIT_OK, EXIT_REGRESSION
 from ftbench.judge import metrics as m
 from ftbench.judge.comparable import differences
-from ftbench.judge.options import BUSY_PRESSURE_PCT, JudgeOptions
+from ftbench.judge.options import UNSTEADY_SPEED_PCT, JudgeOptions
 from ftbench.judge.phase import archive_metric
 from ftbench.report.model import (
     BaselineInfo,
@@ -107,23 +107,23 @@ def judge(
         if current.runs.get(ph) is not None and any(b.report.runs.get(ph) is not None for b in used)
     ]
     phase_alpha = options.alpha / max(1, len(measured))
-    busy = _busy(current)
-    speeds = _speeds(current, [b.report for b in used])
-    if speeds is not None:
-        notes.append(_speed_note(speeds))
     verdicts: dict[str, PhaseVerdict] = {}
     for ph in measured:
         mine = current.runs.get(ph)
         assert mine is not None
         pairs = [(p, b.report) for b in used if (p := b.report.runs.get(ph)) is not None]
         theirs = [p for p, _ in pairs]
+        speeds = _speeds(mine, theirs)
+        if speeds is not None:
+            notes.append(_speed_note(ph, speeds))
         metric = m.choose(options.metric, mine.samples, [s for p in theirs for s in p.samples])
         per = {
-            name: _archive_metric(name, mine, current, pairs, speeds, phase_alpha, threshold)
+            name: _archive_metric(name, mine, theirs, speeds, phase_alpha, threshold)
             for name in m.METRICS
             if m.values(mine.samples, name)
         }
         verdict = phase_verdict(metric, per, mine, theirs, phase_alpha, phase=ph)
+        busy = _busy(current, mine)
         if busy and verdict.verdict in ("regression", "improvement"):
             verdict = replace(
                 verdict,
@@ -153,21 +153,20 @@ def judge(
 def _archive_metric(
     name: str,
     mine: Phase,
-    current: Report,
-    pairs: Sequence[tuple[Phase, Report]],
-    speeds: dict[str, float] | None,
+    theirs: Sequence[Phase],
+    speeds: list[float] | None,
     alpha: float,
     threshold: float,
 ) -> MetricVerdict:
-    """One metric against the baseline runs; CPU time relative to each run's machine speed
-    when every run measured it (the medians shown stay in seconds)."""
+    """One metric against the baseline runs; CPU time relative to each phase's machine speed
+    when every phase measured it (``speeds``: current first; the medians shown stay in s)."""
     cur = m.values(mine.samples, name)
-    runs = [m.values(p.samples, name) for p, _ in pairs]
+    runs = [m.values(p.samples, name) for p in theirs]
     if name != "cpu" or speeds is None:
         return archive_metric(cur, runs, alpha=alpha, threshold=threshold)
     made = archive_metric(
-        [v / speeds[current.run_id] for v in cur],
-        [[v / speeds[r.run_id] for v in vs] for vs, (_, r) in zip(runs, pairs, strict=True)],
+        [v / speeds[0] for v in cur],
+        [[v / ref for v in vs] for vs, ref in zip(runs, speeds[1:], strict=True)],
         alpha=alpha,
         threshold=threshold,
     )
@@ -179,22 +178,18 @@ def _archive_metric(
     )
 
 
-def _speeds(current: Report, baselines: Sequence[Report]) -> dict[str, float] | None:
-    """Each run's reference-loop time (``load.speed_ref_ms``), when every run has one."""
-    out: dict[str, float] = {}
-    for report in (current, *baselines):
-        ref = report.load.speed_ref_ms if report.load is not None else None
-        if not ref or ref <= 0:
-            return None
-        out[report.run_id] = ref
-    return out if baselines else None
+def _speeds(mine: Phase, theirs: Sequence[Phase]) -> list[float] | None:
+    """The phases' reference-loop times (``speed_ref_ms``), current first, when all have one."""
+    refs = [p.speed_ref_ms for p in (mine, *theirs)]
+    if not theirs or any(r is None or r <= 0 for r in refs):
+        return None
+    return [r for r in refs if r is not None]
 
 
-def _speed_note(speeds: dict[str, float]) -> str:
-    values = list(speeds.values())
+def _speed_note(phase: str, speeds: list[float]) -> str:
     return (
-        f"cpu judged relative to the machine's speed (reference loop: this run "
-        f"{values[0]:.2f} ms, baselines {min(values[1:]):.2f}-{max(values[1:]):.2f} ms)"
+        f"{phase}: cpu judged relative to the machine's speed (reference loop: this run "
+        f"{speeds[0]:.2f} ms, baselines {min(speeds[1:]):.2f}-{max(speeds[1:]):.2f} ms)"
     )
 
 
@@ -271,19 +266,19 @@ def _step_values(metric: str, phases: Sequence[Phase], step: str) -> list[float]
     return out
 
 
-def _busy(report: Report) -> str:
-    """Why the machine was too busy to trust a change, or ``""``."""
-    load = report.load
-    if load is None or load.cpu_pressure_pct is None:
+def _busy(report: Report, phase: Phase) -> str:
+    """Why the machine was too unsteady to trust a change in ``phase``, or ``""``: its speed
+    (the reference loop) changed by more than :data:`UNSTEADY_SPEED_PCT` while it ran."""
+    spread = phase.speed_ref_spread_pct
+    if spread is None or spread <= UNSTEADY_SPEED_PCT:
         return ""
-    if load.cpu_pressure_pct >= BUSY_PRESSURE_PCT:
-        figures = [f"CPU pressure {load.cpu_pressure_pct:g}%"]
-        if load.load1 is not None:
-            figures.append(f"load {load.load1:g} on {load.cpus or '?'} CPUs")
-        if load.wall_cpu_ratio is not None:
-            figures.append(f"wall/CPU {load.wall_cpu_ratio:g}")
-        return ", ".join(figures)
-    return ""
+    figures = [f"machine speed changed {spread:g}% during the phase"]
+    load = report.load
+    if load is not None and load.cpu_pressure_pct is not None:
+        figures.append(f"CPU pressure {load.cpu_pressure_pct:g}%")
+    if load is not None and load.load1 is not None:
+        figures.append(f"load {load.load1:g} on {load.cpus or '?'} CPUs")
+    return ", ".join(figures)
 
 
 def overall(phases: Sequence[PhaseVerdict]) -> VerdictName:

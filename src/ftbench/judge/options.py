@@ -25,9 +25,10 @@ DEFAULT_ALPHA = 0.005
 #: t quantile it needs falls from 5.6 (4 degrees of freedom) to 3.7 (9) at the default alpha.
 DEFAULT_BASELINE_COUNT = 10
 FAIL_ON_CHOICES = ("warm", "cold", "any", "never")
-#: Under this much CPU pressure (share of the run's wall time in which some task waited for a
-#: CPU, Linux PSI) a change is not trusted: "inconclusive: machine busy" with the figures.
-BUSY_PRESSURE_PCT = 80.0
+#: When the reference loop's readings around a phase differ by more than this (percent), the
+#: machine's speed changed while the phase ran: its CPU times cannot be put on the same scale
+#: as the baseline's, and a change is "inconclusive: machine busy" with the figures.
+UNSTEADY_SPEED_PCT = 25.0
 #: ``auto``: CPU time when the command spends most of its wall time on a CPU (steadier under
 #: load), else wall time
 METRIC_CHOICES = ("auto", "cpu", "wall", "rss")

@@ -75,7 +75,7 @@ def run_pairs(current: Runner, base: Runner, decide: Decide) -> ABResult:
     """Measure both sides interleaved; never raises mid-run (errors land in
     ``result.current.error``, so whatever was measured reaches the report)."""
     settings = current.settings
-    meter = current.meter = base.meter = LoadMeter()
+    meter = LoadMeter()
     result = ABResult(current.begin(), base.begin())
     try:
         for name, plan in pair_plans(settings).items():
@@ -85,7 +85,6 @@ def run_pairs(current: Runner, base: Runner, decide: Decide) -> ABResult:
             looks = plan.looks()
             for look in looks:
                 done = _pairs(current, base, result, name, look, record=True, start=done)
-                meter.spin(3)
                 cur = result.current.phases[name].samples
                 if decide(name, cur, result.base.phases[name].samples, len(looks)):
                     result.stopped[name] = f"clear after {done} pairs"

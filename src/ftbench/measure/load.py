@@ -6,11 +6,12 @@ Read before and after the measured samples (cheap: a few small files in ``/proc`
 * ``cpu_pressure_pct``: Linux pressure stall information (``/proc/pressure/cpu``, kernel 4.20+):
   the share of the run's wall time during which some runnable task waited for a CPU;
 * ``steal_pct``: the share of CPU time the hypervisor gave to other guests (``/proc/stat``);
-* ``speed_ref_ms``: the CPU time of a fixed reference loop, measured a few times during the run
-  (median). On a shared machine the CPU time of the *same* work swings by tens of percent
-  between minutes (other guests, caches, memory bandwidth: seen here, 36 ms to 66 ms for one
-  unchanged command); the reference loop slows down with it, so the archive judge compares CPU
-  times relative to it (``judge/core.py``).
+
+and :func:`reference_ms`, the CPU time of a fixed reference loop, which the runner takes a few
+times around each phase (``Phase.speed_ref_ms``): on a shared machine the CPU time of the
+*same* work swings by tens of percent, and up to 2.4x, for seconds to minutes at a time (other
+guests, caches, memory bandwidth: seen here, 36 ms to 86 ms for one unchanged command); the
+reference loop slows down with it, so the archive judge compares CPU times relative to it.
 
 Each is None where the platform does not offer it (macOS has only the load average).
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,6 @@ class LoadReading:
     load1: float | None
     cpu_pressure_pct: float | None
     steal_pct: float | None
-    speed_ref_ms: float | None = None
 
 
 def _pressure_us() -> int | None:
@@ -62,6 +61,8 @@ def _cpu_ticks() -> tuple[int, int] | None:
 
 #: iterations of the reference loop: about 3 ms of CPU on a 2.5 GHz x86-64 core
 REFERENCE_LOOP = 40_000
+#: readings before and after each phase
+REFERENCE_READINGS = 3
 
 
 def reference_ms() -> float:
@@ -74,17 +75,12 @@ def reference_ms() -> float:
 
 
 class LoadMeter:
-    """Started before the samples; :meth:`spin` between them; :meth:`reading` after them."""
+    """Started before the samples; :meth:`reading` after them."""
 
     def __init__(self) -> None:
         self._t0 = time.monotonic()
         self._pressure0 = _pressure_us()
         self._ticks0 = _cpu_ticks()
-        self._refs: list[float] = []
-
-    def spin(self, times: int = 1) -> None:
-        """Time the reference loop ``times`` times (between samples, never during one)."""
-        self._refs += [reference_ms() for _ in range(times)]
 
     def reading(self) -> LoadReading:
         elapsed = time.monotonic() - self._t0
@@ -104,5 +100,4 @@ class LoadMeter:
             load1=None if load1 is None else round(load1, 2),
             cpu_pressure_pct=None if pressure is None else round(pressure, 1),
             steal_pct=None if steal is None else round(steal, 2),
-            speed_ref_ms=round(statistics.median(self._refs), 4) if self._refs else None,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import statistics
 import uuid
 from pathlib import Path
 
@@ -81,6 +82,7 @@ def _phase(phase: measured.PhaseResult) -> Phase:
     rss = [s.max_rss_kb for s in ok_samples if s.max_rss_kb is not None]
     first_bad = next((s for s in phase.samples if not s.ok), None)
     usage = phase.cache_usage
+    refs = phase.speed_refs
     return Phase(
         elapsed_s=None if wall.median is None else _round(wall.median),
         ok=bool(phase.samples) and first_bad is None and len(phase.samples) == phase.planned,
@@ -101,6 +103,10 @@ def _phase(phase: measured.PhaseResult) -> Phase:
         },
         cache=CacheSize(bytes=usage.bytes, files=usage.files) if usage else None,
         samples=tuple(_sample(s) for s in phase.samples),
+        speed_ref_ms=_round(statistics.median(refs), 4) if refs else None,
+        speed_ref_spread_pct=round((max(refs) / min(refs) - 1) * 100, 1)
+        if refs and min(refs) > 0
+        else None,
     )
 
 
@@ -140,7 +146,6 @@ def _load(reading: LoadReading | None, runs: Runs) -> MachineLoad | None:
         cpu_pressure_pct=reading.cpu_pressure_pct,
         steal_pct=reading.steal_pct,
         wall_cpu_ratio=ratio,
-        speed_ref_ms=reading.speed_ref_ms,
     )
 
 

@@ -158,6 +158,12 @@ class Phase:
     steps: dict[str, Stats]
     cache: CacheSize | None
     samples: tuple[Sample, ...]
+    #: CPU time (ms) of a fixed reference loop around the phase (median of readings): the
+    #: machine's speed at the time; the archive judge compares CPU times relative to it
+    speed_ref_ms: float | None = field(default=None, metadata=OMIT_NONE)
+    #: how much the machine's speed changed during the phase: (slowest / fastest reading
+    #: of the reference loop - 1) in percent
+    speed_ref_spread_pct: float | None = field(default=None, metadata=OMIT_NONE)
 
     def walls(self) -> list[float]:
         """Wall times of the samples that count (see :attr:`Sample.counts`)."""
@@ -238,9 +244,6 @@ class MachineLoad:
     steal_pct: float | None
     #: median wall time / median CPU time of the warm samples (or cold)
     wall_cpu_ratio: float | None
-    #: CPU time (ms) of a fixed reference loop, median of readings during the run: the
-    #: machine's speed at the time (the archive judge compares CPU times relative to it)
-    speed_ref_ms: float | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass(frozen=True, kw_only=True)
