@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--churn", action="store_true", help="add memory/file churn")
     opts = parser.parse_args(args)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: the workers are stopped
     load = Load(opts.max_busy, opts.seed, opts.seconds, opts.churn)
     print(f"load for {opts.seconds:g} s: {load.describe()}", flush=True)
     with load:

@@ -37,6 +37,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -89,13 +90,16 @@ class Recorded:
     def find(self, spec, repo_id):
         return None
 
-files = json.load(sys.stdin)
+files, extra = json.load(sys.stdin)
+drop = extra.pop("drop", "").split("+") if "drop" in extra else []
 loaded = []
 for f in files:
     value = json.loads(Path(f).read_text())
     value["regression"] = None
+    for name in drop:
+        value.pop(name, None)
     loaded.append(KeyedReport(f, Report.from_dict(value, f)))
-opts = JudgeOptions(baseline_branch="main")
+opts = JudgeOptions(baseline_branch="main", **extra)
 out = []
 for i, kr in enumerate(loaded):
     v = jb.evaluate(kr.report, Recorded(loaded[:i]), opts, repo_root=Path("."), environ={})
@@ -224,6 +228,8 @@ def make_repo(repo: Path, loops: dict[str, int]) -> None:
 def child_env(code: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in DROP_ENV and not k.startswith("S3_")}
     env["PYTHONPATH"] = str(code / "src")
+    # {python} in the workload's command: this venv's interpreter for every ftbench version
+    env["VIRTUAL_ENV"] = str(Path(sys.executable).parent.parent)
     return env
 
 
@@ -312,10 +318,12 @@ def rows_of(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def replay(python: str, code: Path, files: list[Path]) -> list[dict[str, Any]]:
+def replay(
+    python: str, code: Path, files: list[Path], options: dict[str, str]
+) -> list[dict[str, Any]]:
     proc = subprocess.run(
         [python, "-c", REPLAY],
-        input=json.dumps([str(f) for f in files]),
+        input=json.dumps([[str(f) for f in files], options]),
         env=child_env(code),
         capture_output=True,
         text=True,
@@ -343,6 +351,19 @@ def medians(report: dict[str, Any]) -> tuple[float, float] | None:
     return wall, statistics.median(s["user_s"] + s["sys_s"] for s in ok)
 
 
+def spreads(reports: list[dict[str, Any]], metric: str) -> tuple[float, float]:
+    """(median within-run, between-run) standard deviation of the logs of the warm samples of
+    ``metric`` (``wall`` or ``cpu``): the noise and drift CVs of benchmarks/verdicts.py."""
+    within, mids = [], []
+    for report in reports:
+        ok = [s for s in (report.get("runs", {}).get("warm") or {}).get("samples", []) if s["ok"]]
+        logs = [math.log(s["wall_s"] if metric == "wall" else s["user_s"] + s["sys_s"]) for s in ok]
+        if len(logs) > 1:
+            within.append(statistics.stdev(logs))
+            mids.append(statistics.median(logs))
+    return statistics.median(within), statistics.stdev(mids)
+
+
 def trial_indices(rows: list[dict[str, Any]], lead: int) -> list[int]:
     """Reports with at least ``lead`` earlier ``main`` reports."""
     out, mains = [], 0
@@ -354,6 +375,7 @@ def trial_indices(rows: list[dict[str, Any]], lead: int) -> list[int]:
 
 
 Flags = dict[str, list[bool]]
+Judge = tuple[str, Path, dict[str, str]]  # name, source tree, JudgeOptions keywords
 Kinds = dict[str, dict[str, int]]
 
 
@@ -378,9 +400,11 @@ def original_rule(idx: list[int], rows: list[dict[str, Any]], reports: list[Any]
     return flags
 
 
-def archive_tables(work: Path, label: str, judges: list[tuple[str, Path]], python: str) -> None:
+def archive_tables(
+    work: Path, label: str, judges: list[Judge], python: str, lead: int | None
+) -> None:
     rec = work / f"record-{label}"
-    lead = json.loads((rec / "meta.json").read_text())["lead"]
+    lead = max(lead or 0, json.loads((rec / "meta.json").read_text())["lead"])
     every = rows_of(rec / "runs.jsonl")
     rows = [r for r in every if r["exit"] in (0, 4)]
     files = [rec / r["file"] for r in rows]
@@ -394,10 +418,9 @@ def archive_tables(work: Path, label: str, judges: list[tuple[str, Path]], pytho
             None,
         )
     ]
-    for name, code in judges:
-        table.append(
-            (f"archive judge {name}, replayed", *tally(idx, rows, replay(python, code, files)))
-        )
+    for name, code, options in judges:
+        verdicts = replay(python, code, files, options)
+        table.append((f"archive judge {name}, replayed", *tally(idx, rows, verdicts)))
     table.append(
         (f"live verdicts of the recording's own `ft-bench run` ({label})", *tally(idx, rows, rows))
     )
@@ -435,6 +458,12 @@ def archive_tables(work: Path, label: str, judges: list[tuple[str, Path]], pytho
         f"(5-95%: {pctl(walls, 5) * 1e3:.0f}-{pctl(walls, 95) * 1e3:.0f} ms), CPU "
         f"{cpus[0] * 1e3:.0f}-{cpus[-1] * 1e3:.0f} ms (5-95%: {pctl(cpus, 5) * 1e3:.0f}-"
         f"{pctl(cpus, 95) * 1e3:.0f} ms).\n"
+    )
+    mains = [r for r, row in zip(reports, rows, strict=True) if row["variant"] == "main"]
+    (ww, wb), (cw, cb) = spreads(mains, "wall"), spreads(mains, "cpu")
+    print(
+        f"Standard deviation of the logs (about the CV), `main` reports: within a run (median) "
+        f"wall {ww:.3f}, CPU {cw:.3f}; between the runs' medians wall {wb:.3f}, CPU {cb:.3f}.\n"
     )
     print("| method | change | trials | alarms (exit 4) | Wilson 95% | verdicts |")
     print("|---|---|---:|---:|---:|---|")
@@ -488,11 +517,26 @@ def against_table(work: Path, label: str) -> None:
         counts = ", ".join(f"{a or '-'} {b}" for a, b in sorted(kinds.items()))
         k = sum(r["exit"] == 4 for r in rs)
         walls = [r["wall_s"] for r in rs]
+        metrics: dict[str, int] = {}
+        for r in rs:
+            report = json.loads((work / f"against-{label}" / r["file"]).read_text())
+            for name, ph in ((report.get("regression") or {}).get("phases") or {}).items():
+                key = f"{name} {ph.get('metric')}"
+                metrics[key] = metrics.get(key, 0) + 1
+        counts += " (decided on: " + ", ".join(f"{a} {b}" for a, b in sorted(metrics.items())) + ")"
         times = f"{secs_x(walls, base)} | {secs_x(clear, base)}"
         print(f"| {what} | {rate_cells(k, len(rs))} | {counts} | {times} |")
 
 
 # --- main -------------------------------------------------------------------------------------
+
+
+def judge_spec(spec: str) -> Judge:
+    """``NAME=SRC`` or ``NAME=SRC,option=value,...``: JudgeOptions keywords (``metric=cpu``),
+    or ``drop=load`` (a what-if: the reports' ``load`` block left out before judging)."""
+    name, rest = spec.split("=", 1)
+    src, *options = rest.split(",")
+    return name, Path(src).resolve(), dict(o.split("=", 1) for o in options)
 
 
 def has_against(python: str, code: Path) -> bool:
@@ -561,9 +605,16 @@ def main(argv: list[str] | None = None) -> int:
         r.add_argument("--minutes", type=float, default=30.0, help="time budget (load bound)")
     t = sub.add_parser("tables")
     t.add_argument("--recording", action="append", default=[], help="recording label")
-    t.add_argument("--judge", action="append", default=[], help="NAME=SRC judge to replay")
+    t.add_argument(
+        "--judge", action="append", default=[], help="NAME=SRC[,option=value] judge to replay"
+    )
     t.add_argument("--against", action="append", default=[], help="--against label")
+    t.add_argument(
+        "--lead", type=int, help="main reports before the first trial (at least the recording's)"
+    )
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C: the load's workers are stopped by the with block
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(args.work)
     python = sys.executable
     if args.quick:
@@ -588,9 +639,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "against":
         against(args, work)
     elif args.command == "tables":
-        judges = [(j.split("=", 1)[0], Path(j.split("=", 1)[1]).resolve()) for j in args.judge]
+        judges = [judge_spec(j) for j in args.judge]
         for label in args.recording:
-            archive_tables(work, label, judges, python)
+            archive_tables(work, label, judges, python, args.lead)
         for label in args.against:
             against_table(work, label)
     else:
