@@ -110,6 +110,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="same as --format markdown",
     )
     add_judge_arguments(run)
+    run.add_argument_group("A/B (see docs/regression.md)").add_argument(
+        "--against",
+        metavar="REF",
+        help="also measure REF (any commit-ish; 'auto': the merge-base with the pull/merge "
+        "request's base branch) in a temporary worktree, interleaved pair by pair with this "
+        "tree, and judge the pairs instead of the archive",
+    )
     add_archive_arguments(run)
     run.set_defaults(func=cmd_run)
 
@@ -186,6 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             archive_dir=Path(args.archive_dir) if args.archive_dir else None,
             repo_id=args.repo_id,
             upload_s3=args.upload_s3,
+            against=args.against,
             progress=choose("never" if args.quiet else args.progress),
         )
     )

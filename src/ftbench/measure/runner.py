@@ -12,118 +12,23 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ftbench.errors import EXIT_COMMAND_FAILED, FtbenchError, SetupError
 from ftbench.measure import cache, probe, tools
-from ftbench.measure.config import MODES, Step, Target
-from ftbench.measure.executor import RSS_SCOPE, Executor, Job, ProcessResult
+from ftbench.measure.config import Step, Target
+from ftbench.measure.executor import Executor, Job, ProcessResult
+from ftbench.measure.load import REFERENCE_READINGS, LoadMeter, reference_ms
 from ftbench.measure.logs import BATCH, RunLogs, discard_logs
+from ftbench.measure.results import BenchResult as BenchResult
+from ftbench.measure.results import PhaseResult as PhaseResult
+from ftbench.measure.results import Progress as Progress
+from ftbench.measure.results import RunSettings as RunSettings
+from ftbench.measure.results import Sample as Sample
+from ftbench.measure.results import StepSample as StepSample
 from ftbench.redact import scrub, target_environ
 from ftbench.signals import interrupted_error
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    mode: str = "normal"
-    cold_runs: int = MODES["normal"][0]
-    warm_runs: int = MODES["normal"][1]
-    warmup: int = MODES["normal"][2]
-    skip_cold: bool = False
-    skip_warm: bool = False
-    timeout_s: float | None = None
-    max_procs: int | None = None
-    allow_failure: bool = False
-    ignore_failure: bool = False  # every sample counts whatever its exit code (not timeouts)
-
-
-@dataclass(frozen=True)
-class StepSample:
-    name: str
-    result: ProcessResult
-    log: str  # path relative to the repository root
-    accepted: bool | None = None  # its exit code counts as success; None: exit code 0
-
-    @property
-    def ok(self) -> bool:
-        return self.result.ok if self.accepted is None else self.accepted
-
-
-@dataclass(frozen=True)
-class Sample:
-    phase: str
-    index: int
-    steps: tuple[StepSample, ...]
-
-    @property
-    def wall_s(self) -> float:
-        return sum(s.result.wall_s for s in self.steps)
-
-    @property
-    def user_s(self) -> float:
-        return sum(s.result.user_s for s in self.steps)
-
-    @property
-    def sys_s(self) -> float:
-        return sum(s.result.sys_s for s in self.steps)
-
-    @property
-    def max_rss_kb(self) -> int | None:
-        known = [s.result.max_rss_kb for s in self.steps if s.result.max_rss_kb is not None]
-        return max(known) if known else None
-
-    @property
-    def rss_exact(self) -> bool:
-        return all(s.result.rss_exact for s in self.steps)
-
-    @property
-    def timed_out(self) -> bool:
-        return any(s.result.timed_out for s in self.steps)
-
-    @property
-    def exit_code(self) -> int:
-        return next((s.result.exit_code for s in self.steps if s.result.exit_code != 0), 0)
-
-    @property
-    def ok(self) -> bool:
-        return all(s.ok for s in self.steps)
-
-
-@dataclass
-class PhaseResult:
-    name: str
-    planned: int
-    samples: list[Sample] = field(default_factory=list)
-    cache_usage: cache.CacheUsage | None = None
-
-
-@dataclass
-class BenchResult:
-    target: Target
-    settings: RunSettings
-    started_at: datetime
-    phases: dict[str, PhaseResult] = field(default_factory=dict)
-    error: FtbenchError | None = None
-    probe_backend: str = ""
-    rss_scope: str = RSS_SCOPE  # what max_rss_kb covers (see executor.RSS_SCOPE)
-
-
-class Progress:
-    """Receives progress events; the base class ignores them."""
-
-    def phase(self, name: str, total: int) -> None:
-        """A phase (``cold``, ``warmup``, ``warm``) starts with ``total`` runs."""
-
-    def sample(self, name: str, index: int, total: int, wall_s: float, ok: bool) -> None:
-        """Run ``index`` (1-based) of the phase finished."""
-
-    def step(self, name: str, index: int, step: str) -> None:
-        """Step ``step`` of run ``index`` of phase ``name`` starts (not called in batches)."""
-
-    def close(self) -> None:
-        """The run is over."""
 
 
 def prepare_log(path: Path, header: str) -> None:
@@ -165,6 +70,8 @@ class Runner:
         self._guarded = (artifacts_dir, *protected)
         self.cache_paths = self._resolve_caches()  # checked before any sample
         self.executor = executor if executor is not None else probe.default_executor()
+        #: where the reference loop's readings of the current phase go (measure/load.py)
+        self._refs: list[float] = []
         tier, mode = target.tier, settings.mode
         self._argv = {step.name: step.argv(tier, mode) for step in target.steps}
         # each step's command as log headers show it: secrets masked
@@ -196,6 +103,16 @@ class Runner:
             seen.update(dict.fromkeys(paths))
         return list(seen)
 
+    def begin(self) -> BenchResult:
+        """A new, empty result; the previous run's logs are gone from here."""
+        self._remove_stale_logs()
+        return BenchResult(
+            self.target,
+            self.settings,
+            self.clock().replace(microsecond=0),
+            probe_backend=self.executor.name,
+        )
+
     def run(self) -> BenchResult:
         result = BenchResult(
             self.target,
@@ -203,8 +120,9 @@ class Runner:
             self.clock().replace(microsecond=0),
             probe_backend=self.executor.name,
         )
+        meter = LoadMeter()
         try:
-            self._remove_stale_logs()
+            result = self.begin()
             if not self.settings.skip_cold:
                 self._phase(result, "cold", self.settings.cold_runs)
             if not self.settings.skip_warm and result.error is None:
@@ -219,12 +137,20 @@ class Runner:
             self.executor.close()
             self._logs.close()
             self.progress.close()
+            result.load = meter.reading()
         return result
 
     def _phase(self, result: BenchResult, name: str, count: int) -> None:
         phase = PhaseResult(name, count)
         result.phases[name] = phase
+        self._refs = phase.speed_refs
+        self._refs += [reference_ms() for _ in range(REFERENCE_READINGS)]
         self._samples(result, name, count, record=phase)
+        self._refs += [reference_ms() for _ in range(REFERENCE_READINGS)]
+        self.end_phase(phase)
+
+    def end_phase(self, phase: PhaseResult) -> None:
+        """Record what the phase left in the caches."""
         phase.cache_usage = cache.usage(self.all_cache_paths())
 
     def _samples(
@@ -239,7 +165,7 @@ class Runner:
         samples = (
             self._batch(name, count)
             if batched
-            else (self._sample(name, index) for index in range(1, count + 1))
+            else (self.sample(name, index) for index in range(1, count + 1))
         )
         with contextlib.closing(samples):
             self._record(result, name, count, record, samples)
@@ -256,22 +182,29 @@ class Runner:
             if record is not None:
                 record.samples.append(sample)
             self.progress.sample(name, index, count, sample.wall_s, sample.ok)
-            failed = next((s for s in sample.steps if s.result.exit_code != 0), sample.steps[-1])
-            asked = None if failed.result.ok else tools.input_hint(self.root / failed.log)
-            if asked is None and (sample.ok or self.settings.allow_failure):
-                continue
-            what = (
-                "timed out"
-                if failed.result.timed_out
-                else (f"exited with code {failed.result.exit_code}")
-            )
-            result.error = FtbenchError(
-                f"step '{failed.name}' {what} in "
-                f"{f'{name} sample' if record is not None else 'warm-up run'} {index}"
-                f"{f': {asked}' if asked else ''} (log: {failed.log})",
-                exit_code=EXIT_COMMAND_FAILED,
-            )
-            return
+            result.error = self.failure(sample, name, index, warmup=record is None)
+            if result.error is not None:
+                return
+
+    def failure(
+        self, sample: Sample, name: str, index: int, *, warmup: bool = False
+    ) -> FtbenchError | None:
+        """The error that stops the run at ``sample``, or None when the run goes on."""
+        failed = next((s for s in sample.steps if s.result.exit_code != 0), sample.steps[-1])
+        asked = None if failed.result.ok else tools.input_hint(self.root / failed.log)
+        if asked is None and (sample.ok or self.settings.allow_failure):
+            return None
+        what = (
+            "timed out"
+            if failed.result.timed_out
+            else (f"exited with code {failed.result.exit_code}")
+        )
+        return FtbenchError(
+            f"step '{failed.name}' {what} in "
+            f"{'warm-up run' if warmup else f'{name} sample'} {index}"
+            f"{f': {asked}' if asked else ''} (log: {failed.log})",
+            exit_code=EXIT_COMMAND_FAILED,
+        )
 
     def _clear_caches(self) -> None:
         tier, mode = self.target.tier, self.settings.mode
@@ -371,9 +304,11 @@ class Runner:
             if ran < len(jobs):
                 return
 
-    def _sample(self, phase: str, index: int) -> Sample:
+    def sample(self, phase: str, index: int) -> Sample:
+        """One sample of ``phase`` (``cold``: the caches are cleared first)."""
         if phase == "cold":
             self._clear_caches()
+            self._refs.append(reference_ms())  # between samples, never during one
         steps: list[StepSample] = []
         budget = self.settings.timeout_s
         started = time.monotonic()
