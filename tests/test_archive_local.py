@@ -270,13 +270,22 @@ def test_cli_show_and_list(tmp_path: Path, no_s3: None, capsys: pytest.CaptureFi
     assert main(["archive", "show", outcome.local_key, "--repo", str(tmp_path)]) == 0
     shown = capsys.readouterr()
     assert Report.from_json(shown.out) == r and shown.out.startswith('{\n  "schema": 1,\n')
-    # A stored file that is not a report is shown as stored, with a warning.
+    # A stored file that is not a report is said to be corrupt (exit 5), and shown as stored.
     bad_key = "benchmarks/abcd1234/2025-11-07T05:24:05Z-benchmark-0123456789ab.json"
     (tmp_path / ".firsttry/archive" / bad_key).write_bytes(b'{"schema": 1}')
-    assert main(["archive", "show", bad_key, "--repo", str(tmp_path)]) == 0
+    assert main(["archive", "show", bad_key, "--repo", str(tmp_path)]) == 5
     shown = capsys.readouterr()
     assert shown.out == '{"schema": 1}\n'
-    assert shown.err.startswith(f"[WARN] {bad_key}: ") and shown.err.endswith("; shown as stored\n")
+    assert shown.err.startswith(f"[ERROR] corrupt report: {bad_key}: ")
+    assert shown.err.endswith("; shown as stored\n")
+    # Bytes that are not even text, and a directory where the report's file should be.
+    (tmp_path / ".firsttry/archive" / bad_key).write_bytes(b"\x00\xff\xfe garbage")
+    assert main(["archive", "show", bad_key, "--repo", str(tmp_path)]) == 5
+    assert "corrupt report" in capsys.readouterr().err
+    dir_key = "benchmarks/abcd1234/2025-11-08T05:24:05Z-benchmark-0123456789ab.json"
+    (tmp_path / ".firsttry/archive" / dir_key).mkdir()
+    assert main(["archive", "show", dir_key, "--repo", str(tmp_path)]) == 5
+    assert "corrupt report" in capsys.readouterr().err
     assert main(["archive", "show", "benchmarks/x/none.json", "--repo", str(tmp_path)]) == 5
     assert capsys.readouterr().err.startswith(
         "ft-bench: error: no report 'benchmarks/x/none.json' in "

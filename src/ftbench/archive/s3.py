@@ -187,6 +187,7 @@ class S3Store:
                 raise
             meta = _metadata(r)
             meta["content-length"] = str(r.get("ContentLength", ""))
+            meta["etag"] = str(r.get("ETag", "")).strip('"').lower()
             return meta
 
         return self._call(call)

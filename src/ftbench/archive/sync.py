@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import threading
 import time
@@ -88,6 +89,8 @@ class SyncResult:
 
     uploaded: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
+    #: stored objects that failed their integrity check, uploaded again (``--all``)
+    repaired: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     not_attempted: list[str] = field(default_factory=list)
     workers: int = DEFAULT_WORKERS
@@ -242,6 +245,36 @@ def archive_report(
     )
 
 
+def intact(store: S3Store, key: str, data: bytes) -> bool:
+    """Whether the object under ``key`` holds ``data``: its ``sha256`` metadata, its ETag
+    (the MD5 of a single-part upload) and its size agree with ``data``; when the store kept
+    no checksum to compare (rclone forgets metadata on restart), the bytes themselves."""
+    meta = store.head(key)
+    if meta is None:
+        return False
+    sha = meta.get("sha256")
+    etag = meta.get("etag", "")
+    compared = False
+    if sha:
+        if sha != hashlib.sha256(data).hexdigest():
+            return False
+        compared = True
+    if len(etag) == 32 and "-" not in etag:
+        if etag != hashlib.md5(data, usedforsecurity=False).hexdigest():
+            return False
+        compared = True
+    if meta.get("content-length") not in (None, "", str(len(data))):
+        return False
+    if compared:
+        return True
+    try:
+        return store.get(key) == data
+    except S3Error as exc:
+        if exc.kind == "integrity":
+            return False
+        raise
+
+
 def sync_pending(
     repo_root: Path,
     *,
@@ -252,8 +285,9 @@ def sync_pending(
     store: S3Store | None = None,
     local: LocalArchive | None = None,
 ) -> SyncResult:
-    """Upload the pending reports (``include_all``: every local report missing from the
-    bucket) with ``workers`` threads; each key is uploaded once, then its marker cleared.
+    """Upload the pending reports (``include_all``: every local report, each stored copy
+    checked by :func:`intact` and uploaded again when it fails) with ``workers`` threads;
+    each key is uploaded once, then its marker cleared.
 
     Raises :class:`~ftbench.archive.s3.S3Error` (kind ``boto3`` or ``config``) when S3 cannot
     be used at all; per-report failures are in the result.
@@ -304,7 +338,7 @@ def sync_pending(
                 result.not_attempted.append(key)
             return
         try:
-            if key in existing:
+            if key in existing and not include_all:
                 with lock:
                     result.already.append(key)
                 local.clear_pending(key)
@@ -313,6 +347,18 @@ def sync_pending(
             if data is None:  # the local report was removed: nothing left to upload
                 local.clear_pending(key)
                 return
+            if key in existing or (include_all and check_each):  # --all checks each copy
+                if intact(store, key, data):
+                    with lock:
+                        result.already.append(key)
+                    local.clear_pending(key)
+                    return
+                if key in existing or store.exists(key):  # stored, but not these bytes
+                    store.put(key, data, metadata_for_key(key, data), overwrite=True)
+                    local.clear_pending(key)
+                    with lock:
+                        result.repaired.append(key)
+                    return
             created = store.put(key, data, metadata_for_key(key, data), check_exists=check_each)
         except S3Error as exc:
             if exc.kind in FATAL_KINDS:

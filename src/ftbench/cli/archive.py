@@ -216,12 +216,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         store, where = local, str(local.root)
     data = store.get(key)
     if data is None:
+        if not args.s3 and local.path_of(key).exists():  # e.g. a directory where a file goes
+            raise SetupError(f"corrupt report {key!r} in {where}: not a regular file")
         raise SetupError(f"no report {key!r} in {where}")
     try:
         text = Report.from_json(data, key).to_json(pretty=True)
-    except ModelError as exc:  # show what is stored all the same
-        print(f"[WARN] {exc}; shown as stored", file=sys.stderr)
+    except ModelError as exc:  # shown as stored, and said to be corrupt (exit 5)
+        print(f"[ERROR] corrupt report: {exc}; shown as stored", file=sys.stderr)
         text = data.decode("utf-8", errors="replace")
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return EXIT_SETUP
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
 
@@ -248,14 +252,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
         workers=args.workers,
         include_all=args.include_all,
     )
-    total = len(result.uploaded) + len(result.already) + result.remaining
+    total = len(result.uploaded) + len(result.already) + len(result.repaired) + result.remaining
     if total == 0:
         print("Nothing to upload: no pending reports")
         return EXIT_OK
     rate = total / result.elapsed_s if result.elapsed_s > 0 else 0.0
+    repaired = f", {len(result.repaired)} repaired" if result.repaired else ""
     print(
         f"Uploaded {len(result.uploaded)} report(s) to S3, {len(result.already)} already "
-        f"there, in {result.elapsed_s:.2f}s ({rate:.0f}/s, {result.workers} workers)"
+        f"there{repaired}, in {result.elapsed_s:.2f}s ({rate:.0f}/s, {result.workers} workers)"
     )
     if result.remaining:
         reason = result.error or next(iter(result.failed.values()), "unknown error")
