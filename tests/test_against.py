@@ -64,7 +64,7 @@ def test_a_slower_head_is_a_regression_and_the_worktree_is_gone(
     # the base tree's configuration differs: the current tree's defines the target for both
     (repo / "ftbench.toml").write_text(CONFIG.format(py=sys.executable) + "# changed\n")
     run_git(repo, "commit", "-q", "-am", "config")
-    code, _, report = run(repo, capsys, *FEW, "--against", "HEAD~2")
+    code, _, report = run(repo, capsys, *FEW, "--against", "HEAD~2", "--metric", "wall")
     assert code == 4, report.regression
     assert report.against is not None and report.regression is not None
     assert report.against.commit == run_git(repo, "rev-parse", "HEAD~2")

@@ -7,13 +7,13 @@ cleared before its sample), then warm-up runs of both sides, then the warm pairs
 
 Sampling is adaptive: a phase runs :attr:`PairPlan.minimum` pairs, then asks ``decide``
 (the judge, handed in by the pipeline: this stage does not import it) whether the answer is
-clear, and goes on to the next look (about 1.5x as many pairs) up to :attr:`PairPlan.maximum`
-while it is not.
+clear; when it is not, the phase goes on to :attr:`PairPlan.maximum` pairs and is judged there.
+Two looks, not more: the judge splits alpha over them, and with more looks the first could
+not reach significance with the pairs a normal run has.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,8 +28,9 @@ Decide = Callable[[str, list[Sample], list[Sample], int], bool]
 ORDER = "ABBA"
 #: the cap on pairs is this many times a normal run's samples of the phase
 CAP_FACTOR = 3
-#: at least this many cold pairs: fewer cannot show a significant change
-MIN_COLD_PAIRS = 8
+#: at least this many pairs before the first look: at the default alpha split over two phases
+#: and two looks (0.00125), fewer pairs cannot show a significant change (2^-10 = 0.00098)
+MIN_PAIRS = 10
 
 
 @dataclass(frozen=True)
@@ -39,25 +40,21 @@ class PairPlan:
 
     def looks(self) -> tuple[int, ...]:
         """The pair counts at which the verdict is checked."""
-        out: list[int] = []
-        n = max(1, self.minimum)
-        while n < self.maximum:
-            out.append(n)
-            n = max(n + 1, math.ceil(n * 1.5))
-        out.append(self.maximum)
-        return tuple(out)
+        low = max(1, self.minimum)
+        return (low,) if low >= self.maximum else (low, self.maximum)
 
 
 def pair_plans(settings: RunSettings) -> dict[str, PairPlan]:
-    """The pairs per phase: at least what a normal run samples, at most ``CAP_FACTOR`` times
-    that (cold: at least :data:`MIN_COLD_PAIRS`)."""
+    """The pairs per phase: what a normal run samples, but at least :data:`MIN_PAIRS`, then up
+    to ``CAP_FACTOR`` times what a normal run samples."""
     plans: dict[str, PairPlan] = {}
-    if not settings.skip_cold and settings.cold_runs > 0:
-        low = max(settings.cold_runs, MIN_COLD_PAIRS)
-        plans["cold"] = PairPlan(low, max(low, CAP_FACTOR * settings.cold_runs))
-    if not settings.skip_warm and settings.warm_runs > 0:
-        low = settings.warm_runs
-        plans["warm"] = PairPlan(low, max(low, CAP_FACTOR * low))
+    for name, count, skip in (
+        ("cold", settings.cold_runs, settings.skip_cold),
+        ("warm", settings.warm_runs, settings.skip_warm),
+    ):
+        if not skip and count > 0:
+            low = max(count, MIN_PAIRS)
+            plans[name] = PairPlan(low, max(low, CAP_FACTOR * count))
     return plans
 
 
