@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -224,3 +227,31 @@ def test_cpu_is_judged_relative_to_the_machine_speed() -> None:
 def test_resolve_ref_outside_git_is_a_setup_error(tmp_path: Path) -> None:
     with pytest.raises(SetupError, match="needs a git repository"):
         worktree.resolve_ref(tmp_path, "HEAD")
+
+
+def test_sigterm_during_pairs_keeps_the_report_and_removes_the_worktree(
+    tmp_path: Path, run_git: Git
+) -> None:
+    repo = nap_repo(tmp_path / "r", run_git, 0.2, 0.2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI_"))}
+    args = ["--skip-cold", "--runs", "20", "--warmup", "0", "--against", "HEAD~1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ftbench", "run", "--repo", str(repo), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    report_file = repo / ".firsttry" / "bench_artifacts"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(report_file.rglob("warm-03-*.log")):
+        time.sleep(0.1)  # a few pairs measured
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    report = Report.from_json((repo / ".firsttry/bench_proof.json").read_text())
+    assert report.against is not None and report.against.runs.warm is not None
+    assert report.against.runs.warm.samples  # what was measured is kept
+    assert worktrees(repo, run_git) == 1
+    archived = list((repo / ".firsttry/archive").rglob("*.json"))
+    assert len([p for p in archived if ".calibration" not in p.parts]) == 1
