@@ -6,6 +6,6 @@ analysis.
 
 #: Reports shown by default (``--last all``: the whole history).
 DEFAULT_LAST = 50
-#: Penalty of the change-point search: each change point costs DEFAULT_PENALTY · (5 + ln n)
+#: Penalty of the change-point search: each change point costs DEFAULT_PENALTY · (7 + ln n)
 #: in units of the noise squared (calibrated by benchmarks/changepoints.py).
 DEFAULT_PENALTY = 3.0

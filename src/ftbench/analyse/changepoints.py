@@ -10,7 +10,7 @@ Method (``docs/trends.md``, "Change points: method"):
    :data:`WINDOW` values around it. A level that lasts three reports or more moves that
    median and passes untouched; one or two slow reports (a noisy CI neighbour) do not;
 4. binary segmentation with the L2 cost on the clipped values: a segment is split where the
-   split lowers its cost most, when by more than ``penalty · (5 + ln n) · σ²``, then each
+   split lowers its cost most, when by more than ``penalty · (7 + ln n) · σ²``, then each
    half again. The L2 cost of a segment is O(1) from prefix sums, so the search is
    O(n log n). (PELT, exact for the same cost, was measured quadratic here: with few change
    points its pruning keeps most candidates; ``benchmarks/changepoints.py``.)
@@ -34,7 +34,7 @@ WINDOW = 5
 CLIP = 3.0
 #: β = penalty · (PENALTY_BASE + ln n) σ²: the constant keeps short series quiet, the
 #: logarithm long ones (the largest of n noise-only gains grows like ln n).
-PENALTY_BASE = 5.0
+PENALTY_BASE = 7.0
 
 
 def _trimmed_factor(keep: float) -> float:

@@ -15,7 +15,6 @@ the L2 cost on log values, near-linear).
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -312,9 +311,10 @@ def history(
     refresh: bool = True,
 ) -> list[tuple[str, list[dict[str, Any]]]]:
     """``(key, runs rows of the metric)`` of ``repo_id``'s reports, newest first."""
-    want = needle(step, metric)
-    lines = archives.run_lines(repo_id, notes, keep=lambda line: want in line, refresh=refresh)
-    return [(key, [json.loads(line) for line in found]) for key, found in lines]
+    from ftbench.archive.index import parse
+
+    lines = archives.run_lines(repo_id, notes, keep=(needle(step, metric),), refresh=refresh)
+    return [(key, parse(found)) for key, found in lines]
 
 
 def analyse(

@@ -12,7 +12,7 @@ Key: ``{prefix}/{repo_id}/{timestamp}-{run_type}-{digest}.json``
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from ftbench.errors import one_line
@@ -127,10 +127,11 @@ class Archives:
         repo_id: str,
         notes: list[str],
         *,
-        keep: Callable[[bytes], bool] | None = None,
+        keep: Sequence[bytes] | None = None,
         refresh: bool = True,
     ) -> list[tuple[str, list[bytes]]]:
-        """The index's ``runs`` lines of ``repo_id`` (those ``keep`` accepts), per report key,
+        """The index's ``runs`` lines of ``repo_id`` (those containing one of ``keep``; None:
+        all), per report key,
         newest first, each key once (first store that has it); the index of each store is
         extended from the reports it lacks (``refresh``: and written)."""
         from ftbench.archive.index import run_lines

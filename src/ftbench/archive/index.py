@@ -13,8 +13,10 @@ and derives the rows of the reports it lacks from the reports themselves (then, 
 
 from __future__ import annotations
 
+import gzip
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -83,10 +85,11 @@ def run_lines(
     repo_id: str,
     notes: list[str],
     *,
-    keep: Callable[[bytes], bool] | None = None,
+    keep: Sequence[bytes] | None = None,
     refresh: bool = True,
 ) -> RunLines:
-    """The ``runs`` lines of ``repo_id``'s reports in ``store`` (those ``keep`` accepts).
+    """The ``runs`` lines of ``repo_id``'s reports in ``store``: those containing one of the
+    byte strings ``keep`` (None: every line).
 
     Reports missing from the index are read and their rows derived; with ``refresh`` they are
     also written to the index (a failure to write is a note). Rows of keys no longer listed
@@ -110,13 +113,13 @@ def run_lines(
         for blob in blobs:
             if blob is None:
                 continue
-            mine: set[str] = set()
-            for line in rows.decode_lines(blob):
+            text = gzip.decompress(blob)
+            # in C, over the whole segment: every key it holds, then the lines asked for
+            mine = {k.decode() for k in _KEY.findall(text)}
+            fresh = mine - seen  # keys held by a newer segment too: a compaction in progress
+            for line in _lines_with(text, keep):
                 key = line_key(line)
-                if key in seen and key not in mine:
-                    continue  # held by a newer segment too (a compaction in progress)
-                mine.add(key)
-                if key in listed and (keep is None or keep(line)):
+                if key in fresh and key in listed:
                     out.lines.setdefault(key, []).append(line)
             seen |= mine
     missing = [k for k in keys if k not in seen]
@@ -135,7 +138,7 @@ def run_lines(
             continue
         items.append((key, data, report))
         for line in _lines(rows.run_rows(key, report)):
-            if keep is None or keep(line):
+            if keep is None or any(k in line for k in keep):
                 out.lines.setdefault(key, []).append(line)
     out.derived = len(items)
     if refresh and ix is not None and items:
@@ -147,7 +150,32 @@ def run_lines(
 
 
 def parse(lines: Sequence[bytes]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in lines]
+    """Many lines in one ``json.loads`` call (much faster than one call each)."""
+    if not lines:
+        return []
+    parsed: list[dict[str, Any]] = json.loads(b"[" + b",".join(lines) + b"]")
+    return parsed
+
+
+#: Every line starts with its key, and ``{"key":"`` appears nowhere else in a segment.
+_KEY = re.compile(rb'\{"key":"([^"]*)"')
+
+
+def _lines_with(text: bytes, keep: Sequence[bytes] | None) -> list[bytes]:
+    """The lines of ``text`` containing one of ``keep`` (None: all), found with
+    ``bytes.find`` (C speed) rather than line by line."""
+    if keep is None:
+        return [line for line in text.split(b"\n") if line]
+    found: dict[int, bytes] = {}
+    for needle in keep:
+        pos = text.find(needle)
+        while pos >= 0:
+            start = text.rfind(b"\n", 0, pos) + 1
+            end = text.find(b"\n", pos)
+            end = len(text) if end < 0 else end
+            found[start] = text[start:end]
+            pos = text.find(needle, end)
+    return [found[k] for k in sorted(found)]
 
 
 class PackReader:
@@ -196,7 +224,7 @@ def refresh(store: Store, repo_id: str, notes: list[str]) -> int:
     keys = store.list_keys(repo_id)
     if sum(s.count for s in ix.segments(repo_id)) == len(keys):
         return 0
-    return run_lines(store, repo_id, notes, keep=lambda _line: False).derived
+    return run_lines(store, repo_id, notes, keep=()).derived
 
 
 def indexed_repo_ids(store: Store) -> list[str]:

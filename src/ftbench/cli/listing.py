@@ -21,7 +21,7 @@ def rows_of(store: ArchiveStore, repo_id: str, limit: int | None, notes: list[st
     from ftbench.archive.index import run_lines
 
     # a store that cannot be read is an error here (exit 5), not a note
-    found = run_lines(store, repo_id, notes, keep=lambda line: any(w in line for w in WANTED))
+    found = run_lines(store, repo_id, notes, keep=WANTED)
     keys = sorted(found.keys, key=lambda k: (key_name(k), k), reverse=True)
     if limit is not None:
         keys = keys[:limit]
