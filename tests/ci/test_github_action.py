@@ -87,11 +87,13 @@ def test_action_gates_a_regression_with_the_cached_archive(
     assert "cache stub: saved" in log
     assert (store / "artifacts" / "ftbench-report" / "bench_proof.json").is_file()
 
-    # 2. second push: the archive restored from the cache is the baseline (no S3)
+    # 2. second push: the archive restored from the cache is the baseline (no S3). Same code,
+    # but on a shared machine the verdict may be anything: only the baseline is checked here
     code, log = _act(sample, store, "push", push)
-    assert code == 0, log[-4000:]
     assert "cache stub: restore ftbench-archive-Linux-main-" in log
-    assert _outputs(log)["verdict"] not in ("no baseline", "not judged")
+    out = _outputs(log)
+    assert out["verdict"] not in ("no baseline", "not judged"), log[-4000:]
+    assert (code == 0) == (out["exit"] == "0")
 
     # 3. a pull request that makes the work 50x bigger: regression, exit 4, the job fails
     git(sample, "checkout", "-q", "-b", "slow")

@@ -53,8 +53,9 @@ def test_template_dotenv_cache_baseline_and_merge_request(sample: Path, ftbench_
     assert "no baseline in CI" in log
     assert "cache created" in log
 
-    # 2. second pipeline: the cached archive is the baseline (no S3)
-    code, log = _pipeline(sample, spec)
+    # 2. second pipeline: the cached archive is the baseline (no S3). Same code, but on a
+    # shared machine the verdict may be anything: only the baseline is checked here
+    code, log = _pipeline(sample, spec, "FTBENCH_FAIL_ON=never")
     assert code == 0, log[-4000:]
     assert _later_job(log)["verdict"] not in ("no baseline", "not judged")
 
