@@ -62,7 +62,8 @@
     for (let k = 0; k < nx; k++) {
       const i = nx === 1 ? 0 : Math.round((k * (pts.length - 1)) / (nx - 1));
       const p = pts[i];
-      const g = el("text", { x: x(p[0]), y: H - M.b + 18, "text-anchor": "middle", class: "tick" }, svg);
+      const anchor = nx > 1 && k === 0 ? "start" : nx > 1 && k === nx - 1 ? "end" : "middle";
+      const g = el("text", { x: x(p[0]), y: H - M.b + 18, "text-anchor": anchor, class: "tick" }, svg);
       el("tspan", { x: x(p[0]), dy: 0 }, g, new Date(p[0]).toISOString().slice(0, 10));
       el("tspan", { x: x(p[0]), dy: 14, class: "commit" }, g, (p[4] || "").slice(0, 7));
     }

@@ -153,8 +153,9 @@ def svg_of(trend: Trend) -> str:
         i = 0 if nx == 1 else round(k * (len(pts) - 1) / (nx - 1))
         p = pts[i]
         day = time.strftime("%Y-%m-%d", time.gmtime(p[0] / 1000))
+        anchor = "start" if nx > 1 and k == 0 else "end" if nx > 1 and k == nx - 1 else "middle"
         out.append(
-            f'<text x="{x(p[0]):.1f}" y="{H - MB + 18}" text-anchor="middle" class="tick">'
+            f'<text x="{x(p[0]):.1f}" y="{H - MB + 18}" text-anchor="{anchor}" class="tick">'
             f'<tspan x="{x(p[0]):.1f}">{day}</tspan><tspan x="{x(p[0]):.1f}" dy="14" '
             f'class="commit">{html.escape(p[4][:7])}</tspan></text>'
         )
