@@ -38,6 +38,17 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help=f"A/A rounds (default {DEFAULT_ROUNDS})",
     )
     cal.add_argument("--metric", choices=d.METRIC_CHOICES, default="auto", help="deciding metric")
+    cal.add_argument("--skip-cold", action="store_true", help="no cold phase")
+    cal.add_argument("--skip-warm", action="store_true", help="no warm phase")
+    cal.add_argument(
+        "--timeout-s", type=bounded(float, low=0, open_low=True), metavar="S", help="per sample"
+    )
+    cal.add_argument(
+        "-i",
+        "--ignore-failure",
+        action="store_true",
+        help="time every sample whatever its exit code (linters with findings)",
+    )
     cal.add_argument("--archive-dir", help="local archive directory (calibrations live in it)")
     cal.add_argument("--repo-id", help="repository id used in archive keys")
     cal.add_argument("--out-dir", type=Path, help="log directory (default: .firsttry)")
@@ -54,8 +65,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.cmd is not None and args.tier is not None:
         raise UsageError("give either --tier or --cmd, not both")
     root = repo_root(args.repo)
+    if args.skip_cold and args.skip_warm:
+        raise UsageError("--skip-cold and --skip-warm leave nothing to run")
     cold, warm, warmup = COUNTS[args.mode]
-    settings = RunSettings(mode=args.mode, cold_runs=cold, warm_runs=warm, warmup=warmup)
+    settings = RunSettings(
+        mode=args.mode,
+        cold_runs=cold,
+        warm_runs=warm,
+        warmup=warmup,
+        skip_cold=args.skip_cold,
+        skip_warm=args.skip_warm,
+        timeout_s=args.timeout_s,
+        ignore_failure=args.ignore_failure,
+    )
     target = tools.resolve_target(
         root, tier=args.tier, cmd=args.cmd, cache=args.cache, shell=args.shell
     )
