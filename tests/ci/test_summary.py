@@ -75,12 +75,17 @@ def test_new_fields_are_rendered() -> None:
         tool_versions={},
         runs=report.runs,
     )
+    warm = dataclasses.replace(report.runs.warm, speed_ref_ms=2.5, speed_ref_spread_pct=4.0)
     report = dataclasses.replace(
-        report, regression=dataclasses.replace(verdict, phases=phases), against=against
+        report,
+        regression=dataclasses.replace(verdict, phases=phases),
+        against=against,
+        runs=dataclasses.replace(report.runs, warm=warm),
     )
     md = render(report)
     assert "| noise floor |" in md and "±3.2%" in md
     assert "base: `main` at `0123456789ab` measured in this job (ABBA)" in md
+    assert "| Machine speed (reference loop) | warm 2.50 ms (varied 4%) |" in md
     text = render_text(report)
     assert "±3.2%" in text and "noise" in text
 

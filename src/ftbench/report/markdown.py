@@ -325,7 +325,22 @@ def _environment(report: Report) -> list[str]:
     ]
     load = report.load
     if load is not None and load.load1 is not None:
-        rows.append(("Machine load", f"load average {load.load1:g} on {load.cpus or '?'} CPUs"))
+        pressure = (
+            f", CPU pressure {load.cpu_pressure_pct:.0f}%"
+            if load.cpu_pressure_pct is not None
+            else ""
+        )
+        rows.append(
+            ("Machine load", f"load average {load.load1:g} on {load.cpus or '?'} CPUs{pressure}")
+        )
+    speeds = [
+        f"{name} {phase.speed_ref_ms:.2f} ms"
+        + (f" (varied {phase.speed_ref_spread_pct:.0f}%)" if phase.speed_ref_spread_pct else "")
+        for name, phase in report.runs.items()
+        if phase.speed_ref_ms is not None
+    ]
+    if speeds:
+        rows.append(("Machine speed (reference loop)", ", ".join(speeds)))
     out = ["", "<details><summary>Environment</summary>", "", "| item | value |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in rows if v]
     out += ["", "</details>"]
