@@ -85,11 +85,9 @@ def clear_enough(
 ) -> bool:
     """Whether adaptive sampling of an A/B phase may stop: the deciding metric is a
     significant regression or improvement, or its 95% interval lies within the threshold."""
-    pairs = [(c, b) for c, b in zip(current, base, strict=False) if m.counts(c) and m.counts(b)]
+    pairs = _pairs(current, base)
     metric = m.choose(options.metric, [c for c, _ in pairs], [b for _, b in pairs])
-    both = [(m.value(c, metric), m.value(b, metric)) for c, b in pairs]
-    cur = [c for c, b in both if c is not None and b is not None]
-    bas = [b for c, b in both if c is not None and b is not None]
+    cur, bas = _values(pairs, metric)
     if not cur:
         return False
     threshold, _ = options.threshold(paired=True)
@@ -104,20 +102,30 @@ def judge_pairs(
     mine: Phase, theirs: Phase, *, metric: str, alpha: float, threshold: float, phase: str
 ) -> PhaseVerdict:
     """One phase of an A/B run: sample i of each side is a pair (both must count)."""
-    pairs = [
-        (c, b)
-        for c, b in zip(mine.samples, theirs.samples, strict=False)
-        if m.counts(c) and m.counts(b)
-    ]
+    pairs = _pairs(mine.samples, theirs.samples)
     chosen = m.choose(metric, [c for c, _ in pairs], [b for _, b in pairs])
     per: dict[str, MetricVerdict] = {}
     for name in m.METRICS:
-        both = [(m.value(c, name), m.value(b, name)) for c, b in pairs]
-        cur = [c for c, b in both if c is not None and b is not None]
-        bas = [b for c, b in both if c is not None and b is not None]
+        cur, bas = _values(pairs, name)
         if cur:
             per[name] = paired_metric(cur, bas, alpha=alpha, threshold=threshold)
     return phase_verdict(chosen, per, mine, [theirs], alpha, phase=phase)
+
+
+def _pairs(
+    current: Sequence[m.Counted], base: Sequence[m.Counted]
+) -> list[tuple[m.Counted, m.Counted]]:
+    """Sample i of each side, where both count."""
+    return [(c, b) for c, b in zip(current, base, strict=False) if m.counts(c) and m.counts(b)]
+
+
+def _values(
+    pairs: Sequence[tuple[m.Counted, m.Counted]], metric: str
+) -> tuple[list[float], list[float]]:
+    """The metric of both sides of the pairs where both have it."""
+    both = [(m.value(c, metric), m.value(b, metric)) for c, b in pairs]
+    kept = [(c, b) for c, b in both if c is not None and b is not None]
+    return [c for c, _ in kept], [b for _, b in kept]
 
 
 def _tool_differences(base: dict[str, str | None], current: dict[str, str | None]) -> list[str]:
