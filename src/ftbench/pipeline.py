@@ -23,7 +23,7 @@ from ftbench.judge.baseline import evaluate
 from ftbench.judge.calibration import machine_key
 from ftbench.judge.options import JudgeOptions
 from ftbench.measure import environment
-from ftbench.measure.ab import pair_plans, run_pairs
+from ftbench.measure.ab import ABResult, pair_plans, run_pairs
 from ftbench.measure.config import Target
 from ftbench.measure.runner import BenchResult, Progress, Runner, RunSettings, Sample
 from ftbench.measure.worktree import BaseRef, checkout, resolve_ref, run_setup
@@ -77,25 +77,30 @@ def _runner(request: RunRequest, tree: Path, artifacts: Path) -> Runner:
     )
 
 
+def _interleaved(request: RunRequest, tree: Path) -> tuple[ABResult, dict[str, int]]:
+    """This tree and ``tree`` measured pair by pair; the looks per phase (for the judge)."""
+    plans = pair_plans(request.settings)
+    current = _runner(request, request.root, request.out_dir / "bench_artifacts")
+    base = _runner(request, tree, request.out_dir / "bench_artifacts" / "base")
+
+    def decide(phase: str, cur: list[Sample], bas: list[Sample], n_looks: int) -> bool:
+        return clear_enough(cur, bas, request.judge, phases=len(plans), looks=n_looks)
+
+    looks = {name: len(plan.looks()) for name, plan in plans.items()}
+    return run_pairs(current, base, decide), looks
+
+
 def _measure_ab(request: RunRequest) -> tuple[BenchResult, Report]:
     """Both trees measured interleaved; the report carries the base side."""
     assert request.against is not None
     root, options = request.root, request.judge
     ref = resolve_ref(root, request.against, base_branch=options.baseline_branch)
-    plans = pair_plans(request.settings)
-    looks = {name: len(plan.looks()) for name, plan in plans.items()}
     with checkout(root, ref.commit) as tree:
         setup = request.target.setup
         if setup:
             for side in (tree, root):
                 run_setup(setup, side)
-        current = _runner(request, root, request.out_dir / "bench_artifacts")
-        base = _runner(request, tree, request.out_dir / "bench_artifacts" / "base")
-
-        def decide(phase: str, cur: list[Sample], bas: list[Sample], n_looks: int) -> bool:
-            return clear_enough(cur, bas, options, phases=len(plans), looks=n_looks)
-
-        measured = run_pairs(current, base, decide)
+        measured, looks = _interleaved(request, tree)
         report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
         against = base_side(
             measured.base,
@@ -211,20 +216,12 @@ def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
     """A/A: the target against itself, interleaved, ``rounds`` times; the thresholds it
     recommends are stored for this machine class, target and mode (see
     :mod:`ftbench.judge.calibration`). A round that fails ends the calibration."""
-    root, settings, options = request.root, request.settings, request.judge
-    plans = pair_plans(settings)
-    looks = {name: len(plan.looks()) for name, plan in plans.items()}
+    root, options = request.root, request.judge
     self_ref = BaseRef("A/A", "", "A/A: this tree against itself")
     made: list[calibration.Round] = []
     report: Report | None = None
     for _ in range(rounds):
-        a = _runner(request, root, request.out_dir / "bench_artifacts")
-        b = _runner(request, root, request.out_dir / "bench_artifacts" / "base")
-
-        def decide(phase: str, cur: list[Sample], bas: list[Sample], n_looks: int) -> bool:
-            return clear_enough(cur, bas, options, phases=len(plans), looks=n_looks)
-
-        measured = run_pairs(a, b, decide)
+        measured, looks = _interleaved(request, root)
         if measured.current.error is not None:
             raise measured.current.error
         report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
