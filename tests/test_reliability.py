@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_repo
 from ftbench.archive.s3config import S3Config
 from ftbench.measure.environment import read_version, tool_version
 from ftbench.redact import scrub, scrub_argv, target_environ
@@ -40,6 +39,17 @@ def ftbench(
         **popen,  # type: ignore[call-overload]
     )
     return proc
+
+
+def make_repo(path: Path) -> Path:
+    """A committed git repository (the targets come from --cmd or an ftbench.toml written
+    by the test)."""
+    path.mkdir(parents=True)
+    (path / "a.txt").write_text("a\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(path)]
+    for args in (["init", "-q"], ["add", "a.txt"], ["commit", "-qm", "init"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    return path
 
 
 def clean_environ(**extra: str) -> dict[str, str]:
