@@ -341,6 +341,7 @@ __all__ = [
     "S3Store",
     "boto3_available",
     "check_repo_id",
+    "describe_error",
     "object_url",
     "parse_bool",
 ]
