@@ -38,6 +38,8 @@ HINTS = {
     "integrity": "the store changed the bytes or its checksums disagree: try "
     "S3_CHECKSUM=when_required",
     "boto3": "pip install boto3 (or pip install 'ftbench[s3]')",
+    "server": "the store answered with a server error (5xx): try again later; reports stay "
+    "pending until 'ft-bench archive sync' sends them",
     "other": "for R2, MinIO, rclone and other S3-compatible stores try "
     "S3_CHECKSUM=when_required and S3_ADDRESSING_STYLE=path",
 }
