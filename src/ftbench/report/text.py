@@ -1,7 +1,8 @@
 """A plain-text summary of a report for the terminal (the Markdown goes to files and CI).
 
-The verdict first, then one aligned row per phase: this run's median, its interval and
-samples, and, when judged, the base median, the change with its interval and the noise floor.
+The verdict first, then one aligned row per phase: this run's wall-time median, its interval
+and samples, and, when judged, the judged metric's median of this run and of the base, the
+change with its interval and the noise floor.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def render_text(report: Report, report_path: str = ".firsttry/bench_proof.json")
             "samples",
             "peak RSS",
             "judged on",
+            "this run",
             "base",
             "change",
             "change CI",
@@ -55,6 +57,7 @@ def render_text(report: Report, report_path: str = ".firsttry/bench_proof.json")
                 + ("" if phase.ok else f" exit {phase.exit_code}"),
                 fmt_rss(phase.max_rss_kb, phase.rss_exact),
                 judged.metric if judged is not None else "",
+                _base(judged.current.median, judged.metric) if judged is not None else "",
                 _base(judged.baseline.median, judged.metric) if judged is not None else "",
                 fmt_pct(judged.pct_change) if judged and judged.pct_change is not None else "",
                 fmt_ci(judged.ci95_pct, "pct") if judged and judged.ci95_pct else "",
