@@ -58,11 +58,12 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in dropped}
 
 
-def measure(project: Path, out: Path, rounds: int, ft_bench: str) -> None:
+def measure(project: Path, out: Path, rounds: int, ft_bench: str, tools: list[str]) -> None:
     (project / "ftbench.toml").write_text(CONFIG)
     out.mkdir(parents=True, exist_ok=True)
     env = _env()
-    for tool, (argv, cache, pycache) in TOOLS.items():
+    for tool in tools:
+        argv, cache, pycache = TOOLS[tool]
         for r in range(1, rounds + 1):
             subprocess.run(
                 [
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", nargs="?", type=Path)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated tools")
     parser.add_argument(
         "--out", type=Path, default=Path(tempfile.gettempdir()) / "ftbench-hyperfine"
     )
@@ -144,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.source is None:
         if args.project is None or shutil.which("hyperfine") is None:
             parser.error("give the project directory, and install hyperfine")
-        measure(args.project.resolve(), out.resolve(), args.rounds, args.ft_bench)
+        tools = [t for t in args.tools.split(",") if t in TOOLS]
+        measure(args.project.resolve(), out.resolve(), args.rounds, args.ft_bench, tools)
     rows = table(out)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

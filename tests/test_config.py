@@ -285,7 +285,7 @@ def test_builtin_firsttry_tier_interface(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("VIRTUAL_ENV")
     tiers = tools.available_tiers(root)
     assert tiers["pro"].steps[0].argv("pro", "fast") == ["firsttry", "run", "fast", "--tier", "pro"]
-    assert tiers["pro"].steps[0].cache == (".firsttry/cache.json",)
+    assert tiers["pro"].steps[0].cache == tools.FIRSTTRY_CACHES
     assert [s.name for s in tiers["python-lite"].steps] == ["ruff"]  # kept beside FirstTry
 
 

@@ -168,7 +168,7 @@ def test_firsttry_levels_detected_from_its_help(
     assert tiers["lite"].steps[0].argv("lite", "fast") == ["firsttry", "run", "--level", "1"]
     assert tiers["pro"].steps[0].argv("pro", "fast") == ["firsttry", "run", "--level", "2"]
     assert tiers["firsttry-4"].steps[0].argv("firsttry-4", "fast")[-1] == "4"
-    assert tiers["pro"].steps[0].cache == (".firsttry/cache.json",)
+    assert tiers["pro"].steps[0].cache == tools.FIRSTTRY_CACHES
     assert [s.name for s in tiers["python-lite"].steps] == ["ruff"]  # kept beside FirstTry
 
 

@@ -21,6 +21,9 @@ from ftbench.measure.config import DEFAULT_TIER, Step, Target, load_config, pars
 from ftbench.measure.interpreter import Interpreter, has_module
 
 FIRSTTRY_CACHE = ".firsttry/cache.json"
+#: FirstTry's own cache file (only it: .firsttry/ also holds ftbench's files) and the caches
+#: of the tools it runs (ruff, mypy, pytest), so that its cold samples are cold
+FIRSTTRY_CACHES = (FIRSTTRY_CACHE, ".ruff_cache", ".mypy_cache", ".pytest_cache")
 _INSTALL = {
     "ruff": "pip install ruff",
     "mypy": "pip install mypy",
@@ -91,7 +94,7 @@ def builtin_tiers(repo_root: Path, interp: Interpreter, path: str) -> Builtins:
 
 def _firsttry_tiers(ft: FirstTry, out: Builtins) -> None:
     source = "built-in (FirstTry CLI)"
-    cache = (FIRSTTRY_CACHE,)
+    cache = FIRSTTRY_CACHES
     if ft.interface == "tier":
         cmd = ("firsttry", "run", "{mode}", "--tier", "{tier}")
         for t in ("lite", "pro"):
