@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import re
 import select
 import shutil
 import signal
@@ -125,6 +126,7 @@ KNOWN_TOOLS = frozenset(
         *("clang", "javac", "java", "mvn", "gradle", "dotnet", "bazel"),
     }
 )
+_PYTHON = re.compile(r"^python[0-9.]*$")
 #: At most this much of a version command's output is read (the rest is discarded).
 VERSION_OUTPUT_LIMIT = 64 * 1024
 
@@ -180,12 +182,13 @@ def read_version(
 
 
 def tool_version(argv0: str, path: str | None = None) -> str | None:
-    """The version of a step's program: Python's own for an interpreter (nothing is run),
-    ``argv0 --version`` for a :data:`KNOWN_TOOLS` program, else None."""
+    """The version of a step's program: ftbench's own Python's (nothing run), else
+    ``argv0 --version`` for another Python interpreter or a :data:`KNOWN_TOOLS` program, else
+    None."""
     name = Path(argv0).name
-    if name.startswith("python") or argv0 == sys.executable:
+    if argv0 == sys.executable:
         return f"Python {platform.python_version()}"
-    if name not in KNOWN_TOOLS:
+    if name not in KNOWN_TOOLS and not _PYTHON.match(name):  # the user's interpreter: asked
         return None
     program = argv0 if "/" in argv0 else shutil.which(argv0, path=path)
     return read_version([program, "--version"], path=path) if program else None
