@@ -306,3 +306,34 @@ def test_dashboard_writes_self_contained_pages(tmp_path: Path) -> None:
     assert svg.startswith("<svg") and any(f"+{p}%" in svg for p in range(25, 36))
     index = (tmp_path / "site" / "index.html").read_text()
     assert "lite-normal.html" in index and "warm: +" in index
+
+
+def test_reports_that_cannot_be_read_are_a_note_and_indexed_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command that runs out of time (S3_TOTAL_TIMEOUT) indexes what it read; the next
+    one goes on from there."""
+    import ftbench.archive.index as index_module
+
+    monkeypatch.setattr(index_module, "CHUNK", 4)
+    store = Counting(tmp_path / "a")
+    store.reads = []
+    keys = put_all(store, series(10))
+    original = Counting.get
+
+    def failing(self: Counting, key: str) -> bytes | None:
+        if key in keys[6:]:
+            raise OSError("no answer within S3_TOTAL_TIMEOUT")
+        return original(self, key)
+
+    monkeypatch.setattr(Counting, "get", failing)
+    notes: list[str] = []
+    found = run_lines(store, RID, notes)
+    assert found.derived == 6 and len(found.lines) == 6
+    assert notes == [
+        f"could not read 4 report(s) from local, left out (first: {keys[9]}: "
+        "OSError: no answer within S3_TOTAL_TIMEOUT)"
+    ]
+    monkeypatch.setattr(Counting, "get", original)
+    found = run_lines(store, RID, [])
+    assert (found.indexed, found.derived) == (6, 4) and len(found.lines) == 10

@@ -67,12 +67,20 @@ class RunLines:
     objects: int = 0  #: objects read (index segments and reports)
 
 
-def _fetch(store: Store, keys: Sequence[str]) -> list[bytes | None]:
-    def one(key: str) -> bytes | None:
+#: Reports the index lacks are read and indexed in chunks of this many: whatever a command
+#: managed to read before its S3 deadline (``S3_TOTAL_TIMEOUT``) is indexed, and the next
+#: reader goes on from there.
+CHUNK = 512
+
+
+def _fetch(store: Store, keys: Sequence[str]) -> list[bytes | BaseException | None]:
+    """Each key's bytes, None when missing, or the exception its read raised."""
+
+    def one(key: str) -> bytes | BaseException | None:
         try:
             return store.get(key)
-        except Exception:
-            return None
+        except Exception as exc:
+            return exc
 
     if getattr(store, "name", "") == "local" or len(keys) < 2:
         return [one(k) for k in keys]
@@ -126,26 +134,38 @@ def run_lines(
     out.indexed = len(listed) - len(missing)
     if not missing:
         return out
-    items: list[tuple[str, bytes, Report]] = []
-    for key, data in zip(missing, _fetch(store, missing), strict=True):
-        out.objects += 1
-        if data is None:
-            continue
-        try:
-            report = Report.from_json(data, key)
-        except Exception as exc:
-            notes.append(f"could not read {key} from {store.name}: {one_line(exc)}")
-            continue
-        items.append((key, data, report))
-        for line in _lines(rows.run_rows(key, report)):
-            if keep is None or any(k in line for k in keep):
-                out.lines.setdefault(key, []).append(line)
-    out.derived = len(items)
-    if refresh and ix is not None and items:
-        try:
-            ix.add_reports(repo_id, items)
-        except Exception as exc:
-            notes.append(f"could not extend the index of {store.name}: {one_line(exc)}")
+    unread: list[str] = []
+    for start in range(0, len(missing), CHUNK):
+        chunk = missing[start : start + CHUNK]
+        items: list[tuple[str, bytes, Report]] = []
+        for key, data in zip(chunk, _fetch(store, chunk), strict=True):
+            out.objects += 1
+            if isinstance(data, BaseException):
+                unread.append(f"{key}: {one_line(data)}")
+                continue
+            if data is None:
+                continue
+            try:
+                report = Report.from_json(data, key)
+            except Exception as exc:
+                notes.append(f"could not read {key} from {store.name}: {one_line(exc)}")
+                continue
+            items.append((key, data, report))
+            for line in _lines(rows.run_rows(key, report)):
+                if keep is None or any(k in line for k in keep):
+                    out.lines.setdefault(key, []).append(line)
+        out.derived += len(items)
+        if refresh and ix is not None and items:
+            try:
+                ix.add_reports(repo_id, items)
+            except Exception as exc:
+                notes.append(f"could not extend the index of {store.name}: {one_line(exc)}")
+                refresh = False
+    if unread:
+        notes.append(
+            f"could not read {len(unread)} report(s) from {store.name}, left out "
+            f"(first: {unread[0]})"
+        )
     return out
 
 
