@@ -78,19 +78,27 @@ def run_folders(repo: Path) -> list[Path]:
 # --- 1. SIGTERM / SIGHUP end a run like Ctrl-C ------------------------------------------------
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+@pytest.mark.parametrize(
+    ("signum", "code", "group"),
+    [(signal.SIGTERM, 143, False), (signal.SIGHUP, 129, False), (signal.SIGTERM, 143, True)],
+    ids=["TERM", "HUP", "TERM-to-the-group"],
+)
 def test_signal_keeps_the_report_archives_it_and_stops_the_sample(
-    tmp_path: Path, signum: int, code: int
+    tmp_path: Path, signum: int, code: int, group: bool
 ) -> None:
     repo = make_repo(tmp_path / "repo")
     pid_file = tmp_path / "sample.pid"
     cmd = f"echo $$ > '{pid_file}'; exec sleep 60"
-    proc = ftbench(repo, "run", "--shell", "--cmd", cmd, "--runs", "5", "--cold-runs", "1")
+    argv = ("run", "--shell", "--cmd", cmd, "--runs", "5", "--cold-runs", "1")
+    proc = ftbench(repo, *argv, start_new_session=group)
     try:
         wait_for(pid_file.exists)
         wait_for(lambda: pid_file.read_text().strip() != "")
         sample = int(pid_file.read_text())
-        proc.send_signal(signum)
+        if group:  # as a CI runner may: the harness and its fork server alike
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -47,7 +47,7 @@ import time
 RAN, TIMED_OUT, CANCELLED = 0, 1, 2
 _LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 #: Signals this process ignores that a command must not inherit ignored.
-_DEFAULTED = (_signal.SIGINT, _signal.SIGPIPE)
+_DEFAULTED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGPIPE)
 _SPAWN_SETSID = hasattr(os, "posix_spawn")
 _SUBREAPER = False
 Request = tuple[float, bytes, bytes, bytes, list[bytes], dict[bytes, bytes]]
@@ -315,7 +315,10 @@ def _batch(request: Batch, wake: int) -> bool:
 def main() -> None:
     global _SUBREAPER
     _SUBREAPER = _become_subreaper()
-    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)  # Ctrl-C: the harness decides
+    # Ctrl-C, SIGTERM, SIGHUP sent to the whole process group: the harness decides (it tells
+    # this server to stop the sample, or goes away: end of file on stdin does the same)
+    for signum in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP):
+        _signal.signal(signum, _signal.SIG_IGN)
     _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)  # harness gone while replying: exit
     _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
     wake, wake_w = os.pipe()  # close-on-exec, like every descriptor os.pipe makes
