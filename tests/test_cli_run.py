@@ -107,7 +107,11 @@ def test_sleep_warm_median_is_near_the_sleep(
     warm = report["runs"]["warm"]
     assert len(warm["samples"]) == 5
     assert len(report["runs"]["cold"]["samples"]) == 2
-    assert 0.045 <= warm["elapsed_s"] <= 0.2, warm
+    # a sleep is measured as a sleep: at least its length of wall time, and that time spent
+    # waiting, not on a CPU (no upper bound on wall time: a loaded machine stretches it)
+    assert warm["elapsed_s"] >= 0.045, warm
+    waits = sorted(s["wall_s"] - s["user_s"] - s["sys_s"] for s in warm["samples"])
+    assert waits[len(waits) // 2] >= 0.045, warm
     assert all(s["wall_s"] >= 0.045 for s in warm["samples"])
     assert report["mode"] == "custom"
     assert report["tier"] == "cmd"
