@@ -81,8 +81,8 @@ def add_judge_arguments(parser: argparse.ArgumentParser, *, selection: bool = Tr
         choices=d.METRIC_CHOICES,
         default=None,
         help="the metric that decides the verdict: cpu (user+sys time), wall, rss (peak "
-        "memory); auto (default): cpu for CPU-bound commands, else wall. Every metric is "
-        "judged and reported",
+        "memory); auto (default): cpu unless the command mostly waits (then wall). Every "
+        "metric is judged and reported",
     )
     group.add_argument(
         "--alpha",
@@ -113,8 +113,8 @@ def add_judge_arguments(parser: argparse.ArgumentParser, *, selection: bool = Tr
             type=bounded(int, low=1),
             default=None,
             metavar="N",
-            help=f"number of recent reports pooled into the baseline "
-            f"(default {d.DEFAULT_BASELINE_COUNT})",
+            help=f"number of recent reports (runs) in the baseline; the spread between runs "
+            f"is estimated from them (default {d.DEFAULT_BASELINE_COUNT})",
         )
     group.add_argument(
         "--fail-on",
