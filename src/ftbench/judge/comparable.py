@@ -9,7 +9,8 @@ def differences(current: Report, other: Report, *, same_target: bool = True) -> 
     """What makes ``other`` (a baseline) not comparable with ``current``.
 
     The target (tier, mode, configuration hash; only with ``same_target``), the machine class
-    (CPU model, core count, OS, architecture), the measuring backend and the tool versions.
+    (CPU model, core count, OS, architecture), the measuring backend and the tool versions
+    (where both sides know them).
     Each entry reads ``field: baseline-value -> current``.
     """
     pairs: list[tuple[str, object, object]] = (
@@ -30,9 +31,11 @@ def differences(current: Report, other: Report, *, same_target: bool = True) -> 
         ("measurement.probe", other.measurement.probe, current.measurement.probe),
     ]
     for step in sorted(set(cur.tool_versions) | set(base.tool_versions)):
-        pairs.append(
-            (f"tool_versions.{step}", base.tool_versions.get(step), cur.tool_versions.get(step))
-        )
+        old, new = base.tool_versions.get(step), cur.tool_versions.get(step)
+        # a version that is not known on one side is no difference: since 0.3 ftbench asks
+        # only known tools (or a step's `version` command), so older reports may hold one
+        if old is not None and new is not None:
+            pairs.append((f"tool_versions.{step}", old, new))
     return [f"{name}: {_show(old)} -> {_show(new)}" for name, old, new in pairs if old != new]
 
 
