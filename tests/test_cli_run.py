@@ -719,3 +719,12 @@ def test_tiers_none_found(
     code, _, err = invoke(capsys, "run", *FAST)
     assert code == 5
     assert_one_line_error(err)
+
+
+def test_tiers_masks_secrets_in_the_commands_it_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], repo_factory: RepoFactory
+) -> None:
+    config = '[tiers.x]\n[[tiers.x.steps]]\nname = "a"\ncmd = "tool --token s3cr3tvalue123 -v"\n'
+    repo = repo_factory(tmp_path / "r", config)
+    code, out, _ = invoke(capsys, "tiers", "--repo", str(repo))
+    assert code == 0 and "- a: tool --token *** -v" in out and "s3cr3tvalue123" not in out

@@ -264,6 +264,7 @@ def _append_step_summary(markdown: str) -> None:
 
 def cmd_tiers(args: argparse.Namespace) -> int:
     from ftbench.measure import interpreter, tools
+    from ftbench.redact import scrub
 
     root = repo_root(args.repo)
     _warn_config(root)
@@ -282,13 +283,13 @@ def cmd_tiers(args: argparse.Namespace) -> int:
         for step in target.steps:
             argv = step.argv(name, args.mode)
             shown = argv[2] if step.shell else shlex.join(argv)
-            print(f"  - {step.name}: {shown}")
+            print(f"  - {step.name}: {scrub(shown)}")
             if step.cache:
                 print(f"      cache: {', '.join(step.cache)}")
             if step.clear:
-                print(f"      clear: {step.clear_argv(name, args.mode)}")
+                print(f"      clear: {scrub(str(step.clear_argv(name, args.mode)))}")
             if step.env:
-                print(f"      env: {', '.join(f'{k}={v}' for k, v in step.env.items())}")
+                print(f"      env: {scrub(', '.join(f'{k}={v}' for k, v in step.env.items()))}")
             if step.ok_exit_codes != (0,):
                 print(f"      ok exit codes: {', '.join(map(str, step.ok_exit_codes))}")
             if step.pycache:
