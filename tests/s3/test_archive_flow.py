@@ -32,8 +32,10 @@ def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
 
 
 def keys_in(server: S3Server, bucket: str) -> list[str]:
+    """The report keys in ``bucket`` (not the archive index's objects, docs/archive.md)."""
     pages = admin_client(server).get_paginator("list_objects_v2").paginate(Bucket=bucket)
-    return sorted(o["Key"] for p in pages for o in p.get("Contents", []))
+    keys = (o["Key"] for p in pages for o in p.get("Contents", []))
+    return sorted(k for k in keys if "/index/v1/" not in k)
 
 
 def run_cli(argv: list[str]) -> int:
