@@ -20,13 +20,19 @@ the generated load, rises by that much: ``setup`` calibrates it and prints the i
 load; each report is kept. ``tables`` replays each judge offline over the recorded sequence:
 trial i judges report i with the judge's own default baseline selection (``--baseline auto``,
 through ``ftbench.judge.baseline.evaluate`` of that code version) over the reports recorded
-before it, i.e. the 5 newest earlier ``main`` reports; only reports with 5 earlier ``main``
-reports are trials. The original harness's rule (first warm sample against the previous
-``main`` report's first warm sample, alarm above 25%) is applied to the same reports.
+before it (the newest earlier ``main`` reports, as many as that version's baseline count); the
+first ``--lead`` ``main`` reports (default 10) are not trials. A judge may be replayed with
+``JudgeOptions`` keywords (``NAME=SRC,metric=cpu``). The recording's own live verdicts are shown
+too (a check: a replay of the recording's code must give the same). The original harness's rule
+(first warm sample against the previous ``main`` report's first warm sample, alarm above 25%)
+is applied to the same reports. Also printed: the range of the warm wall and CPU medians of the
+unchanged runs and their spread within and between runs (the drift of benchmarks/verdicts.py).
 
 ``against``: each trial is one real ``ft-bench run --against main`` (A/A: on ``aa``; A/B: on
-``plus*``), under load, with its wall time; one normal ``ft-bench run`` every few trials gives
-the time ratio. Rates come with Wilson 95% intervals.
+``plus*``), under load, with its wall time; one normal ``ft-bench run`` after every 8th trial
+gives the time ratio. The plans are shuffled (seeded) and cut by ``--minutes`` (the load's
+bound too), so a short budget still samples every scenario. Rates come with Wilson 95%
+intervals.
 """
 
 from __future__ import annotations
