@@ -98,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         type=_penalty,
         default=DEFAULT_PENALTY,
         metavar="X",
-        help=f"change-point penalty (x (5 + ln n) noise squared); higher finds "
+        help=f"change-point penalty (x (7 + ln n) noise squared); higher finds "
         f"fewer changes (default {DEFAULT_PENALTY:g})",
     )
     out.add_argument(
