@@ -155,26 +155,26 @@ def test_calibrate_stores_thresholds_that_later_runs_use(
     tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = nap_repo(tmp_path / "r", run_git, 0.01, 0.01)
-    code = cli.main(
-        ["calibrate", "--repo", str(repo), "--rounds", "2", "--mode", "fast", "--metric", "wall"]
-    )
+    calibrate = ["--rounds", "2", "--mode", "fast", "--skip-cold", "--metric", "wall"]
+    code = cli.main(["calibrate", "--repo", str(repo), *calibrate])
     out = capsys.readouterr().out
     assert code == 0 and "false alarms: " in out and "recommended: --regress-pct" in out
     stored = list((repo / ".firsttry/archive/.calibration").rglob("*.json"))
     assert len(stored) == 1
     data = json.loads(stored[0].read_text())
     assert data["rounds"] == 2 and data["against_pct"] >= 1
-    data["against_pct"] = 42.0
-    stored[0].write_text(json.dumps(data))
+    stored[0].write_text(json.dumps({**data, "against_pct": 42.0, "archive_pct": 33.0}))
+    # the A/B threshold for --against, the archive one for a plain run
     code, out, report = run(repo, capsys, "--mode", "fast", "--skip-cold", "--against", "HEAD~1")
     assert report.regression is not None and report.regression.threshold_pct == 42.0
     assert (report.regression.threshold_source or "").startswith("calibration of")
-    code, out, report = run(
-        repo, capsys, "--mode", "fast", "--skip-cold", "--against", "HEAD~1", "--regress-pct", "7"
-    )
+    plain = ["--mode", "fast", "--skip-cold"]  # the calibration is per mode
+    code, out, report = run(repo, capsys, *plain)
+    assert report.regression is not None and report.regression.threshold_pct == 33.0
+    code, out, report = run(repo, capsys, *plain, "--regress-pct", "7")
     assert report.regression is not None and report.regression.threshold_source == "--regress-pct"
     stored[0].write_text("{not json")
-    code, out, report = run(repo, capsys, "--mode", "fast", "--skip-cold", "--against", "HEAD~1")
+    code, out, report = run(repo, capsys, *plain)
     assert report.regression is not None and report.regression.threshold_source == "default"
     assert any("calibration" in n and "ignored" in n for n in report.regression.notes)
 
