@@ -127,12 +127,12 @@ def decide_pooled(current: Any, runs: Any, *, alpha: float, regress_pct: float) 
 def decide_between(current: Any, runs: Any, *, alpha: float, regress_pct: float) -> Any:
     """The archive judge's per-phase rule (``phase.archive_metric`` with at least
     ``between.MIN_RUNS`` runs) on many trials: the current median against the runs' medians
-    (their median and 1.4826 * MAD, at least ``between.MIN_SPREAD``, on the log scale), the
+    (their mean and standard deviation, at least ``between.MIN_SPREAD``, on the log scale), the
     Student-t prediction bound (``between.between_runs``)."""
     k = runs.shape[1]
     logs = np.log(np.median(runs, axis=2))
-    centre = np.median(logs, axis=1, keepdims=True)  # robust: median and MAD of the runs
-    sd = paired.MAD_SIGMA * np.median(np.abs(logs - centre), axis=1)
+    centre = np.mean(logs, axis=1, keepdims=True)  # mean and standard deviation of the runs
+    sd = np.std(logs, axis=1, ddof=1)
     cur_logs = np.log(current)
     mid = np.median(cur_logs, axis=1, keepdims=True)
     mad = np.median(np.abs(cur_logs - mid), axis=1)
