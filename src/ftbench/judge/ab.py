@@ -84,7 +84,10 @@ def clear_enough(
     looks: int,
 ) -> bool:
     """Whether adaptive sampling of an A/B phase may stop: the deciding metric is a
-    significant regression or improvement, or its 95% interval lies within the threshold."""
+    significant regression or improvement; or it is within the threshold and a change of the
+    threshold's size would have shown (noise floor below it), or its 95% interval lies within
+    the threshold. Stopping on "no change" cannot raise a false alarm; a real change of twice
+    the threshold passes for one only when its estimate is three standard errors short."""
     pairs = _pairs(current, base)
     metric = m.choose(options.metric, [c for c, _ in pairs], [b for _, b in pairs])
     cur, bas = _values(pairs, metric)
@@ -93,6 +96,9 @@ def clear_enough(
     threshold, _ = options.threshold(paired=True)
     made = paired_metric(cur, bas, alpha=pair_alpha(options, phases, looks), threshold=threshold)
     if made.verdict in ("regression", "improvement"):
+        return True
+    floor, change = made.noise_floor_pct, made.pct_change
+    if floor is not None and change is not None and floor < threshold >= abs(change):
         return True
     ci = made.ci95_pct
     return ci is not None and -threshold < ci[0] and ci[1] < threshold
