@@ -61,6 +61,34 @@ def repo_root(explicit: Path | None) -> Path:
     return Path(top).resolve() if top else Path.cwd().resolve()
 
 
+def add_location_arguments(parser: argparse.ArgumentParser, *, repo_id: bool = True) -> None:
+    """``--repo``, ``--archive-dir`` and (``repo_id``) ``--repo-id`` of the commands that read
+    the archive."""
+    p = parser
+    p.add_argument(
+        "--repo",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="repository root (default: the git top level of the current directory)",
+    )
+    p.add_argument(
+        "--archive-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="local archive directory (default: $FTBENCH_ARCHIVE_DIR or .firsttry/archive)",
+    )
+    if repo_id:
+        p.add_argument(
+            "--repo-id",
+            default=None,
+            metavar="ID",
+            help="repository id (default: $S3_REPO_ID, else derived from the git remote or "
+            "the path)",
+        )
+
+
 def add_judge_arguments(parser: argparse.ArgumentParser, *, selection: bool = True) -> None:
     """The judge's options. ``selection=False`` leaves out the baseline-choice options
     (``ft-bench compare`` names its baseline explicitly)."""

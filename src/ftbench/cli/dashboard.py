@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ftbench.analyse import DEFAULT_PENALTY
-from ftbench.cli.common import bounded
+from ftbench.cli.common import add_location_arguments, bounded
 from ftbench.errors import EXIT_OK
 
 HELP = "write a static site of trend charts for every tier, phase and step"
@@ -29,26 +29,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="DIR",
         help="directory to write (default ./ftbench-dashboard)",
     )
-    p.add_argument(
-        "--repo",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="repository root (default: the git top level of the current directory)",
-    )
-    p.add_argument(
-        "--archive-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="local archive directory (default: $FTBENCH_ARCHIVE_DIR or .firsttry/archive)",
-    )
-    p.add_argument(
-        "--repo-id",
-        default=None,
-        metavar="ID",
-        help="repository id (default: $S3_REPO_ID, else derived from the git remote or the path)",
-    )
+    add_location_arguments(p, repo_id=True)
     p.add_argument("--branch", default=None, metavar="B", help="only reports of branch B")
     p.add_argument(
         "--penalty",

@@ -11,9 +11,9 @@ import argparse
 import csv
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ftbench.cli.common import add_location_arguments
 from ftbench.errors import EXIT_OK, SetupError, UsageError
 
 if TYPE_CHECKING:
@@ -31,20 +31,7 @@ DESCRIPTION = (
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p = subparsers.add_parser("query", help=HELP, description=DESCRIPTION)
     p.add_argument("sql", metavar="SQL", help="one SQL statement (DuckDB dialect)")
-    p.add_argument(
-        "--repo",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="repository root (default: the git top level of the current directory)",
-    )
-    p.add_argument(
-        "--archive-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="local archive directory (default: $FTBENCH_ARCHIVE_DIR or .firsttry/archive)",
-    )
+    add_location_arguments(p, repo_id=False)
     p.add_argument("--s3", action="store_true", help="query the S3 bucket's index instead")
     p.add_argument(
         "--format",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ftbench.analyse import DEFAULT_LAST, DEFAULT_PENALTY
-from ftbench.cli.common import bounded
+from ftbench.cli.common import add_location_arguments, bounded
 from ftbench.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:  # the analysis is imported by the command that uses it
@@ -49,26 +49,7 @@ def _last(text: str) -> int | None:
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the ``trend`` subcommand (sets ``func``)."""
     p = subparsers.add_parser("trend", help=HELP, description=DESCRIPTION)
-    p.add_argument(
-        "--repo",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="repository root (default: the git top level of the current directory)",
-    )
-    p.add_argument(
-        "--archive-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="local archive directory (default: $FTBENCH_ARCHIVE_DIR or .firsttry/archive)",
-    )
-    p.add_argument(
-        "--repo-id",
-        default=None,
-        metavar="ID",
-        help="repository id (default: $S3_REPO_ID, else derived from the git remote or the path)",
-    )
+    add_location_arguments(p, repo_id=True)
     sel = p.add_argument_group("selection")
     sel.add_argument("--tier", default=None, help="tier (default: the newest report's)")
     sel.add_argument("--mode", default=None, help="mode (default: the newest report's)")
