@@ -134,12 +134,17 @@ def test_checkout_is_removed_when_the_block_fails(tmp_path: Path, run_git: Git) 
 
 
 def test_setup_runs_untimed_in_both_trees_and_a_failing_one_is_a_setup_error(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    run_git: Git,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     repo = nap_repo(tmp_path / "r", run_git, 0.0, 0.0)
     marker = tmp_path / "setups"
     config = (repo / "ftbench.toml").read_text()
-    setup = f'setup = "echo x >> {marker}"\n'
+    # the setup command gets the commands' environment: not ftbench's own S3 credentials
+    monkeypatch.setenv("S3_SECRET_ACCESS_KEY", "canary-secret-value")
+    setup = f'setup = "echo x${{S3_SECRET_ACCESS_KEY:-}} >> {marker}"\n'
     (repo / "ftbench.toml").write_text(config.replace("[tiers.lite]\n", "[tiers.lite]\n" + setup))
     code, out, report = run(repo, capsys, *FEW, "--against", "HEAD~1")
     assert code == 0, out

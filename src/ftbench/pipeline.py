@@ -9,6 +9,7 @@ fails or hangs) and again, complete, at the end.
 from __future__ import annotations
 
 import io
+import os
 import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +28,7 @@ from ftbench.measure.ab import ABResult, pair_plans, run_pairs
 from ftbench.measure.config import Target
 from ftbench.measure.runner import BenchResult, Progress, Runner, RunSettings, Sample
 from ftbench.measure.worktree import BaseRef, checkout, resolve_ref, run_setup
+from ftbench.redact import target_environ
 from ftbench.report.build import base_side, build_report
 from ftbench.report.codec import to_value
 from ftbench.report.files import REPORT_NAMES, write_reports
@@ -98,8 +100,11 @@ def _measure_ab(request: RunRequest) -> tuple[BenchResult, Report]:
     with checkout(root, ref.commit) as tree:
         setup = request.target.setup
         if setup:
+            env = target_environ(os.environ)  # as the commands get it: no ftbench credentials
+            if request.target.path:
+                env["PATH"] = request.target.path
             for side in (tree, root):
-                run_setup(setup, side)
+                run_setup(setup, side, env)
         measured, looks = _interleaved(request, tree)
         report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
         against = base_side(
