@@ -36,9 +36,16 @@ def ftbench(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # SIGHUP as a CI job has it: a suite started under nohup would pass on an ignored
+        # SIGHUP, and ftbench rightly keeps ignoring it
+        preexec_fn=_default_hangup,
         **popen,  # type: ignore[call-overload]
     )
     return proc
+
+
+def _default_hangup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def make_repo(path: Path) -> Path:
