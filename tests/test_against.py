@@ -85,7 +85,7 @@ def test_unchanged_code_is_not_a_regression(
     tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = nap_repo(tmp_path / "r", run_git, 0.02, 0.02)
-    code, out, report = run(repo, capsys, *FEW, "--against", "HEAD~1", "--metric", "wall")
+    code, out, report = run(repo, capsys, *FEW, "--against", "HEAD~1", "--metric", "cpu")
     assert code == 0, out
     assert report.regression is not None and report.regression.verdict != "regression"
     assert report.regression.threshold_source == "default"

@@ -14,11 +14,13 @@ the whole job's false-alarm rate stays at most ``alpha``. See ``docs/regression.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 
 from ftbench.errors import EXIT_OK, EXIT_REGRESSION
+from ftbench.judge import between
 from ftbench.judge import metrics as m
 from ftbench.judge.comparable import differences
 from ftbench.judge.options import UNSTEADY_SPEED_PCT, JudgeOptions
@@ -36,6 +38,9 @@ from ftbench.report.model import (
 )
 
 PHASES = ("warm", "cold")
+#: CPU time is judged relative to the machine's speed only when that does not widen the
+#: spread between the baseline runs by more than this factor
+SPEED_SPREAD_SLACK = 1.1
 METHOD = (
     "each metric (cpu, wall, rss) of the ok samples; archive: this run's median against the "
     "baseline runs' medians (log scale, one-sided Student-t prediction bound with the spread "
@@ -179,11 +184,23 @@ def _archive_metric(
 
 
 def _speeds(mine: Phase, theirs: Sequence[Phase]) -> list[float] | None:
-    """The phases' reference-loop times (``speed_ref_ms``), current first, when all have one."""
+    """The phases' reference-loop times (``speed_ref_ms``), current first, when CPU time is
+    to be judged relative to them: every phase has one, there are enough baseline runs to see
+    it, and it does not widen the spread between the baseline runs' CPU medians by more than
+    :data:`SPEED_SPREAD_SLACK` (how much a command's CPU time follows the loop's depends on
+    the command: a short exec-bound one barely does)."""
     refs = [p.speed_ref_ms for p in (mine, *theirs)]
-    if not theirs or any(r is None or r <= 0 for r in refs):
+    if len(theirs) < between.MIN_RUNS or any(r is None or r <= 0 for r in refs):
         return None
-    return [r for r in refs if r is not None]
+    speeds = [r for r in refs if r is not None]
+    medians = [statistics.median(v) for p in theirs if (v := m.values(p.samples, "cpu"))]
+    if len(medians) < len(theirs) or min(medians) <= 0:
+        return None
+    raw = statistics.stdev(math.log(v) for v in medians)
+    relative = statistics.stdev(
+        math.log(v / ref) for v, ref in zip(medians, speeds[1:], strict=True)
+    )
+    return speeds if relative <= raw * SPEED_SPREAD_SLACK else None
 
 
 def _speed_note(phase: str, speeds: list[float]) -> str:
