@@ -16,13 +16,14 @@ from ftbench.cli.common import add_judge_arguments, judge_options
 from ftbench.errors import EXIT_REGRESSION, UsageError
 from ftbench.judge.baseline import evaluate
 from ftbench.judge.comparable import differences
-from ftbench.judge.core import judge, summary_line
+from ftbench.judge.core import judge
 from ftbench.judge.options import (
     DEFAULT_ALPHA,
     DEFAULT_BASELINE_COUNT,
     DEFAULT_REGRESS_PCT,
     JudgeOptions,
 )
+from ftbench.judge.summary import summary_line
 from ftbench.report.codec import to_value
 from ftbench.report.model import KeyedReport, Report, Verdict
 
@@ -386,7 +387,7 @@ def test_bootstrap_ci_is_reproducible_and_brackets_the_change() -> None:
 
 
 def test_pct_formatting_in_the_summary() -> None:
-    from ftbench.judge.core import pct
+    from ftbench.judge.summary import pct
 
     assert [pct(x) for x in (18.04, -2.46, 0.0, -0.01, 9.96, -12.5)] == [
         "+18%",

@@ -25,6 +25,7 @@ from ftbench.judge import metrics as m
 from ftbench.judge.comparable import differences
 from ftbench.judge.options import UNSTEADY_SPEED_PCT, JudgeOptions
 from ftbench.judge.phase import archive_metric
+from ftbench.judge.summary import summary_line
 from ftbench.report.model import (
     BaselineInfo,
     KeyedReport,
@@ -348,68 +349,6 @@ def make_verdict(
         threshold_source=threshold[1],
     )
     return replace(made, summary=summary_line(made))
-
-
-def summary_line(verdict: Verdict) -> str:
-    """The one line a reviewer reads: ``warm +18% (95% CI +12%..+24%), p=0.0004: regression``."""
-    if verdict.verdict == "no baseline":
-        return f"no baseline: {verdict.reason}" if verdict.reason else "no baseline"
-    if verdict.verdict == "not comparable":
-        return "not comparable (not judged): " + "; ".join(verdict.differences)
-    text = "; ".join(_phase_summary(name, p) for name, p in verdict.phases.items()) or (
-        f"{verdict.verdict}: {verdict.reason}"
-    )
-    tail = []
-    if verdict.baseline.selection:
-        tail.append(f"baseline: {verdict.baseline.selection}")
-    if not verdict.comparable:
-        tail.append("NOT comparable: " + "; ".join(verdict.differences))
-    return text + (" - " + ", ".join(tail) if tail else "")
-
-
-def _phase_summary(name: str, p: PhaseVerdict) -> str:
-    if p.pct_change is None:
-        return f"{name}: {p.verdict} ({p.reason})"
-    text = f"{name} {pct(p.pct_change)}"
-    if p.metrics is not None:  # reports of 0.2 and older judged wall time only
-        text += f" {p.metric}"
-    if p.ci95_pct is not None:
-        text += f" (95% CI {pct(p.ci95_pct[0])}..{pct(p.ci95_pct[1])})"
-    if p.p_value is not None:
-        text += f", {_p(p.p_value)}"
-    if p.noise_floor_pct is not None:
-        text += f", noise floor {p.noise_floor_pct:.1f}%"
-    text += f": {p.verdict}"
-    moved = moved_step(p)
-    if moved and p.verdict in ("regression", "improvement"):
-        text += f" ({moved})"
-    if p.verdict == "inconclusive" and p.reason:
-        text += f" ({p.reason})"
-    return text
-
-
-def moved_step(p: PhaseVerdict) -> str:
-    """``tests step +41% cpu``: the step whose change is largest in the verdict's direction."""
-    if not p.steps or p.pct_change is None:
-        return ""
-    sign = 1 if p.pct_change >= 0 else -1
-    name, change = max(p.steps.items(), key=lambda kv: sign * kv[1])
-    return f"{name} step {pct(change)} {p.metric}"
-
-
-def pct(value: float) -> str:
-    """``+18%``, ``-2.5%``: one decimal below 10%."""
-    digits = 1 if abs(value) < 10 else 0
-    text = f"{value:+.{digits}f}"
-    if text in ("+0", "-0", "+0.0", "-0.0"):
-        text = "+0" if digits == 0 else "+0.0"
-    return text + "%"
-
-
-def _p(value: float) -> str:
-    if value < 0.0001:
-        return "p<0.0001"
-    return f"p={value:.2g}" if value < 0.01 else f"p={value:.2f}"
 
 
 def _median(values: Sequence[float]) -> float | None:
