@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parent.parent / "src" / "ftbench"
-SHARED = {"ftbench", "errors", "redact", "signals"}
+SHARED = {"ftbench", "errors", "paths", "redact", "signals"}
 #: what each part of the package may import (besides itself and SHARED)
 ALLOWED = {
     "measure": set(),
@@ -67,7 +67,7 @@ def test_imports_follow_the_flow() -> None:
 
 
 def test_shared_modules_import_no_stage() -> None:
-    for name in ("ftbench.errors", "ftbench.redact"):
+    for name in ("ftbench.errors", "ftbench.paths", "ftbench.redact"):
         assert {_part(i) for i in _imports(_modules()[name])} <= SHARED, name
 
 

@@ -14,9 +14,10 @@ import statistics
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ftbench import paths
 from ftbench.archive.local import default_archive_dir
 from ftbench.archive.repo_id import repo_id
-from ftbench.archive.sync import archive_report, open_archives
+from ftbench.archive.sync import archive_report, open_archives, open_local
 from ftbench.errors import EXIT_COMMAND_FAILED, EXIT_OK, FtbenchError
 from ftbench.judge import calibration
 from ftbench.judge.ab import clear_enough, judge_against
@@ -65,6 +66,23 @@ class RunOutcome:
     exit_code: int
 
 
+def _out_anchor(request: RunRequest) -> Path:
+    """Where the no-link walk to the reports and logs starts (ftbench.paths)."""
+    return paths.anchor(request.out_dir, request.root)
+
+
+def check_places(request: RunRequest) -> None:
+    """Refuse, before anything runs, a symbolic link on the way to a place the run writes:
+    the reports, logs (the A/B base side's too), the archive's folder of this repository,
+    its pending markers and calibrations (:mod:`ftbench.paths`; every write checks again)."""
+    root = request.root
+    paths.check(request.out_dir / "bench_artifacts" / "base", _out_anchor(request))
+    local = open_local(root, request.archive_dir)
+    folder = local.root.joinpath(*local.prefix.split("/"), repo_id(root, request.repo_id))
+    for place in (folder, local.pending_dir, calibration_dir(request)):
+        paths.check(place, local.anchor)
+
+
 def _runner(request: RunRequest, tree: Path, artifacts: Path) -> Runner:
     return Runner(
         request.target,
@@ -76,6 +94,7 @@ def _runner(request: RunRequest, tree: Path, artifacts: Path) -> Runner:
             *(request.out_dir / n for n in REPORT_NAMES),
             default_archive_dir(request.root, request.archive_dir),
         ),
+        within=_out_anchor(request),
     )
 
 
@@ -157,6 +176,7 @@ def _calibrated(request: RunRequest) -> tuple[RunRequest, str]:
 
 
 def run(request: RunRequest) -> RunOutcome:
+    check_places(request)
     request, calibration_note = _calibrated(request)
     root, settings = request.root, request.settings
     if request.against is not None:
@@ -164,7 +184,9 @@ def run(request: RunRequest) -> RunOutcome:
     else:
         measured = _runner(request, root, request.out_dir / "bench_artifacts").run()
         report = build_report(measured, root, repo_id=repo_id(root, request.repo_id))
-    write_reports(report, request.out_dir, pretty=False)  # measured data is safe from here
+    out_anchor = _out_anchor(request)
+    # measured data is safe from here
+    write_reports(report, request.out_dir, pretty=False, anchor=out_anchor)
 
     verdict: Verdict | None = None
     judge_error: FtbenchError | None = None
@@ -196,7 +218,7 @@ def run(request: RunRequest) -> RunOutcome:
         out=printed,
     )
     report = replace(report, archive=archived.ref)
-    markdown = write_reports(report, request.out_dir)
+    markdown = write_reports(report, request.out_dir, anchor=out_anchor)
 
     # A run that stopped ends with its own error, unless it was a failing command that
     # --allow-failure accepts; then a judge error; else the verdict's exit code.
@@ -221,6 +243,7 @@ def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
     """A/A: the target against itself, interleaved, ``rounds`` times; the thresholds it
     recommends are stored for this machine class, target and mode (see
     :mod:`ftbench.judge.calibration`). A round that fails ends the calibration."""
+    check_places(request)
     root, options = request.root, request.judge
     self_ref = BaseRef("A/A", "", "A/A: this tree against itself")
     made: list[calibration.Round] = []
@@ -268,6 +291,6 @@ def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
         against_pct=against_pct,
         archive_pct=archive_pct,
     )
-    return CalibrationOutcome(
-        tuple(made), stored, calibration.save(calibration_dir(request), stored)
-    )
+    archive = default_archive_dir(root, request.archive_dir)
+    saved = calibration.save(calibration_dir(request), stored, paths.anchor(archive, root))
+    return CalibrationOutcome(tuple(made), stored, saved)

@@ -30,7 +30,7 @@ from ftbench.archive.index_store import (
     backend_of,
     line_key,
 )
-from ftbench.errors import one_line
+from ftbench.errors import UnsafePathError, one_line
 from ftbench.report.model import Report
 
 #: Bytes every ``runs`` line of a phase as a whole, wall time, contains (a cheap pre-filter
@@ -257,13 +257,15 @@ def indexed_repo_ids(store: Store) -> list[str]:
 
 def index_report(store: Store, repo_id: str, key: str, data: bytes, report: Report) -> str | None:
     """Add one just-archived report to ``store``'s index (a new segment, then the month's
-    compaction). Never raises: the index is derived data, and a reader adds what is missing;
-    the problem is returned as a note."""
+    compaction). Never raises but for a symbolic link on the way (UnsafePathError): the index
+    is derived data, and a reader adds what is missing; the problem is returned as a note."""
     ix = index_of(store)
     if ix is None:
         return None
     try:
         ix.add_reports(repo_id, [(key, data, report)])
+    except UnsafePathError:
+        raise
     except Exception as exc:
         return f"could not index {key} in {store.name}: {one_line(exc)}"
     return None

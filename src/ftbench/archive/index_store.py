@@ -13,13 +13,13 @@ so writing it twice writes the same bytes. Writers never modify an object:
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
+from ftbench import paths
 from ftbench.archive import index_rows as rows
 from ftbench.archive.index_rows import Segment
 from ftbench.report.model import Report
@@ -46,8 +46,9 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, anchor: Path | None = None) -> None:
         self.root = Path(root)
+        self.anchor = self.root if anchor is None else anchor  # ftbench.paths: no link below
         self.name = "local"
 
     def list_under(self, prefix: str) -> list[str]:
@@ -67,11 +68,10 @@ class LocalBackend:
     def write(self, key: str, data: bytes) -> None:
         from ftbench.archive.local import LocalArchive
 
-        LocalArchive(self.root).put(key, data)
+        LocalArchive(self.root, anchor=self.anchor).put(key, data)
 
     def remove(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.root.joinpath(*key.split("/")).unlink()
+        paths.remove(self.root.joinpath(*key.split("/")), self.anchor)
 
 
 class S3Backend:
@@ -98,7 +98,7 @@ def backend_of(store: object) -> Backend | None:
     from ftbench.archive.local import LocalArchive
 
     if isinstance(store, LocalArchive):
-        return LocalBackend(store.root)
+        return LocalBackend(store.root, store.anchor)
     if type(store).__name__ == "S3Store" and hasattr(store, "list_prefix"):
         return S3Backend(store)
     return None

@@ -10,6 +10,9 @@
   named ``h-<sha256 of the key>`` and holding the key.
 * A file-system failure (permissions, a full disk, a file where a directory should be) is a
   :class:`~ftbench.errors.SetupError` naming the archive, never a bare ``OSError``.
+* Nothing is written or removed through a symbolic link between the archive's anchor (the
+  repository root, or the archive directory the user named outside it) and the file
+  (:mod:`ftbench.paths`): such a link is an :class:`~ftbench.errors.UnsafePathError`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote
 
+from ftbench import paths
 from ftbench.archive import ARCHIVE_DIR_ENV
 from ftbench.archive.s3config import PENDING_DIR
 from ftbench.errors import SetupError
@@ -77,9 +81,13 @@ class LocalArchive:
 
     name = "local"
 
-    def __init__(self, root: Path, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self, root: Path, prefix: str = DEFAULT_PREFIX, *, anchor: Path | None = None
+    ) -> None:
         self.root = Path(root)
         self.prefix = prefix.strip("/")
+        #: where the no-link walk to what it writes starts (default: ``root`` itself)
+        self.anchor = self.root if anchor is None else Path(anchor)
 
     def __repr__(self) -> str:
         return f"LocalArchive(root={str(self.root)!r}, prefix={self.prefix!r})"
@@ -93,13 +101,12 @@ class LocalArchive:
         """Write ``data`` under ``key`` once; False when the key already exists."""
         dest = self.path_of(key)
         with _fs_errors("write", self.root):
-            return self._put(dest, data)
+            return self._put(paths.directory(dest.parent, self.anchor) / dest.name, data)
 
     @staticmethod
     def _put(dest: Path, data: bytes) -> bool:
         if dest.exists():
             return False
-        dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=dest.parent)
         tmp = Path(tmp_name)
         try:
@@ -187,7 +194,7 @@ class LocalArchive:
         check_key(key)
         marker = self._marker(key)
         with _fs_errors("write", self.root):
-            self.pending_dir.mkdir(parents=True, exist_ok=True)
+            paths.directory(self.pending_dir, self.anchor)
             if marker.name.startswith(HASHED):
                 if not marker.exists():  # the key inside, written whole or not at all
                     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.pending_dir)
@@ -221,5 +228,5 @@ class LocalArchive:
         return keys
 
     def clear_pending(self, key: str) -> None:
-        with _fs_errors("write", self.root), contextlib.suppress(FileNotFoundError):
-            self._marker(key).unlink()
+        with _fs_errors("write", self.root):
+            paths.remove(self._marker(key), self.anchor)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from ftbench import paths
 from ftbench.archive import DEFAULT_WORKERS
 from ftbench.archive.base import SCAN_LIMIT, Archives, ArchiveStore, report_key
 from ftbench.archive.index import index_report
@@ -118,7 +119,8 @@ def open_local(
     repo_root: Path, archive_dir: Path | str | None = None, config: S3Config | None = None
 ) -> LocalArchive:
     config = config if config is not None else S3Config.from_env()
-    return LocalArchive(default_archive_dir(repo_root, archive_dir), local_prefix(config))
+    root = default_archive_dir(repo_root, archive_dir)
+    return LocalArchive(root, local_prefix(config), anchor=paths.anchor(root, repo_root))
 
 
 def open_archives(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             target=target,
             settings=settings,
             judge=JudgeOptions(metric=args.metric),
-            out_dir=(args.out_dir or root / ".firsttry").resolve(),
+            out_dir=Path(os.path.abspath(args.out_dir)) if args.out_dir else root / ".firsttry",
             archive_dir=Path(args.archive_dir) if args.archive_dir else None,
             repo_id=args.repo_id,
         ),

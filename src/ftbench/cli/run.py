@@ -189,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             target=target,
             settings=settings,
             judge=options,
-            out_dir=(args.out_dir or root / ".firsttry").resolve(),
+            out_dir=Path(os.path.abspath(args.out_dir)) if args.out_dir else root / ".firsttry",
             archive_dir=Path(args.archive_dir) if args.archive_dir else None,
             repo_id=args.repo_id,
             upload_s3=args.upload_s3,

@@ -18,11 +18,13 @@ import json
 import math
 import os
 import statistics
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ftbench import paths
 from ftbench.judge.between import t_ppf
 from ftbench.judge.options import DEFAULT_ALPHA, DEFAULT_BASELINE_COUNT, Calibration
 
@@ -97,13 +99,20 @@ def recommend(rounds: Sequence[Round], *, alpha: float = DEFAULT_ALPHA) -> tuple
     return float(math.ceil(against)), float(math.ceil(archive))
 
 
-def save(directory: Path, stored: Stored) -> Path:
-    """Write atomically; returns the file."""
-    directory.mkdir(parents=True, exist_ok=True)
+def save(directory: Path, stored: Stored, anchor: Path | None = None) -> Path:
+    """Write atomically; returns the file. No link is allowed between ``anchor`` (the
+    archive's, :func:`ftbench.paths.anchor`; default: ``directory`` as named) and the file."""
+    directory = paths.directory(directory, directory if anchor is None else anchor)
     path = path_for(directory, stored.machine, stored.config_hash, stored.mode)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(asdict(stored), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(asdict(stored), indent=2) + "\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -45,7 +45,7 @@ import select
 import time
 
 RAN, TIMED_OUT, CANCELLED = 0, 1, 2
-_LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+_LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW  # a log is never a link
 #: Signals this process ignores that a command must not inherit ignored.
 _DEFAULTED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGPIPE)
 _SPAWN_SETSID = hasattr(os, "posix_spawn")

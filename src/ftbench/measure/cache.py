@@ -1,17 +1,19 @@
 """Cache paths of a step: resolve them safely, clear them before cold samples, measure them.
 
 Safety rule: a cache path must resolve (symlinks followed) to somewhere strictly inside the
-repository root. Anything else, including a symlink that points out of the tree, is refused
-before a single sample runs. Removal never follows symlinks found inside a cache directory.
+repository root, and no directory between the root and it may be a symlink (wherever it
+points). Anything else is refused before a single sample runs. Removal follows no symlink at
+any level (:mod:`ftbench.paths`): a cache path that is a symlink is removed itself, and links
+inside a cache directory are removed, not followed.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftbench import paths as no_links
 from ftbench.errors import UnsafePathError
 
 _GLOB_CHARS = set("*?[")
@@ -43,6 +45,7 @@ def resolve_cache_paths(
             candidates = [root / pattern]
         for path in candidates:
             _check_inside(path, root, pattern)
+            no_links.check(path.parent, root)
             real = Path(os.path.realpath(path))
             for keep in guarded:
                 if real == keep or keep in real.parents or real in keep.parents:
@@ -83,10 +86,7 @@ def clear(paths: list[Path], repo_root: Path) -> None:
     root = repo_root.resolve()
     for path in paths:
         _check_inside(path, root, str(path))
-        if path.is_symlink() or path.is_file():
-            path.unlink(missing_ok=True)
-        elif path.is_dir():
-            shutil.rmtree(path)
+        no_links.remove(path, root)
 
 
 def usage(paths: list[Path]) -> CacheUsage:

@@ -6,6 +6,11 @@ A run holds an exclusive ``flock`` on ``.lock`` in its folder while it runs; at 
 removes every folder whose lock it can take (a finished or killed run: the kernel drops the
 lock with the process) and whatever else lies in ``bench_artifacts/`` (the flat layout of
 ftbench 0.2 and earlier). The logs of the last run therefore stay until the next run starts.
+A folder holding the folder of a run in progress (``base/`` of an A/B run) is kept too.
+
+No link is followed (:mod:`ftbench.paths`): a link on the way to ``bench_artifacts`` is
+refused, and the clean-up removes what it finds through the folder's descriptor, a link as a
+link.
 
 Logs are created as samples run, a batch (:data:`BATCH` samples) at a time, and the header-only
 log of a sample that did not run (a failure stopped the phase, Ctrl-C) is removed.
@@ -15,13 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
+import secrets
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ftbench import paths
 from ftbench.errors import SetupError
 
 #: Samples the executor runs back to back with their logs created beforehand: the logs (and
@@ -39,12 +44,13 @@ except ImportError:  # pragma: no cover - not on Linux/macOS: ftbench does not m
     fcntl = None  # type: ignore[assignment]
 
 
-def _locked_by_another(folder: Path) -> bool:
-    """Whether a running ftbench holds ``folder``'s lock (False when there is no lock)."""
+def _locked_by_another(dir_fd: int, name: str) -> bool:
+    """Whether a running ftbench holds the lock of the folder ``name`` in ``dir_fd`` (False
+    when there is no lock)."""
     if fcntl is None:
         return False
     try:
-        fd = os.open(folder / _LOCK, os.O_RDONLY)
+        fd = os.open(f"{name}/{_LOCK}", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
     except OSError:
         return False
     try:
@@ -56,26 +62,37 @@ def _locked_by_another(folder: Path) -> bool:
     return False
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+def _holds_a_run_in_progress(dir_fd: int, name: str) -> bool:
+    """Whether ``name`` is, or directly holds, the folder of a run in progress."""
+    if _locked_by_another(dir_fd, name):
+        return True
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        with os.scandir(fd) as entries:
+            inner = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+        return any(_locked_by_another(fd, n) for n in inner)
+    finally:
+        os.close(fd)
 
 
 class RunLogs:
     """One run's log folder under ``artifacts``; :meth:`start` makes it, :meth:`close` lets
     the next run remove it."""
 
-    def __init__(self, artifacts: Path) -> None:
+    def __init__(self, artifacts: Path, anchor: Path) -> None:
         self.artifacts = artifacts
+        #: where the walk to ``artifacts`` starts (ftbench.paths.anchor)
+        self.anchor = anchor
         self.folder: Path | None = None
         self._fd: int | None = None
 
     def start(self) -> Path:
         """Remove what finished runs left, create this run's folder (locked), return it.
-        A :class:`~ftbench.errors.SetupError` when ``artifacts`` cannot be written."""
+        A :class:`~ftbench.errors.SetupError` when ``artifacts`` cannot be written (an
+        :class:`~ftbench.errors.UnsafePathError` when a link is on the way)."""
         try:
             return self._start()
         except OSError as exc:
@@ -85,33 +102,38 @@ class RunLogs:
 
     def _start(self) -> Path:
         self.close()
-        self.artifacts.mkdir(parents=True, exist_ok=True)
-        self._remove_finished()
-        setup = Path(tempfile.mkdtemp(prefix=_NEW, dir=self.artifacts))
-        fd = os.open(setup / _LOCK, os.O_WRONLY | os.O_CREAT, 0o644)
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        self._fd = fd
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        folder = self.artifacts / f"run-{stamp}-{os.getpid()}"
-        if folder.exists():  # a second run of this process within the same second
-            folder = self.artifacts / f"run-{stamp}-{os.getpid()}-{setup.name[len(_NEW) :]}"
-        os.rename(setup, folder)
-        self.folder = folder
-        return folder
+        with paths.opened(self.artifacts, self.anchor, create=True) as fd:
+            assert fd is not None
+            self._remove_finished(fd)
+            setup = _NEW + secrets.token_hex(6)
+            os.mkdir(setup, 0o700, dir_fd=fd)  # as tempfile.mkdtemp
+            lock = os.open(
+                f"{setup}/{_LOCK}", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644, dir_fd=fd
+            )
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            self._fd = lock
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            name = f"run-{stamp}-{os.getpid()}"
+            with contextlib.suppress(FileNotFoundError):
+                os.lstat(name, dir_fd=fd)  # a second run of this process within the second
+                name = f"{name}-{setup[len(_NEW) :]}"
+            os.rename(setup, name, src_dir_fd=fd, dst_dir_fd=fd)
+        self.folder = paths.directory(self.artifacts, self.anchor) / name
+        return self.folder
 
-    def _remove_finished(self) -> None:
+    def _remove_finished(self, dir_fd: int) -> None:
         now = time.time()
-        with os.scandir(self.artifacts) as entries:
-            found = [(Path(e.path), e.name, e.is_dir(follow_symlinks=False)) for e in entries]
-        for path, name, is_dir in found:
-            if is_dir and _locked_by_another(path):
+        with os.scandir(dir_fd) as entries:
+            found = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+        for name, is_dir in found:
+            if is_dir and _holds_a_run_in_progress(dir_fd, name):
                 continue  # a run in progress
             if name.startswith(_NEW):
                 with contextlib.suppress(OSError):
-                    if now - path.stat().st_mtime < _SETUP_GRACE_S:
+                    if now - os.lstat(name, dir_fd=dir_fd).st_mtime < _SETUP_GRACE_S:
                         continue  # being set up right now (not locked yet)
-            _remove(path)
+            paths.remove_entry(dir_fd, name, ignore_errors=True)
 
     def shown(self, root: Path) -> str:
         """The folder as reports show it: relative to the repository when inside it."""

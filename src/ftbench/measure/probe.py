@@ -279,7 +279,8 @@ class DirectSpawn:
             return _to_kib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
         floor = own_peak_kb()
-        log_fd = os.open(job.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW  # a log is never a link
+        log_fd = os.open(job.log_path, flags, 0o644)
         try:
             started = time.monotonic()
             proc = subprocess.Popen(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ftbench import paths
 from ftbench.errors import EXIT_COMMAND_FAILED, FtbenchError, SetupError
 from ftbench.measure import cache, probe, tools
 from ftbench.measure.config import Step, Target
@@ -33,19 +33,11 @@ from ftbench.signals import interrupted_error
 
 def prepare_log(path: Path, header: str) -> None:
     """Create a log file holding ``header``; the command's output is appended to it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     try:
         os.write(fd, header.encode(errors="replace"))
     finally:
         os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
 
 
 class Runner:
@@ -59,12 +51,17 @@ class Runner:
         protected: tuple[Path, ...] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         executor: Executor | None = None,
+        within: Path | None = None,
     ) -> None:
+        """``within``: where the walk to ``artifacts_dir`` starts, no link allowed below it
+        (:func:`ftbench.paths.anchor` of the report directory; default: the anchor of
+        ``artifacts_dir`` itself)."""
         self.target = target
         self.settings = settings
         self.root = repo_root.resolve()
         self.artifacts = artifacts_dir  # this run's own folder in it once it starts
-        self._logs = RunLogs(artifacts_dir)
+        self._within = within or paths.anchor(artifacts_dir, self.root)
+        self._logs = RunLogs(artifacts_dir, self._within)
         self.progress = progress or Progress()
         self.clock = clock
         self._guarded = (artifacts_dir, *protected)
@@ -99,8 +96,8 @@ class Runner:
     def all_cache_paths(self) -> list[Path]:
         self.cache_paths = self._resolve_caches()
         seen: dict[Path, None] = {}
-        for paths in self.cache_paths.values():
-            seen.update(dict.fromkeys(paths))
+        for found in self.cache_paths.values():
+            seen.update(dict.fromkeys(found))
         return list(seen)
 
     def begin(self) -> BenchResult:
@@ -209,7 +206,7 @@ class Runner:
     def _clear_caches(self) -> None:
         tier, mode = self.target.tier, self.settings.mode
         self.cache_paths = self._resolve_caches()  # what the previous sample wrote
-        _remove(self._pycache("cold"))
+        paths.remove(self._pycache("cold"), self._within, ignore_errors=True)
         for step in self.target.steps:
             cache.clear(self.cache_paths[step.name], self.root)
             clear_argv = step.clear_argv(tier, mode)

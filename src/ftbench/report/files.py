@@ -1,6 +1,7 @@
 """The report files: ``bench_proof.json``, ``bench_proof.md``, ``bench_report.env``.
 
-Every write is atomic (temporary file, then rename), so a crash never leaves half a report.
+Every write is atomic (temporary file, then rename), so a crash never leaves half a report,
+and goes through no symbolic link (:mod:`ftbench.paths`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from ftbench import paths
 from ftbench.errors import UsageError
 from ftbench.report.codec import ModelError
 from ftbench.report.markdown import render
@@ -21,13 +23,15 @@ ENV_NAME = "bench_report.env"
 REPORT_NAMES = (JSON_NAME, MD_NAME, ENV_NAME)
 
 
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def atomic_write(path: Path, text: str, anchor: Path | None = None) -> None:
+    """Write ``path`` whole or not at all; no link between ``anchor`` (default: the
+    directory of ``path``) and it, and a link at ``path`` is replaced, not followed."""
+    folder = paths.directory(path.parent, path.parent if anchor is None else anchor)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
+        os.replace(tmp, folder / path.name)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -65,21 +69,24 @@ def dotenv_lines(report: Report, report_path: str) -> list[str]:
 GITIGNORE = "# written by ftbench: reports, logs, archive and caches are not sources\n*\n"
 
 
-def write_reports(report: Report, out_dir: Path, *, pretty: bool = True) -> str:
+def write_reports(
+    report: Report, out_dir: Path, *, pretty: bool = True, anchor: Path | None = None
+) -> str:
     """Write the JSON, Markdown and dotenv files; returns the Markdown.
 
     ``pretty=False`` (compact JSON) is for the safety write right after measuring. The default
     ``.firsttry`` directory gets a ``.gitignore`` (when it has none) so that it never shows as
-    untracked in the user's repository.
+    untracked in the user's repository. ``anchor``: no link is allowed between it and
+    ``out_dir`` (:func:`ftbench.paths.anchor`; default: ``out_dir`` as named).
     """
     markdown = render(report)
     ignore = out_dir / ".gitignore"
-    if out_dir.name == ".firsttry" and not ignore.exists():
-        atomic_write(ignore, GITIGNORE)
-    atomic_write(out_dir / JSON_NAME, report.to_json(pretty=pretty))
-    atomic_write(out_dir / MD_NAME, markdown)
+    if out_dir.name == ".firsttry" and not os.path.lexists(ignore):
+        atomic_write(ignore, GITIGNORE, anchor)
+    atomic_write(out_dir / JSON_NAME, report.to_json(pretty=pretty), anchor)
+    atomic_write(out_dir / MD_NAME, markdown, anchor)
     shown = os.path.join(out_dir.name, JSON_NAME)
-    atomic_write(out_dir / ENV_NAME, "\n".join(dotenv_lines(report, shown)) + "\n")
+    atomic_write(out_dir / ENV_NAME, "\n".join(dotenv_lines(report, shown)) + "\n", anchor)
     return markdown
 
 
