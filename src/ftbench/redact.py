@@ -96,7 +96,47 @@ ENV_ALLOWLIST = frozenset(
 
 
 def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
+    return bool(_SECRET_NAME.search(name) or is_credential_name(name))
+
+
+#: CI credentials, named for clarity (the rule of :func:`is_credential_name` covers them).
+CI_CREDENTIALS = frozenset(
+    {
+        "GITHUB_TOKEN",
+        "ACTIONS_RUNTIME_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "CI_JOB_TOKEN",
+        "CI_JOB_JWT",
+        "CI_JOB_JWT_V1",
+        "CI_JOB_JWT_V2",
+        "CI_REGISTRY_PASSWORD",
+        "DOCKER_AUTH_CONFIG",
+    }
+)
+_CREDENTIAL_PART = re.compile(
+    r"SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY"
+)
+_LAST_WORDS = frozenset({"KEY", "KEYS", "AUTH", "AUTHORIZATION", "COOKIE", "COOKIES"})
+_LICENCE = ("LICENSE_KEY", "LICENCE_KEY")
+#: Values shorter than this are not masked in free text (``1``, ``true``: too common).
+MIN_SECRET_LEN = 6
+
+
+def is_credential_name(name: str) -> bool:
+    """Whether a variable's name says it holds a credential (upper-cased, words split at
+    ``_``): a CI token of :data:`CI_CREDENTIALS`; ``SECRET``, ``PASSWORD``, ``PASSWD``,
+    ``PASSPHRASE``, ``CREDENTIAL``, ``PRIVATE_KEY``, ``API_KEY`` or ``ACCESS_KEY`` anywhere
+    (``PGPASSWORD``); a word ending in ``TOKEN`` (``NPM_TOKEN``, ``npm_config__authToken``),
+    or ``JWT`` or ``PAT``; a last word ``KEY``, ``AUTH``, ``AUTHORIZATION`` or ``COOKIE``
+    (``STRIPE_KEY``). Not: ``SSH_AUTH_SOCK``, ``XAUTHORITY``, ``GIT_AUTHOR_NAME``,
+    ``TOKENIZERS_PARALLELISM``, ``KEYBOARD_LAYOUT``, ``PYTHONHASHSEED``, ``XDG_SESSION_ID``."""
+    upper = name.upper()
+    if upper in CI_CREDENTIALS or _CREDENTIAL_PART.search(upper):
+        return True
+    words = [w for w in upper.split("_") if w]
+    if any(w.endswith(("TOKEN", "TOKENS")) or w in ("JWT", "PAT") for w in words):
+        return True
+    return len(words) > 1 and words[-1] in _LAST_WORDS
 
 
 def is_own_secret(name: str, value: str = "") -> bool:
@@ -108,15 +148,40 @@ def is_own_secret(name: str, value: str = "") -> bool:
     return name.startswith(("S3_", "AWS_")) and is_secret_name(name)
 
 
+def kept_from_commands(name: str, value: str = "") -> bool:
+    """Whether a variable is removed from the benchmarked commands' environment: ftbench's
+    own credentials (:func:`is_own_secret`) and every :func:`is_credential_name`, but a
+    licence key (``FIRSTTRY_LICENSE_KEY``: what the measured tool needs to run at all)."""
+    if is_own_secret(name, value):
+        return True
+    return is_credential_name(name) and not name.upper().endswith(_LICENCE)
+
+
 def target_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a benchmarked command: ftbench's, without its own credentials
-    (:func:`is_own_secret`); a step's ``pass_env`` puts named ones back."""
+    """The environment of a benchmarked command: ftbench's, without credentials
+    (:func:`kept_from_commands`); a step's ``pass_env`` puts named ones back."""
     env = os.environ if environ is None else environ
-    return {k: v for k, v in env.items() if not is_own_secret(k, v)}
+    return {k: v for k, v in env.items() if not kept_from_commands(k, v)}
+
+
+def log_secrets(environ: Mapping[str, str] | None = None) -> tuple[bytes, ...]:
+    """What is masked in the commands' logs: the values of ftbench's credential variables
+    (:func:`is_credential_name`, :func:`is_own_secret`: passed with ``pass_env`` or not) and
+    the ``user:password`` of URLs in any variable, each at least :data:`MIN_SECRET_LEN` long;
+    as the bytes a command would print."""
+    env = os.environ if environ is None else environ
+    found: set[str] = set()
+    for name, value in env.items():
+        if is_credential_name(name) or is_own_secret(name, value):
+            found.add(value)
+        found.update(m["userinfo"] for m in _URL_USERINFO.finditer(value))
+    return tuple(
+        sorted((os.fsencode(v) for v in found if len(v) >= MIN_SECRET_LEN), key=len, reverse=True)
+    )
 
 
 def _secret_values(environ: Mapping[str, str]) -> list[str]:
-    values = {v for k, v in environ.items() if is_secret_name(k) and len(v) >= 6}
+    values = {v for k, v in environ.items() if is_secret_name(k) and len(v) >= MIN_SECRET_LEN}
     return sorted(values, key=len, reverse=True)
 
 

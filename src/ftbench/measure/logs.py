@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -148,6 +149,82 @@ class RunLogs:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
+
+
+#: Logs are read (and, when they hold a secret, rewritten) this many bytes at a time.
+MASK_CHUNK = 1 << 20
+MASK = b"***"
+
+
+def mask_logs(logs: Iterable[Path], values: Sequence[bytes]) -> int:
+    """Replace every occurrence of ``values`` (those longer than ``***``) in the ``logs``
+    with ``***``, after their commands ran (the fork server writes a command's output straight
+    to its log); the number of logs changed. A log is read once, a chunk at a time; one that
+    holds a secret is rewritten in place (the masked text is never longer, so the rewrite
+    never overtakes the reading; no rename, no truncation to zero: ext4 does not flush it),
+    in memory a chunk at a time whatever its size."""
+    values = [v for v in values if len(v) > len(MASK)]
+    if not values:
+        return 0
+    pattern = re.compile(b"|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+    overlap = max(map(len, values)) - 1
+    changed = 0
+    for log in logs:
+        try:
+            fd = os.open(log, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            continue  # a log that is gone (or was replaced by a link) is not ours to fix
+        try:
+            if _holds(fd, values, overlap):
+                _rewrite(fd, values, pattern, overlap)
+                changed += 1
+        finally:
+            os.close(fd)
+    return changed
+
+
+def _holds(fd: int, values: Sequence[bytes], overlap: int) -> bool:
+    carry, offset = b"", 0
+    while chunk := os.pread(fd, MASK_CHUNK, offset):
+        offset += len(chunk)
+        buf = carry + chunk
+        if any(v in buf for v in values):
+            return True
+        carry = buf[max(0, len(buf) - overlap) :]
+    return False
+
+
+def _rewrite(fd: int, values: Sequence[bytes], pattern: re.Pattern[bytes], overlap: int) -> None:
+    """Mask the open log in place. A match that starts ``overlap`` bytes before the end of
+    what was read is complete in it; what follows waits for the next chunk."""
+    carry, read, written = b"", 0, 0
+    while True:
+        chunk = os.pread(fd, MASK_CHUNK, read)
+        read += len(chunk)
+        buf = carry + chunk
+        if not chunk:
+            out, carry = pattern.sub(MASK, buf), b""
+        elif not any(v in buf for v in values):
+            cut = max(0, len(buf) - overlap)
+            out, carry = buf[:cut], buf[cut:]
+        else:
+            safe, done = len(buf) - overlap, 0
+            pieces: list[bytes] = []
+            for match in pattern.finditer(buf):
+                if match.start() >= safe:
+                    break
+                pieces += (buf[done : match.start()], MASK)
+                done = match.end()
+            cut = max(done, safe)
+            pieces.append(buf[done:cut])
+            out, carry = b"".join(pieces), buf[cut:]
+        while out:  # written + len(carry) <= read: never over what is still to be read
+            n = os.pwrite(fd, out, written)
+            written += n
+            out = out[n:]
+        if not chunk:
+            break
+    os.ftruncate(fd, written)
 
 
 def discard_logs(paths: Iterable[Path]) -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ftbench.errors import SetupError
 from ftbench.measure.executor import RSS_SCOPE, Executor, Job, ProcessResult
+from ftbench.redact import target_environ
 
 __all__ = [
     "RSS_SCOPE",
@@ -127,6 +128,7 @@ class ForkServer:
                 stdout=subprocess.PIPE,
                 bufsize=0,
                 close_fds=True,
+                env=target_environ(),  # its /proc/PID/environ is readable by the commands
             )
         return self._proc
 

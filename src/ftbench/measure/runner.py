@@ -20,14 +20,14 @@ from ftbench.measure import cache, probe, tools
 from ftbench.measure.config import Step, Target
 from ftbench.measure.executor import Executor, Job, ProcessResult
 from ftbench.measure.load import REFERENCE_READINGS, LoadMeter, reference_ms
-from ftbench.measure.logs import BATCH, RunLogs, discard_logs
+from ftbench.measure.logs import BATCH, RunLogs, discard_logs, mask_logs
 from ftbench.measure.results import BenchResult as BenchResult
 from ftbench.measure.results import PhaseResult as PhaseResult
 from ftbench.measure.results import Progress as Progress
 from ftbench.measure.results import RunSettings as RunSettings
 from ftbench.measure.results import Sample as Sample
 from ftbench.measure.results import StepSample as StepSample
-from ftbench.redact import scrub, target_environ
+from ftbench.redact import log_secrets, scrub, target_environ
 from ftbench.signals import interrupted_error
 
 
@@ -78,7 +78,9 @@ class Runner:
             self._artifacts_shown = str(artifacts_dir.resolve().relative_to(self.root))
         except ValueError:
             self._artifacts_shown = str(artifacts_dir)
-        self.base_env = target_environ(os.environ)  # not ftbench's own S3/AWS credentials
+        self.base_env = target_environ(os.environ)  # no credentials (redact.py)
+        #: masked in the logs once their commands ran (a pass_env'd one too)
+        self._secrets = log_secrets(os.environ)
         if target.path:  # the user's environment (measure.interpreter)
             self.base_env["PATH"] = target.path
         if settings.max_procs is not None:
@@ -298,6 +300,7 @@ class Runner:
                         yield Sample(phase, index, (self._step_sample(step, job, measured),))
             finally:
                 discard_logs(job.log_path for job in jobs[ran:])
+                mask_logs((job.log_path for job in jobs[:ran]), self._secrets)
             if ran < len(jobs):
                 return
 
@@ -307,19 +310,24 @@ class Runner:
             self._clear_caches()
             self._refs.append(reference_ms())  # between samples, never during one
         steps: list[StepSample] = []
+        logs: list[Path] = []
         budget = self.settings.timeout_s
         started = time.monotonic()
-        for step in self.target.steps:
-            remaining = None
-            if budget is not None:
-                remaining = max(0.001, budget - (time.monotonic() - started))
-            job = self._job(step, phase, index, remaining)
-            self.progress.step(phase, index, step.name)
-            with _cannot_run(step):
-                (measured,) = self.executor.run([job], stop_on_failure=True)
-            steps.append(self._step_sample(step, job, measured))
-            if not steps[-1].ok:
-                break
+        try:
+            for step in self.target.steps:
+                remaining = None
+                if budget is not None:
+                    remaining = max(0.001, budget - (time.monotonic() - started))
+                job = self._job(step, phase, index, remaining)
+                logs.append(job.log_path)
+                self.progress.step(phase, index, step.name)
+                with _cannot_run(step):
+                    (measured,) = self.executor.run([job], stop_on_failure=True)
+                steps.append(self._step_sample(step, job, measured))
+                if not steps[-1].ok:
+                    break
+        finally:
+            mask_logs(logs, self._secrets)  # between samples: never inside a timing
         return Sample(phase, index, tuple(steps))
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftbench.errors import SetupError
+from ftbench.redact import scrub
 
 #: where ``--against auto`` finds the base branch, in order (after ``--baseline-branch``)
 BASE_BRANCH_VARS = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
@@ -139,5 +140,5 @@ def run_setup(command: str, tree: Path, env: Mapping[str, str] | None = None) ->
         last = ((proc.stderr or proc.stdout).strip().splitlines() or [""])[-1]
         raise SetupError(
             f"setup command exited with code {proc.returncode} in {tree}"
-            + (f": {last[:200]}" if last else "")
+            + (f": {scrub(last)[:200]}" if last else "")
         )
