@@ -5,15 +5,21 @@ with the pull or merge request's base branch); :func:`checkout` makes a detached
 in a temporary directory and removes it afterwards, whatever ends the block (an error, Ctrl-C,
 SIGTERM: ftbench turns those into exceptions). A ref that is not there (a shallow CI clone) is
 a setup error naming the ``git fetch`` that brings it.
+
+A worktree is locked (``git worktree lock``) with its owner, ``ftbench pid N on HOST started
+T``, for as long as its run lives; a run killed with SIGKILL cannot remove it, so every
+``checkout`` first removes the ftbench worktrees whose owner is gone (:func:`remove_stale`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,16 +113,107 @@ def resolve_ref(
 
 @contextlib.contextmanager
 def checkout(root: Path, commit: str) -> Iterator[Path]:
-    """A detached worktree of ``commit`` in a new temporary directory, removed on exit."""
-    parent = Path(tempfile.mkdtemp(prefix="ftbench-ab-"))
+    """A detached worktree of ``commit`` in a new temporary directory,
+    locked with this process as its owner, removed on exit; stale ones are removed first."""
+    remove_stale(root)
+    parent = Path(tempfile.mkdtemp(prefix=PREFIX))
     tree = parent / "base"
     try:
         _git(root, "worktree", "add", "--detach", "--force", str(tree), commit)
+        _git(root, "worktree", "lock", "--reason", owner(), str(tree))
         yield tree
     finally:
-        _git(root, "worktree", "remove", "--force", str(tree), check=False)
-        shutil.rmtree(parent, ignore_errors=True)
+        _discard(root, tree)
         _git(root, "worktree", "prune", check=False)
+
+
+#: an ftbench worktree is ``<temporary directory>/ftbench-ab-XXXXXXXX/base``
+PREFIX = "ftbench-ab-"
+_OWNER = re.compile(r"ftbench pid (\d+) on (.*) started (\S+)")
+#: an unlocked ftbench worktree older than this is stale (killed between add and lock, or
+#: left by ftbench 0.3, which did not lock them)
+UNLOCKED_STALE_S = 15 * 60.0
+
+
+def owner(pid: int | None = None) -> str:
+    """The lock reason naming a worktree's owner: pid, host and the process's start time
+    (so a pid used again by another process is not taken for the owner)."""
+    pid = os.getpid() if pid is None else pid
+    return f"ftbench pid {pid} on {os.uname().nodename} started {_started(pid)}"
+
+
+def _started(pid: int) -> str:
+    """When the process started (Linux: clock ticks after boot), ``-`` where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError, UnicodeDecodeError):
+        return "-"
+
+
+def _gone(reason: str) -> bool:
+    """Whether the owner named by a lock ``reason`` is gone. Only an ftbench lock of this
+    host can be gone: another host's (a container) or a foreign lock is never judged."""
+    found = _OWNER.fullmatch(reason.strip())
+    if found is None or found[2] != os.uname().nodename:
+        return False
+    pid, started = int(found[1]), found[3]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's
+    now = _started(pid)
+    return "-" not in (started, now) and now != started
+
+
+def remove_stale(root: Path) -> list[Path]:
+    """Remove the ftbench worktrees of ``root`` whose run is gone (its lock names a process
+    that no longer lives; or no lock and older than :data:`UNLOCKED_STALE_S`); those
+    removed. A worktree of a live run is never touched."""
+    common = _git(root, "rev-parse", "--git-common-dir", check=False)
+    if not common:
+        return []
+    removed = []
+    for entry in sorted((root / common / "worktrees").glob("*")):
+        try:
+            tree = Path((entry / "gitdir").read_text(encoding="utf-8").strip()).parent
+        except (OSError, UnicodeDecodeError):
+            continue
+        if tree.name != "base" or not tree.parent.name.startswith(PREFIX):
+            continue  # not ftbench's
+        try:
+            reason = (entry / "locked").read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            reason = None
+        except OSError:
+            continue
+        if reason is not None and not _gone(reason):
+            continue
+        if reason is None and _age(tree.parent) < UNLOCKED_STALE_S:
+            continue  # being set up right now
+        _discard(root, tree)
+        removed.append(tree)
+    if removed:
+        _git(root, "worktree", "prune", check=False)
+    return removed
+
+
+def _age(folder: Path) -> float:
+    try:
+        return time.time() - folder.lstat().st_mtime
+    except OSError:
+        return float("inf")  # gone already
+
+
+def _discard(root: Path, tree: Path) -> None:
+    """Unregister and delete an ftbench worktree and its temporary folder (no link
+    followed: ``git worktree remove``, ``rmtree``)."""
+    _git(root, "worktree", "unlock", str(tree), check=False)
+    _git(root, "worktree", "remove", "--force", "--force", str(tree), check=False)
+    if tree.parent.name.startswith(PREFIX):
+        shutil.rmtree(tree.parent, ignore_errors=True)
 
 
 def run_setup(command: str, tree: Path, env: Mapping[str, str] | None = None) -> None:
