@@ -1,4 +1,5 @@
-"""The A/B base worktree (issue 16, item 9): never leaked, even after SIGKILL."""
+"""The A/B base worktree (issue 16, items 9 and 10): never leaked, even after SIGKILL; its
+submodules checked out from the repository's own copies, never from their URLs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from ftbench import cli
 from ftbench.measure import worktree
+from ftbench.report.model import Report
 
 Git = Callable[..., str]
 FEW = ["--skip-cold", "--runs", "3", "--warmup", "0", "--baseline", "none"]
@@ -136,3 +138,101 @@ def test_a_run_killed_with_sigkill_leaks_no_worktree_past_the_next_run(
     assert code in (0, 4), capsys.readouterr().err
     assert registered(repo, run_git) == []
     assert not leaked.exists() and not leaked.parent.exists()
+
+
+# --- item 10: submodules ---------------------------------------------------------------------
+
+
+def add_submodule(repo: Path, source: Path, path: str, git: Git) -> None:
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(source), path)
+
+
+def library(path: Path, git: Git, inner: Path | None = None) -> Path:
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "mod.py").write_text("print('library here')\n")
+    if inner is not None:
+        add_submodule(path, inner, "inner", git)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "library")
+    return path
+
+
+def super_repo(tmp_path: Path, git: Git, check: str, *, recursive: bool = True) -> Path:
+    """A repository whose step runs ``check`` (Python) over its submodule ``lib`` (which
+    has a submodule ``inner``, initialised when ``recursive``); the submodules' URLs are
+    gone afterwards."""
+    inner = library(tmp_path / "inner-origin", git)
+    lib = library(tmp_path / "lib-origin", git, inner=inner)
+    repo = tmp_path / "super"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    add_submodule(repo, lib, "lib", git)
+    deep = ["--recursive"] if recursive else []
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init", *deep)
+    (repo / ".gitignore").write_text(".firsttry/\n")
+    (repo / "check.py").write_text(check)
+    (repo / "ftbench.toml").write_text(
+        f'[tiers.lite]\n[[tiers.lite.steps]]\nname = "c"\ncmd = ["{sys.executable}", "check.py"]\n'
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "head")
+    for origin in (lib, inner):  # unreachable from now on: nothing may be fetched
+        subprocess.run(["rm", "-rf", str(origin)], check=True)
+    return repo
+
+
+NEEDS_BOTH = (
+    "import pathlib\n"
+    "for p in ('lib/mod.py', 'lib/inner/mod.py'):\n"
+    "    assert pathlib.Path(p).is_file(), p\n"
+)
+
+
+def run_ab(repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = cli.main(
+        ["run", "--repo", str(repo), "--quiet", "--progress", "never", *FEW, "--against", "HEAD~1"]
+    )
+    return code, capsys.readouterr().err.splitlines()
+
+
+def test_the_base_side_has_its_submodules_from_local_copies(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = super_repo(tmp_path, run_git, NEEDS_BOTH)
+    code, err = run_ab(repo, capsys)
+    assert code in (0, 4), err
+    report = Report.from_json((repo / ".firsttry" / "bench_proof.json").read_text())
+    assert report.against is not None and report.against.runs.warm is not None
+    assert all(s.ok for s in report.against.runs.warm.samples)
+    assert registered(repo, run_git) == []
+
+
+def test_a_submodule_commit_missing_here_is_one_clear_line(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = super_repo(tmp_path, run_git, NEEDS_BOTH)
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    real = run_git(repo, "rev-parse", "HEAD:lib")
+    run_git(repo, "update-index", "--cacheinfo", f"160000,{missing},lib")
+    run_git(repo, "commit", "-q", "-m", "base with a commit of lib only upstream has")
+    run_git(repo, "update-index", "--cacheinfo", f"160000,{real},lib")
+    run_git(repo, "commit", "-q", "-m", "head")
+    code, err = run_ab(repo, capsys)
+    assert code == 5
+    assert err == [
+        "ft-bench: error: --against: the base side needs commit 0123456789ab of submodule "
+        "'lib', which this clone does not have (git -C lib fetch, or git submodule update "
+        "--init --recursive, then run again): ftbench never fetches submodules"
+    ]
+    assert registered(repo, run_git) == []
+
+
+def test_a_submodule_never_initialised_here_stays_empty_in_the_base_too(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    check = "import os\nassert os.path.isfile('lib/mod.py') and not os.listdir('lib/inner')\n"
+    repo = super_repo(tmp_path, run_git, check, recursive=False)
+    code, err = run_ab(repo, capsys)
+    assert code in (0, 4), err

@@ -9,6 +9,8 @@ a setup error naming the ``git fetch`` that brings it.
 A worktree is locked (``git worktree lock``) with its owner, ``ftbench pid N on HOST started
 T``, for as long as its run lives; a run killed with SIGKILL cannot remove it, so every
 ``checkout`` first removes the ftbench worktrees whose owner is gone (:func:`remove_stale`).
+Its submodules are checked out from the repository's own copies (``.git/modules``), never from
+their URLs (:mod:`ftbench.measure.submodules`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftbench.errors import SetupError
+from ftbench.measure import submodules
 from ftbench.redact import scrub
 
 #: where ``--against auto`` finds the base branch, in order (after ``--baseline-branch``)
@@ -113,7 +116,7 @@ def resolve_ref(
 
 @contextlib.contextmanager
 def checkout(root: Path, commit: str) -> Iterator[Path]:
-    """A detached worktree of ``commit`` in a new temporary directory,
+    """A detached worktree of ``commit`` (its submodules too) in a new temporary directory,
     locked with this process as its owner, removed on exit; stale ones are removed first."""
     remove_stale(root)
     parent = Path(tempfile.mkdtemp(prefix=PREFIX))
@@ -121,6 +124,7 @@ def checkout(root: Path, commit: str) -> Iterator[Path]:
     try:
         _git(root, "worktree", "add", "--detach", "--force", str(tree), commit)
         _git(root, "worktree", "lock", "--reason", owner(), str(tree))
+        submodules.check_out(root, tree)
         yield tree
     finally:
         _discard(root, tree)
