@@ -284,3 +284,19 @@ def test_places_named_outside_the_repository_are_written_and_checked_below(
     code, err = ftbench_run(tmp_repo, capsys, *named)
     assert code == 5 and len(err) == 1 and "symbolic link" in err[0]
     assert untouched(outside)
+
+
+def test_dashboard_and_chart_outputs_below_a_link_are_refused(
+    tmp_repo: Path,
+    outside: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_repo)
+    (tmp_repo / "ftbench-dashboard").symlink_to(outside, target_is_directory=True)
+    (tmp_repo / "charts").symlink_to(outside, target_is_directory=True)
+    for args in (["dashboard"], ["trend", "--chart", "charts/trend.html"]):
+        code = cli.main([*args, "--repo-id", RID])
+        err = capsys.readouterr().err.splitlines()
+        assert code == 5 and len(err) == 1 and "symbolic link" in err[0], (args, err)
+    assert untouched(outside)

@@ -42,12 +42,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ftbench import paths
     from ftbench.analyse.dashboard import build
     from ftbench.archive.repo_id import repo_id
     from ftbench.archive.sync import open_archives
     from ftbench.cli.common import repo_root
 
     root = repo_root(args.repo)
+    paths.check(args.out / "svg", paths.anchor(args.out, root))  # no link on the way
     rid = repo_id(root, args.repo_id)
     archives, notes = open_archives(root, args.archive_dir, scan_limit=None)
     site = build(archives, rid, args.out, branch=args.branch, penalty=args.penalty, notes=notes)

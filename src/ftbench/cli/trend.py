@@ -101,6 +101,7 @@ def check_chart_path(path: Path | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ftbench import paths
     from ftbench.analyse.trend import analyse
     from ftbench.archive.repo_id import repo_id
     from ftbench.archive.sync import open_archives
@@ -108,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_chart_path(args.chart)
     root = repo_root(args.repo)
+    if args.chart is not None:  # no link on the way to it (ftbench.paths)
+        paths.check(args.chart.parent, paths.anchor(args.chart.parent, root))
     rid = repo_id(root, args.repo_id)
     # every key: --last counts matching reports, and may exceed the archives' default scan
     archives, notes = open_archives(root, args.archive_dir, scan_limit=None)
