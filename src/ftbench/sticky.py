@@ -2,9 +2,26 @@
 
 ``python -m ftbench.sticky github|gitlab --body FILE [--key KEY]``, run by the GitHub Action
 (``action.yml``) and the GitLab template (``ci/gitlab/ftbench.gitlab-ci.yml``). The comment is
-found again by a hidden marker (``<!-- ftbench-report:KEY -->``) and edited in place, so a pull
-request has one benchmark comment per key however often it is pushed. Standard library only
-(REST calls with urllib), so it runs wherever ftbench is installed, act included.
+found again by a hidden marker (``<!-- ftbench-report:KEY -->``) at the start of a comment
+*written by the identity that posts*, and edited in place, so a pull request has one benchmark
+comment per key however often it is pushed. Standard library only (REST calls with urllib), so
+it runs wherever ftbench is installed, act included.
+
+Only its own comments are ever edited: anyone can write the marker into a comment, so a
+comment counts only when its author is the poster (a stranger's comment holding the marker is
+left alone, and without an own comment a new one is posted). Who posts:
+
+* GitHub: the login ``GET /user`` returns (a personal access token); a GitHub App
+  installation token, the default ``GITHUB_TOKEN`` included, cannot read ``/user`` (HTTP
+  403): then ``FTBENCH_COMMENT_AUTHOR`` when set (another App's ``NAME[bot]``), else
+  ``github-actions[bot]``, who posts with the default token. Logins ending in ``[bot]``
+  cannot be registered by people. When the posted comment shows another author, a line
+  says which login to set.
+* GitLab: the user id ``GET /user`` returns for ``FTBENCH_GITLAB_TOKEN`` (personal, project
+  and group access tokens with the ``api`` scope can read it); when it cannot be read, the
+  username in ``FTBENCH_COMMENT_AUTHOR``; else no note is edited and a new one is posted. The
+  pipeline's user (``GITLAB_USER_LOGIN``) is never taken: on a merge request that may be its
+  author.
 
 Commenting never fails the job: without a token, outside a pull/merge request, on a fork's
 pull request (read-only token) or when the API refuses, it prints one line saying why and
@@ -17,15 +34,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 MARKER = "<!-- ftbench-report:{key} -->"
+#: who posts with GitHub's default GITHUB_TOKEN
+GITHUB_ACTIONS_BOT = "github-actions[bot]"
 #: GitHub and GitLab refuse comments longer than this (GitHub: 65536 characters)
 MAX_BODY = 60000
 TIMEOUT_S = 20
@@ -33,6 +53,14 @@ TIMEOUT_S = 20
 
 class Skip(Exception):
     """Not commenting, for a reason the user should read (exit 0)."""
+
+
+class Refused(Skip):
+    """The API answered 401, 403 or 404."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _request(
@@ -48,10 +76,11 @@ def _request(
             return (json.loads(text) if text.strip() else None), dict(resp.headers)
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403, 404):
-            raise Skip(
+            raise Refused(
                 f"the API refused {method} (HTTP {exc.code}): the token cannot write comments "
                 "here (GitHub: `permissions: pull-requests: write`; GitLab: a token with the "
-                "api scope in FTBENCH_GITLAB_TOKEN)"
+                "api scope in FTBENCH_GITLAB_TOKEN)",
+                exc.code,
             ) from None
         raise Skip(f"the API answered HTTP {exc.code} to {method}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -66,16 +95,47 @@ def _next_link(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def _find(url: str, headers: Mapping[str, str], marker: str) -> Any:
-    """The first comment holding ``marker`` among all pages of ``url``, or None."""
+def _find(url: str, headers: Mapping[str, str], marker: str, own: Callable[[Any], bool]) -> Any:
+    """The first comment that starts with ``marker`` and is ``own`` among all pages of
+    ``url``, or None."""
     next_url: str | None = url
     while next_url:
         page, response_headers = _request("GET", next_url, headers)
         for comment in page or []:
-            if marker in (comment.get("body") or ""):
+            if not isinstance(comment, dict):
+                continue
+            if str(comment.get("body") or "").startswith(marker) and own(comment):
                 return comment
         next_url = _next_link(response_headers)
     return None
+
+
+def _marker(key: str) -> str:
+    """The hidden marker of ``key``; characters that could end the HTML comment or the line
+    (``>``, a new line) become ``_``."""
+    return MARKER.format(key=re.sub(r"[^\w.:/@+= -]", "_", key))
+
+
+def _whoami(api: str, headers: Mapping[str, str]) -> dict[str, Any]:
+    """``GET /user``, or ``{}`` when the token may not read it (an installation token)."""
+    try:
+        me, _ = _request("GET", f"{api}/user", headers)
+    except Refused:
+        return {}
+    return me if isinstance(me, dict) else {}
+
+
+def _login(comment: Any, field: str) -> str:
+    user = comment.get(field) if isinstance(comment, dict) else None
+    return str(user.get("login") or user.get("username") or "") if isinstance(user, dict) else ""
+
+
+def _github_author(api: str, headers: Mapping[str, str], env: Mapping[str, str]) -> str:
+    """The login whose comments are ours (see the module)."""
+    login = _whoami(api, headers).get("login")
+    if login:
+        return str(login)
+    return env.get("FTBENCH_COMMENT_AUTHOR", "").strip() or GITHUB_ACTIONS_BOT
 
 
 def github(body: str, key: str, env: Mapping[str, str]) -> str:
@@ -107,16 +167,29 @@ def github(body: str, key: str, env: Mapping[str, str]) -> str:
         "User-Agent": "ftbench-sticky-comment",
     }
     comments = f"{api}/repos/{repo}/issues/{int(number)}/comments"
-    marker = MARKER.format(key=key)
-    found = _find(f"{comments}?per_page=100", headers, marker)
+    marker = _marker(key)
+    author = _github_author(api, headers, env)
+
+    def own(comment: Any) -> bool:
+        return _login(comment, "user").casefold() == author.casefold()
+
+    found = _find(f"{comments}?per_page=100", headers, marker, own)
     text = _with_marker(body, marker)
     if found is not None:
+        comment_id = int(found["id"])
         _request(
-            "PATCH", f"{api}/repos/{repo}/issues/comments/{found['id']}", headers, {"body": text}
+            "PATCH", f"{api}/repos/{repo}/issues/comments/{comment_id}", headers, {"body": text}
         )
-        return f"updated comment {found['id']} on pull request #{number}"
+        return f"updated comment {comment_id} of {author} on pull request #{number}"
     made, _ = _request("POST", comments, headers, {"body": text})
-    return f"posted comment {(made or {}).get('id')} on pull request #{number}"
+    done = f"posted comment {(made or {}).get('id')} on pull request #{number}"
+    poster = _login(made, "user")
+    if poster and poster.casefold() != author.casefold():
+        done += (
+            f"; it was posted as {poster}, not {author}: set FTBENCH_COMMENT_AUTHOR={poster} "
+            "(the Action's comment-author) so that the next run edits it"
+        )
+    return done
 
 
 def gitlab(body: str, key: str, env: Mapping[str, str]) -> str:
@@ -132,14 +205,34 @@ def gitlab(body: str, key: str, env: Mapping[str, str]) -> str:
         raise Skip("CI_API_V4_URL or CI_PROJECT_ID is not set")
     headers = {"PRIVATE-TOKEN": token, "User-Agent": "ftbench-sticky-comment"}
     notes = f"{api}/projects/{urllib.parse.quote(project, safe='')}/merge_requests/{iid}/notes"
-    marker = MARKER.format(key=key)
-    found = _find(f"{notes}?per_page=100&sort=asc", headers, marker)
+    marker = _marker(key)
+    me = _whoami(api, headers)
+    named = env.get("FTBENCH_COMMENT_AUTHOR", "").strip()
+
+    def own(note: Any) -> bool:
+        author = note.get("author") if isinstance(note.get("author"), dict) else {}
+        if note.get("system"):
+            return False
+        if me.get("id") is not None:
+            return bool(author.get("id") == me["id"])
+        return bool(named) and str(author.get("username") or "").casefold() == named.casefold()
+
+    found = None
+    if me.get("id") is not None or named:
+        found = _find(f"{notes}?per_page=100&sort=asc", headers, marker, own)
     text = _with_marker(body, marker)
     if found is not None:
-        _request("PUT", f"{notes}/{found['id']}", headers, {"body": text})
-        return f"updated note {found['id']} on merge request !{iid}"
+        note_id = int(found["id"])
+        _request("PUT", f"{notes}/{note_id}", headers, {"body": text})
+        return f"updated note {note_id} on merge request !{iid}"
     made, _ = _request("POST", notes, headers, {"body": text})
-    return f"posted note {(made or {}).get('id')} on merge request !{iid}"
+    done = f"posted note {(made or {}).get('id')} on merge request !{iid}"
+    if me.get("id") is None and not named:
+        done += (
+            "; the token cannot read its user (GET /user) and FTBENCH_COMMENT_AUTHOR is not "
+            "set, so no earlier note is edited (set it to the token's username)"
+        )
+    return done
 
 
 def _with_marker(body: str, marker: str) -> str:
