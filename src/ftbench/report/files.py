@@ -14,6 +14,7 @@ from pathlib import Path
 from ftbench import paths
 from ftbench.errors import UsageError
 from ftbench.report.codec import ModelError
+from ftbench.report.escape import dotenv_value
 from ftbench.report.markdown import render
 from ftbench.report.model import Report
 
@@ -41,7 +42,8 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
 def dotenv_lines(report: Report, report_path: str) -> list[str]:
-    """GitLab dotenv lines: valid names, single-line values; unknown values left out."""
+    """GitLab dotenv lines: valid names, values on one line without control characters
+    (a tier name holding a new line cannot add a variable); unknown values left out."""
     runs, verdict, archive = report.runs, report.regression, report.archive
     values: dict[str, object] = {
         "FT_BENCH_RUN_ID": report.run_id,
@@ -61,8 +63,7 @@ def dotenv_lines(report: Report, report_path: str) -> list[str]:
     for name, value in values.items():
         if value is None or not _ENV_NAME.match(name):
             continue
-        text = " ".join(str(value).split())  # no newlines, no runs of blanks
-        lines.append(f"{name}={text}")
+        lines.append(f"{name}={dotenv_value(value)}")
     return lines
 
 

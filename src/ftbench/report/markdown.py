@@ -4,12 +4,19 @@ What a reviewer reads, in order: the verdict (one heading, then the judge's one 
 and current side by side with the change, its interval and the noise floor per phase and step,
 this run's measurements, then where the report and logs are (links to the CI run when the
 report was made there). A table has only the columns some row fills; nothing is left empty.
+
+Every name a pull request controls (tier, step, branch, ref, notes, tool versions, ...) goes
+through ``report/escape.py`` where it is inserted: ``md()`` for text, ``code()`` for a code
+span (docs/reliability.md, "Comment authorship and escaping").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ftbench.report.escape import markdown_code as code
+from ftbench.report.escape import markdown_text as md
+from ftbench.report.escape import markdown_url
 from ftbench.report.model import Phase, PhaseVerdict, Report, Runs, Stats, Verdict
 
 #: heading words per verdict (the Markdown's first line)
@@ -91,12 +98,13 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def render(report: Report) -> str:
     lines = [
-        f"## {headline(report)} · FirstTry benchmark: `{report.tier}` tier ({report.mode} mode)",
+        f"## {md(headline(report))} · FirstTry benchmark: {code(report.tier)} tier "
+        f"({md(report.mode)} mode)",
         "",
     ]
     verdict = report.regression
     if report.error:
-        lines += [f"> ❌ {report.error}", ""]
+        lines += [f"> ❌ {md(report.error)}", ""]
     lines += _verdict_lines(report, verdict)
     if verdict is not None and verdict.phases:
         lines += ["", *_judged_table(report, verdict)]
@@ -118,23 +126,25 @@ def _verdict_lines(report: Report, verdict: Verdict | None) -> list[str]:
     if verdict is None:
         why = "the run stopped before the judge" if report.error else "judge not run"
         return [f"**Verdict:** not judged ({why})."]
-    out = [f"**Verdict:** {verdict.summary or verdict.verdict}"]
+    out = [f"**Verdict:** {md(verdict.summary or verdict.verdict)}"]
     facts = [f"regression threshold {verdict.threshold_pct:g}%"]
     if verdict.threshold_source:
-        facts[0] += f" ({verdict.threshold_source})"
+        facts[0] += f" ({md(verdict.threshold_source)})"
     facts.append(f"α {verdict.alpha:g}")
-    facts.append(f"fails on: {verdict.fail_on}")
+    facts.append(f"fails on: {md(verdict.fail_on)}")
     if verdict.exit_code:
         facts.append(f"**exit {verdict.exit_code}**")
     if report.against is not None:
         a = report.against
         ref = a.ref if a.ref != a.commit else a.commit[:12]
-        facts.insert(0, f"base: `{ref}` at `{a.commit[:12]}` measured in this job ({a.order})")
+        facts.insert(
+            0, f"base: {code(ref)} at {code(a.commit[:12])} measured in this job ({md(a.order)})"
+        )
     out += ["", " · ".join(facts)]
     if verdict.verdict == "no baseline" and report.environment.ci:
         out += ["", f"> ⚠️ Nothing was gated in CI. To get a baseline, {NO_BASELINE_FIX}."]
     if verdict.notes:
-        out += ["", *(f"- {note}" for note in verdict.notes)]
+        out += ["", *(f"- {md(note)}" for note in verdict.notes)]
     return out
 
 
@@ -147,9 +157,9 @@ def _judged_table(report: Report, verdict: Verdict) -> list[str]:
     for name, p in verdict.phases.items():
         rows.append(
             [
-                name,
+                md(name),
                 _phase_status(report.runs.get(name), p),
-                p.metric,
+                md(p.metric),
                 _side(p.baseline.median, p.baseline.n, p.metric),
                 _side(p.current.median, p.current.n, p.metric),
                 f"**{fmt_pct(p.pct_change)}**" if p.pct_change is not None else "–",
@@ -191,7 +201,7 @@ def _p_text(value: float | None) -> str:
 def _phase_status(phase: Phase | None, p: PhaseVerdict) -> str:
     if phase is not None and not phase.ok:
         return f"❌ exit {phase.exit_code}"
-    return STATUS.get(p.verdict, p.verdict)
+    return STATUS.get(p.verdict) or md(p.verdict)
 
 
 def _commands(phase: Phase) -> str:
@@ -204,7 +214,7 @@ def _commands(phase: Phase) -> str:
 def _phase_table(runs: Runs) -> list[str]:
     rows = [
         [
-            name,
+            md(name),
             f"**{fmt_s(phase.elapsed_s)}**" if phase.elapsed_s is not None else "–",
             fmt_ci(phase.stats.ci95) if phase.stats.n else "–",
             f"±{fmt_s(phase.stats.mad)}" if phase.stats.mad is not None else "–",
@@ -241,8 +251,8 @@ def _step_rows(report: Report) -> list[list[str]]:
                 change = _pct(base.median, stats.median)
             rows.append(
                 [
-                    step,
-                    name,
+                    md(step),
+                    md(name),
                     fmt_s(base.median) if base is not None else "",
                     fmt_s(stats.median) if stats is not None else "–",
                     fmt_ci(stats.ci95) if stats is not None and stats.ci95 else "",
@@ -266,15 +276,15 @@ def _metric_details(verdict: Verdict | None) -> list[str]:
             rss = metric.startswith("rss")
             rows.append(
                 [
-                    f"{name} {metric}" + (" (decides)" if metric == p.metric else ""),
-                    STATUS.get(m.verdict, m.verdict),
+                    f"{md(name)} {md(metric)}" + (" (decides)" if metric == p.metric else ""),
+                    STATUS.get(m.verdict) or md(m.verdict),
                     _value(m.baseline_median, rss),
                     _value(m.current_median, rss),
                     fmt_pct(m.pct_change),
                     fmt_ci(m.ci95_pct, "pct"),
                     _p_text(m.p_value),
                     f"±{m.noise_floor_pct:.1f}%" if m.noise_floor_pct is not None else "–",
-                    m.reason,
+                    md(m.reason),
                 ]
             )
     if not rows:
@@ -299,29 +309,29 @@ def _value(value: float | None, rss: bool) -> str:
 def _environment(report: Report) -> list[str]:
     env, git, repo = report.environment, report.git, report.repository
     mem = env.memory_bytes
-    commit = (git.commit or "")[:12] or "–"
+    commit = code((git.commit or "")[:12] or "–", cell=True)
     dirty = " (dirty)" if git.dirty else ""
-    tools = ", ".join(f"{k}: {v}" for k, v in env.tool_versions.items() if v)
+    tools = ", ".join(f"{md(k)}: {md(v)}" for k, v in env.tool_versions.items() if v)
     cpus = env.cpu_count_logical if env.cpu_count_logical is not None else "?"
+    cpu = md(env.cpu_model)
     rows = [
-        (
-            "Machine",
-            f"{env.cpu_model}, {cpus} CPUs, {mem / 2**30:.1f} GiB" if mem else env.cpu_model,
-        ),
-        ("OS", f"{env.os_release or env.os} ({env.kernel}, {env.arch})"),
-        ("Python", env.python),
+        ("Machine", f"{cpu}, {cpus} CPUs, {mem / 2**30:.1f} GiB" if mem else cpu),
+        ("OS", f"{md(env.os_release or env.os)} ({md(env.kernel)}, {md(env.arch)})"),
+        ("Python", md(env.python)),
         ("Tools", tools),
-        ("CI", env.ci or "local"),
+        ("CI", md(env.ci or "local")),
         (
             "Git",
-            f"`{commit}` on {git.branch or '–'}{dirty}" + (f", tag {git.tag}" if git.tag else ""),
+            f"{commit} on {md(git.branch or '–')}{dirty}"
+            + (f", tag {md(git.tag)}" if git.tag else ""),
         ),
         (
             "Repository",
             f"{repo.files} files, {repo.bytes / 2**20:.1f} MiB, "
-            f"fingerprint `{repo.fingerprint[:12]}` ({repo.fingerprint_method})",
+            f"fingerprint {code(repo.fingerprint[:12], cell=True)} "
+            f"({md(repo.fingerprint_method)})",
         ),
-        ("Measured with", f"ftbench {report.tool.version}, {report.measurement.probe}"),
+        ("Measured with", f"ftbench {md(report.tool.version)}, {md(report.measurement.probe)}"),
     ]
     load = report.load
     if load is not None and load.load1 is not None:
@@ -334,7 +344,7 @@ def _environment(report: Report) -> list[str]:
             ("Machine load", f"load average {load.load1:g} on {load.cpus or '?'} CPUs{pressure}")
         )
     speeds = [
-        f"{name} {phase.speed_ref_ms:.2f} ms"
+        f"{md(name)} {phase.speed_ref_ms:.2f} ms"
         + (f" (varied {phase.speed_ref_spread_pct:.0f}%)" if phase.speed_ref_spread_pct else "")
         for name, phase in report.runs.items()
         if phase.speed_ref_ms is not None
@@ -348,16 +358,20 @@ def _environment(report: Report) -> list[str]:
 
 
 def ci_links(report: Report) -> list[str]:
-    """Links to the CI run and its artifacts, from the CI variables the report recorded."""
+    """Links to the CI run and its artifacts, from the CI variables the report recorded
+    (http and https only)."""
     env = report.environment.env
     if env.get("GITHUB_REPOSITORY") and env.get("GITHUB_RUN_ID"):
         server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
         run = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
-        return [f"[workflow run]({run})", f"[artifacts]({run}#artifacts)"]
-    if env.get("CI_JOB_URL"):
+        targets = [("workflow run", run), ("artifacts", f"{run}#artifacts")]
+    elif env.get("CI_JOB_URL"):
         job = env["CI_JOB_URL"].rstrip("/")
-        return [f"[job]({job})", f"[artifacts]({job}/artifacts/browse)"]
-    return []
+        targets = [("job", job), ("artifacts", f"{job}/artifacts/browse")]
+    else:
+        return []
+    urls = [(name, markdown_url(url)) for name, url in targets]
+    return [f"[{name}]({url})" for name, url in urls if url]
 
 
 def _artifacts(report: Report) -> list[str]:
@@ -368,10 +382,11 @@ def _artifacts(report: Report) -> list[str]:
         out.append("- CI: " + " · ".join(links))
     out += ["- Report: `.firsttry/bench_proof.json`", "- Logs: `.firsttry/bench_artifacts/`"]
     if archive is not None and archive.local_key:
-        out.append(f"- Archived as `{archive.local_key}`")
-    if archive is not None and archive.s3_url:
-        out.append(f"- S3: [{archive.s3_key}]({archive.s3_url})")
+        out.append(f"- Archived as {code(archive.local_key)}")
+    s3_url = markdown_url(archive.s3_url) if archive is not None and archive.s3_url else None
+    if archive is not None and s3_url:
+        out.append(f"- S3: [{md(archive.s3_key or archive.s3_url)}]({s3_url})")
     elif archive is not None and archive.s3_key:
-        out.append(f"- S3 key: `{archive.s3_key}`")
-    out.append(f"- Run id: `{report.run_id}`")
+        out.append(f"- S3 key: {code(archive.s3_key)}")
+    out.append(f"- Run id: {code(report.run_id)}")
     return out
