@@ -102,6 +102,8 @@ def _check_text(arguments: Sequence[str]) -> None:
 
 
 def _print_error(message: str) -> None:
+    """One line: secrets masked, and no control character from a name the message quotes."""
     from ftbench.redact import scrub
+    from ftbench.report.escape import terminal
 
-    print(f"{PROG}: {scrub(message)}", file=sys.stderr)
+    print(f"{PROG}: {terminal(scrub(message))}", file=sys.stderr)

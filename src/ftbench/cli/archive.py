@@ -156,6 +156,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from ftbench.archive.s3config import S3Config
     from ftbench.archive.sync import open_local
     from ftbench.cli.listing import print_listing, rows_of
+    from ftbench.report.escape import terminal
 
     root = _root(args)
     rid = repo_id(root, args.repo_id)
@@ -172,7 +173,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.keys:
         keys = store.list_keys(rid, limit=args.limit)
         for key in keys:
-            print(f"{key}  (pending upload)" if key in pending else key)
+            print(terminal(f"{key}  (pending upload)" if key in pending else key))
     else:
         notes: list[str] = []
         found = rows_of(store, rid, args.limit, notes)
@@ -180,7 +181,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if found:
             print_listing(found, pending, sys.stdout)
         for note in notes:
-            print(f"note: {note}", file=sys.stderr)
+            print(terminal(f"note: {note}"), file=sys.stderr)
     if not keys:
         print(f"No reports for repository {rid} in {where}", file=sys.stderr)
     return EXIT_OK

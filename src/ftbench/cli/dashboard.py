@@ -10,6 +10,7 @@ from typing import Any
 from ftbench.analyse import DEFAULT_PENALTY
 from ftbench.cli.common import add_location_arguments, bounded
 from ftbench.errors import EXIT_OK
+from ftbench.report.escape import terminal
 
 HELP = "write a static site of trend charts for every tier, phase and step"
 DESCRIPTION = (
@@ -58,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
         f"chart(s), {site.reports} report(s) of repository {rid})"
     )
     for note in site.notes:
-        print(f"note: {note}")
+        print(terminal(f"note: {note}"))
     return EXIT_OK

@@ -3,7 +3,8 @@
 On a terminal: phase, current step, runs done, elapsed time and the phase's ETA (the mean of
 its finished runs times the runs left), refreshed while a run is going. Off a terminal (CI
 logs, files): one line per finished run, and a line at least every ``interval`` seconds while
-a run is still going, so a 15-minute tier never looks stuck; no cursor escapes.
+a run is still going, so a 15-minute tier never looks stuck; no cursor escapes. Step names
+come from the repository: shown on one line without control characters, never as rich markup.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ftbench.measure.runner import Progress
+from ftbench.report.escape import terminal
 from ftbench.report.markdown import fmt_s
 
 HEARTBEAT_S = 30.0
@@ -75,7 +77,7 @@ class PlainProgress(Progress):
 
     def _print(self, text: str) -> None:
         with self._lock:
-            print(f"[ftbench] {text}", file=self._out, flush=True)
+            print(f"[ftbench] {terminal(text)}", file=self._out, flush=True)
             self._last_line = self._state.clock()
 
     def phase(self, name: str, total: int) -> None:
@@ -154,7 +156,10 @@ class RichProgress(Progress):
         self._task = self._bar.add_task(self._describe(name, step), total=total, last="", eta="")
 
     def _describe(self, name: str, step: str) -> str:
-        return f"{name:>6}" + (f" [dim]{step}[/dim]" if step else "")
+        from rich.markup import escape
+
+        shown = escape(terminal(step))
+        return f"{escape(terminal(name)):>6}" + (f" [dim]{shown}[/dim]" if shown else "")
 
     def step(self, name: str, index: int, step: str) -> None:
         self._state.step = step

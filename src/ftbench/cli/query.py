@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ftbench.cli.common import add_location_arguments
 from ftbench.errors import EXIT_OK, SetupError, UsageError
+from ftbench.report.escape import terminal
 
 if TYPE_CHECKING:
     from ftbench.analyse.query import Result
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"query failed: {message}") from None
     write(result, args.format, sys.stdout)
     for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(terminal(f"note: {note}"), file=sys.stderr)
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftbench.cli.common import add_judge_arguments, bounded, judge_options, repo_root
 from ftbench.errors import EXIT_OK, UsageError
+from ftbench.report.escape import terminal, workflow_data
 
 if TYPE_CHECKING:
     from ftbench.measure.runner import RunSettings
@@ -202,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _warn_no_baseline(outcome.report)
     verdict = outcome.report.regression
     if args.quiet and verdict is not None and verdict.exit_code != EXIT_OK:
-        print(f"ft-bench: {verdict.verdict}: {verdict.summary}")
+        print(f"ft-bench: {terminal(verdict.verdict)}: {terminal(verdict.summary)}")
     _warn_warm_slower(outcome.report)
     sys.stdout.write(outcome.archive_output)
     _append_step_summary(outcome.markdown)
@@ -216,7 +217,7 @@ def _warn_config(root: Path) -> None:
 
     loaded = load_config(root)
     for line in config_warnings(*loaded) if loaded is not None else ():
-        print(f"[WARN] {line}", file=sys.stderr)
+        print(f"[WARN] {terminal(line)}", file=sys.stderr)
 
 
 def _warn_warm_slower(report: Report) -> None:
@@ -248,7 +249,7 @@ def _warn_no_baseline(report: Report) -> None:
         return
     print(f"[WARN] {message}", file=sys.stderr)
     if os.environ.get("GITHUB_ACTIONS") == "true":  # an annotation on the workflow run
-        print(f"::warning title=ftbench: no baseline::{message}")
+        print(f"::warning title=ftbench: no baseline::{workflow_data(message)}")
 
 
 def _append_step_summary(markdown: str) -> None:
@@ -277,19 +278,19 @@ def cmd_tiers(args: argparse.Namespace) -> int:
         print(f"no tiers: no [tool.ftbench] / ftbench.toml and no known checks found in {root}")
         return EXIT_OK
     for name, target in tiers.items():
-        print(
-            f"{name}  ({target.source})" + (f": {target.description}" if target.description else "")
-        )
+        about = f": {target.description}" if target.description else ""
+        print(terminal(f"{name}  ({target.source}){about}"))
         for step in target.steps:
             argv = step.argv(name, args.mode)
             shown = argv[2] if step.shell else shlex.join(argv)
-            print(f"  - {step.name}: {scrub(shown)}")
+            print(terminal(f"  - {step.name}: {scrub(shown)}"))
             if step.cache:
-                print(f"      cache: {', '.join(step.cache)}")
+                print(terminal(f"      cache: {', '.join(step.cache)}"))
             if step.clear:
-                print(f"      clear: {scrub(str(step.clear_argv(name, args.mode)))}")
+                print(terminal(f"      clear: {scrub(str(step.clear_argv(name, args.mode)))}"))
             if step.env:
-                print(f"      env: {scrub(', '.join(f'{k}={v}' for k, v in step.env.items()))}")
+                env = scrub(", ".join(f"{k}={v}" for k, v in step.env.items()))
+                print(terminal(f"      env: {env}"))
             if step.ok_exit_codes != (0,):
                 print(f"      ok exit codes: {', '.join(map(str, step.ok_exit_codes))}")
             if step.pycache:

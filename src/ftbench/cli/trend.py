@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ftbench.analyse import DEFAULT_LAST, DEFAULT_PENALTY
 from ftbench.cli.common import add_location_arguments, bounded
 from ftbench.errors import EXIT_OK, UsageError
+from ftbench.report.escape import terminal
 
 if TYPE_CHECKING:  # the analysis is imported by the command that uses it
     from ftbench.analyse.trend import Change, Trend
@@ -142,13 +143,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if len(trend.points) < 2:
         extra = " (no chart written)" if args.chart is not None else ""
-        out.write(too_few_line(trend) + extra + "\n")
+        out.write(terminal(too_few_line(trend)) + extra + "\n")
     else:
         print_history(trend, out)
         if chart_line:
             out.write(chart_line + "\n")
     for note in trend.notes:
-        out.write(f"note: {note}\n")
+        out.write(terminal(f"note: {note}") + "\n")
     return EXIT_OK
 
 

@@ -2,13 +2,15 @@
 
 The verdict first, then one aligned row per phase: this run's wall-time median, its interval
 and samples, and, when judged, the judged metric's median of this run and of the base, the
-change with its interval and the noise floor.
+change with its interval and the noise floor. Names are shown through
+:func:`~ftbench.report.escape.terminal` (one line, no control character).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ftbench.report.escape import terminal
 from ftbench.report.markdown import NO_BASELINE_FIX, fmt_ci, fmt_pct, fmt_rss, fmt_s, headline
 from ftbench.report.model import Report
 
@@ -23,14 +25,14 @@ def columns(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
 def render_text(report: Report, report_path: str = ".firsttry/bench_proof.json") -> str:
     verdict = report.regression
     # the headline's emoji is left out: terminals and logs do not all show them
-    words = headline(report).split(" ", 1)[-1]
-    lines = [f"ftbench: {words} · {report.tier} tier ({report.mode} mode)"]
+    words = terminal(headline(report).split(" ", 1)[-1])
+    lines = [f"ftbench: {words} · {terminal(report.tier)} tier ({terminal(report.mode)} mode)"]
     if report.error:
-        lines.append(f"  error: {report.error}")
+        lines.append(f"  error: {terminal(report.error)}")
     if verdict is not None:
-        lines.append(f"  verdict: {verdict.summary or verdict.verdict}")
+        lines.append(f"  verdict: {terminal(verdict.summary or verdict.verdict)}")
         if verdict.notes:
-            lines += [f"  note: {note}" for note in verdict.notes]
+            lines += [f"  note: {terminal(note)}" for note in verdict.notes]
     rows = [
         [
             "phase",
@@ -50,13 +52,13 @@ def render_text(report: Report, report_path: str = ".firsttry/bench_proof.json")
         judged = verdict.phases.get(name) if verdict is not None else None
         rows.append(
             [
-                name,
+                terminal(name),
                 fmt_s(phase.elapsed_s) if phase.elapsed_s is not None else "–",
                 fmt_ci(phase.stats.ci95) if phase.stats.ci95 else "",
                 f"{phase.stats.n}/{phase.planned}"
                 + ("" if phase.ok else f" exit {phase.exit_code}"),
                 fmt_rss(phase.max_rss_kb, phase.rss_exact),
-                judged.metric if judged is not None else "",
+                terminal(judged.metric) if judged is not None else "",
                 _base(judged.current.median, judged.metric) if judged is not None else "",
                 _base(judged.baseline.median, judged.metric) if judged is not None else "",
                 fmt_pct(judged.pct_change) if judged and judged.pct_change is not None else "",
@@ -86,7 +88,8 @@ def no_baseline_warning(report: Report) -> str | None:
     if verdict is None or verdict.verdict != "no baseline" or not report.environment.ci:
         return None
     fix = NO_BASELINE_FIX.replace("`", "")
+    why = terminal(verdict.reason or "no earlier report")
     return (
-        f"no baseline in CI ({verdict.reason or 'no earlier report'}): nothing was gated, "
+        f"no baseline in CI ({why}): nothing was gated, "
         f"this run passes whatever it measured. To get a baseline, {fix}."
     )
