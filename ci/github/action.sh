@@ -124,12 +124,17 @@ run() {
   else
     out verdict "not judged"
     [ -d "$dir" ] && out out-dir "$PWD/$dir"
+    # The error lines may quote names from the pull request: they stay in a code block whose
+    # fence is longer than any backtick run in them (nothing in a code block is markup).
+    local tail_lines fence='```'
+    tail_lines="$(tail -n 20 "$err")"
+    while [[ $tail_lines == *"$fence"* ]]; do fence="$fence\`"; done
     {
       echo "## ❌ ftbench stopped before writing a report (exit $rc: $(meaning "$rc"))"
       echo
-      echo '```text'
-      tail -n 20 "$err"
-      echo '```'
+      echo "${fence}text"
+      printf '%s\n' "$tail_lines"
+      echo "$fence"
     } >"$note"
     cat "$note" >>"${GITHUB_STEP_SUMMARY:-/dev/null}"
     out comment "$note"

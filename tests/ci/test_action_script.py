@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ci.kit import ROOT, git, make_sample
+from hostile import github_html, tags
 
 SCRIPT = ROOT / "ci" / "github" / "action.sh"
 
@@ -132,3 +133,23 @@ def test_merge_base_of_a_pull_request_is_passed_as_against(tmp_path: Path) -> No
     )
     assert code == 0, out
     assert f"ARGS: run --progress never --against {base} --mode fast --fail-on warm" in out
+
+
+def test_error_lines_quoting_names_stay_in_their_code_block(tmp_path: Path) -> None:
+    """ftbench stopped before writing a report and its error line quotes a step name with a
+    code fence, a tag and a mention: the summary and the comment keep them in one code block
+    (a longer fence), so nothing in them is markup."""
+    fake = tmp_path / "ft-bench"
+    fake.write_text(
+        "#!/bin/sh\ncat >&2 <<'EOF'\n"
+        "ft-bench: error: step 'x\n```\n## Hi <img src=x onerror=alert(1)> @octocat' failed\n"
+        "EOF\nexit 5\n"
+    )
+    fake.chmod(0o755)
+    code, out, values = _step("run", tmp_path, tmp_path, FTBENCH_BIN=str(fake))
+    assert code == 0 and values["exit-code"] == "5", out
+    summary = (tmp_path / "summary.md").read_text()
+    assert "\n````text\n" in summary and summary.endswith("\n````\n")
+    rendered = github_html(summary)
+    assert tags(rendered) == ["h2", "/h2", "pre", "code", "/code", "/pre"]
+    assert "## Hi &lt;img src=x onerror=alert(1)&gt; @octocat" in rendered

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+import hostile
 from ftbench import sticky
+from ftbench.report.markdown import render
 
 #: who a token is, as the fake API sees it: (GET /user answer or None when refused, author)
 TOKENS: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {
@@ -367,3 +369,20 @@ def test_gitlab_without_the_token_user_never_edits(
     assert sticky.main(["gitlab", "--body", str(body)], _gitlab_env(url, "glpat-no-user")) == 0
     assert state.edits() == [] and len(state.comments) == 4
     assert "FTBENCH_COMMENT_AUTHOR is not set" in capsys.readouterr().out
+
+
+def test_the_comment_of_hostile_names_keeps_its_structure(
+    api: tuple[FakeApi, str], tmp_path: Path
+) -> None:
+    """The sticky comment is the escaped Markdown, posted as is behind the marker: the
+    elements of the benign comment, no mention."""
+    state, url = api
+    body = tmp_path / "bench_proof.md"
+    benign = render(hostile.report("ab", hostile.BENIGN))
+    body.write_text(render(hostile.report("ab", hostile.HOSTILE)))
+    assert sticky.main(["github", "--body", str(body)], _github_env(tmp_path, url)) == 0
+    posted = state.comments[0]["body"]
+    assert posted == f"<!-- ftbench-report:default -->\n{body.read_text()}"
+    rendered = hostile.github_html(posted)
+    assert hostile.tags(rendered) == ["!--", *hostile.tags(hostile.github_html(benign))]
+    assert not hostile.LINKED.search(hostile.text_outside_code(rendered))
