@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -95,9 +95,14 @@ def run_lines(
     *,
     keep: Sequence[bytes] | None = None,
     refresh: bool = True,
+    take: Callable[[str, list[bytes]], object] | None = None,
 ) -> RunLines:
     """The ``runs`` lines of ``repo_id``'s reports in ``store``: those containing one of the
     byte strings ``keep`` (None: every line).
+
+    With ``take``, each report's lines are handed to ``take(key, lines)`` as soon as their
+    segment (or chunk of reports) is read, and not kept in :attr:`RunLines.lines`: a reader of
+    a long history then holds one segment's lines at a time, not the whole history's.
 
     Reports missing from the index are read and their rows derived; with ``refresh`` they are
     also written to the index (a failure to write is a note). Rows of keys no longer listed
@@ -125,10 +130,12 @@ def run_lines(
             # in C, over the whole segment: every key it holds, then the lines asked for
             mine = {k.decode() for k in _KEY.findall(text)}
             fresh = mine - seen  # keys held by a newer segment too: a compaction in progress
+            found: dict[str, list[bytes]] = {}
             for line in _lines_with(text, keep):
                 key = line_key(line)
                 if key in fresh and key in listed:
-                    out.lines.setdefault(key, []).append(line)
+                    found.setdefault(key, []).append(line)
+            _hand(out, found, take)
             seen |= mine
     missing = [k for k in keys if k not in seen]
     out.indexed = len(listed) - len(missing)
@@ -138,6 +145,7 @@ def run_lines(
     for start in range(0, len(missing), CHUNK):
         chunk = missing[start : start + CHUNK]
         items: list[tuple[str, bytes, Report]] = []
+        derived: dict[str, list[bytes]] = {}
         for key, data in zip(chunk, _fetch(store, chunk), strict=True):
             out.objects += 1
             if isinstance(data, BaseException):
@@ -153,7 +161,8 @@ def run_lines(
             items.append((key, data, report))
             for line in _lines(rows.run_rows(key, report)):
                 if keep is None or any(k in line for k in keep):
-                    out.lines.setdefault(key, []).append(line)
+                    derived.setdefault(key, []).append(line)
+        _hand(out, derived, take)
         out.derived += len(items)
         if refresh and ix is not None and items:
             try:
@@ -167,6 +176,19 @@ def run_lines(
             f"(first: {unread[0]})"
         )
     return out
+
+
+def _hand(
+    out: RunLines,
+    found: dict[str, list[bytes]],
+    take: Callable[[str, list[bytes]], object] | None,
+) -> None:
+    """Keep ``found`` (each key's lines, from one segment or chunk) or hand it to ``take``."""
+    if take is None:
+        out.lines.update(found)
+        return
+    for key, lines in found.items():
+        take(key, lines)
 
 
 def parse(lines: Sequence[bytes]) -> list[dict[str, Any]]:
