@@ -18,6 +18,7 @@ from factory import make_report, noisy, ts
 from ftbench.analyse.dashboard import build
 from ftbench.archive.base import Archives, report_key
 from ftbench.archive.local import LocalArchive
+from test_dashboard import HOSTILE, Structure, hostile_report
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -102,6 +103,27 @@ def test_dashboard_pages_draw_without_console_errors(site: Path, tmp_path: Path)
 
     index = chromium(site / "index.html", tmp_path / "profile", "--dump-dom")
     assert console_messages(index.stderr) == [] and "lite-normal.html" in index.stdout
+
+
+@pytest.mark.parametrize("name", HOSTILE[:3])
+def test_pages_with_hostile_names_still_draw(tmp_path: Path, name: str) -> None:
+    """A step, tier or commit named ``<!--<script>`` (the HTML tokenizer's "script data
+    escaped" states) or ``</script>...`` cannot swallow the page's script (issue 16)."""
+    local = LocalArchive(tmp_path / "archive")
+    for i in range(12):
+        r = hostile_report(i, name, slower=i >= 6)
+        data = r.archive_bytes()
+        local.put(report_key("benchmarks", "abcd1234", data, r.timestamp), data)
+    site = build(Archives([local]), "abcd1234", tmp_path / "site")
+    page = site.pages[1]
+    done = chromium(page, tmp_path / "profile", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert console_messages(done.stderr) == []
+    assert 'data-drawn="12"' in done.stdout  # the script ran and drew every report
+    dom = Structure(done.stdout)
+    assert len(dom.scripts) == 2 and "img" not in dom.tags and "onerror" not in dom.attributes
+    escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f">{escaped}</option>" in done.stdout  # the step is offered, as text
 
 
 def test_a_console_error_would_be_seen(site: Path, tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 // ftbench trend chart: draws the series embedded in the page (<script id="ftbench-data">)
 // as SVG. No dependencies, no network. Inlined into every page by ftbench.analyse.charts.
+// Names (tier, step, commit, verdict, ...) come from pull requests: they only ever reach the
+// page as textContent or attribute values, never as markup (no innerHTML).
 "use strict";
 (function () {
   const NS = "http://www.w3.org/2000/svg";

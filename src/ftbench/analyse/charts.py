@@ -17,6 +17,7 @@ import contextlib
 import html
 import json
 import os
+import re
 import tempfile
 import time
 from importlib import resources
@@ -88,20 +89,42 @@ def _script() -> str:
     return resources.files("ftbench.analyse").joinpath("chart.js").read_text(encoding="utf-8")
 
 
-def page(title: str, series: list[dict[str, Any]], *, nav: str = "", notes: str = "") -> str:
-    """A self-contained interactive page drawing ``series`` (see :func:`series_of`)."""
-    data = json.dumps({"series": series}, separators=(",", ":")).replace("</", "<\\/")
+#: What JSON inside ``<script>`` must not contain raw: ``<`` (``</script>``, ``<!--``), ``>``
+#: and ``&`` (the tokenizer's other states). Escaped as ``\u003c`` etc. they read back as the
+#: same string; ``json.dumps`` escapes every other non-ASCII character (U+2028, U+2029, lone
+#: surrogates) already.
+_JSON_IN_HTML = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&"})
+#: Characters XML 1.0 forbids (an SVG with one does not load) and lone surrogates.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def json_in_html(value: Any) -> str:
+    """``value`` as JSON to embed in an HTML ``<script>`` element: no character of it can
+    end the element or enter another state of the HTML tokenizer (``docs/reliability.md``,
+    "HTML, SVG and JSON in HTML")."""
+    return json.dumps(value, separators=(",", ":")).translate(_JSON_IN_HTML)
+
+
+def text(value: object) -> str:
+    """``value`` as HTML/SVG text or attribute value: ``& < > " '`` escaped, characters
+    XML cannot carry replaced by U+FFFD."""
+    return html.escape(_NOT_XML.sub("\ufffd", str(value)), quote=True)
+
+
+def page(title: str, series: list[dict[str, Any]], *, nav: str = "") -> str:
+    """A self-contained interactive page drawing ``series`` (see :func:`series_of`);
+    ``nav`` is trusted HTML (the dashboard's links)."""
     pickers = "".join(
         f'<label>{name} <select id="pick-{name}"></select></label>'
         for name in ("phase", "step", "metric")
     )
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
-        f"{nav}<h1>{html.escape(title)}</h1><p>{pickers}</p>"
+        f"<title>{text(title)}</title><style>{CSS}</style></head><body>"
+        f"{nav}<h1>{text(title)}</h1><p>{pickers}</p>"
         "<p id='caption'></p><div id='chart'></div><div id='tip'></div>"
-        f"{notes}"
-        f"<script id='ftbench-data' type='application/json'>{data}</script>"
+        f"<script id='ftbench-data' type='application/json'>"
+        f"{json_in_html({'series': series})}</script>"
         f"<script>{_script()}</script></body></html>\n"
     )
 
@@ -121,7 +144,7 @@ def svg_of(trend: Trend) -> str:
     pts = s["points"]
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" '
-        f'height="{H}"><style>{CSS}</style><title>{html.escape(s["label"])}</title>'
+        f'height="{H}"><style>{CSS}</style><title>{text(s["label"])}</title>'
     ]
     if not pts:
         return out[0] + "</svg>\n"
@@ -157,7 +180,7 @@ def svg_of(trend: Trend) -> str:
         out.append(
             f'<text x="{x(p[0]):.1f}" y="{H - MB + 18}" text-anchor="{anchor}" class="tick">'
             f'<tspan x="{x(p[0]):.1f}">{day}</tspan><tspan x="{x(p[0]):.1f}" dy="14" '
-            f'class="commit">{html.escape(p[4][:7])}</tspan></text>'
+            f'class="commit">{text(p[4][:7])}</tspan></text>'
         )
     band = [f"{x(p[0]):.1f},{y(h):.1f}" for p, h in zip(pts, highs, strict=True)]
     band += [
@@ -169,7 +192,7 @@ def svg_of(trend: Trend) -> str:
     for p in pts if len(pts) <= 1500 else ():
         out.append(
             f'<circle cx="{x(p[0]):.1f}" cy="{y(p[1]):.1f}" r="2.6" class="pt"><title>'
-            f"{html.escape(p[4][:12])} {_fmt(p[1], unit, big)}</title></circle>"
+            f"{text(p[4][:12])} {_fmt(p[1], unit, big)}</title></circle>"
         )
     changes = s["changes"]
     starts = [0, *(c[0] for c in changes), len(pts)]
@@ -187,7 +210,7 @@ def svg_of(trend: Trend) -> str:
         out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{MT}" y2="{H - MB}" class="cp {cls}"/>')
         out.append(
             f'<text x="{cx + 3:.1f}" y="{MT - 6}" class="cplabel {cls}">{size} '
-            f"{html.escape(pts[i][4][:7])}</text>"
+            f"{text(pts[i][4][:7])}</text>"
         )
     for p in pts:
         if p[5] == "regression":

@@ -10,7 +10,7 @@ host.
 
 from __future__ import annotations
 
-import html
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftbench.analyse import DEFAULT_PENALTY
-from ftbench.analyse.charts import page, series_of, svg_of, write_text
+from ftbench.analyse.charts import page, series_of, svg_of, text, write_text
 from ftbench.analyse.trend import METRICS, Trend, select, trend_of
 
 if TYPE_CHECKING:
@@ -40,7 +40,13 @@ class Site:
 
 
 def _slug(*parts: str) -> str:
-    return "-".join(re.sub(r"[^A-Za-z0-9._]+", "_", p) for p in parts)
+    """A file name from names: safe characters kept, and a short hash of the names when any
+    was changed (``a/b`` and ``a_b`` get different files)."""
+    safe = [re.sub(r"[^A-Za-z0-9._]+", "_", p) for p in parts]
+    name = "-".join(safe)
+    if safe != list(parts):
+        name += "-" + hashlib.sha256("\0".join(parts).encode(errors="replace")).hexdigest()[:8]
+    return name
 
 
 def series_keys(rows: Rows) -> list[tuple[str, str | None, str]]:
@@ -94,17 +100,17 @@ def _index_page(repo_id: str, entries: Sequence[dict[str, Any]], notes: Sequence
         "<th>change points (wall time per phase)</th></tr>"
     )
     body = "".join(
-        f"<tr><td><a href='{html.escape(e['href'])}'>{html.escape(e['name'])}</a></td>"
-        f"<td>{e['reports']}</td><td>{html.escape(e['newest'])}</td>"
-        f"<td>{html.escape(e['verdict'] or '-')}</td><td>{html.escape(e['changes'])}</td></tr>"
+        f"<tr><td><a href='{text(e['href'])}'>{text(e['name'])}</a></td>"
+        f"<td>{e['reports']}</td><td>{text(e['newest'])}</td>"
+        f"<td>{text(e['verdict'] or '-')}</td><td>{text(e['changes'])}</td></tr>"
         for e in entries
     )
-    notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    notes_html = "".join(f"<li>{text(n)}</li>" for n in notes)
     empty = "" if entries else "<p>no successful report</p>"
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>ft-bench dashboard: {html.escape(repo_id)}</title></head><body>"
-        f"<h1>ft-bench dashboard: repository {html.escape(repo_id)}</h1>{empty}"
+        f"<title>ft-bench dashboard: {text(repo_id)}</title></head><body>"
+        f"<h1>ft-bench dashboard: repository {text(repo_id)}</h1>{empty}"
         f"<table id='tiers'>{head}{body}</table>"
         f"{'<ul>' + notes_html + '</ul>' if notes_html else ''}</body></html>\n"
     )
