@@ -126,6 +126,25 @@ def test_pages_with_hostile_names_still_draw(tmp_path: Path, name: str) -> None:
     assert f">{escaped}</option>" in done.stdout  # the step is offered, as text
 
 
+def test_a_down_sampled_page_draws(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long history's page (here: at most 25 points of 60) draws, with its change point, and
+    says how many reports the points stand for."""
+    from ftbench.analyse import charts
+
+    monkeypatch.setattr(charts, "MAX_POINTS", 25)
+    local = LocalArchive(tmp_path / "archive")
+    build(Archives([local]), "abcd1234", tmp_path / "small")
+    page = tmp_path / "small" / "lite-normal.html"
+    done = chromium(page, tmp_path / "profile", "--dump-dom")
+    assert done.returncode == 0 and console_messages(done.stderr) == []
+    drawn = re.search(r'data-drawn="(\d+)"', done.stdout)
+    assert drawn is not None and 10 < int(drawn.group(1)) <= 25
+    assert f"60 reports ({drawn.group(1)} drawn:" in done.stdout
+    assert re.search(r'class="cplabel slower">\+2\d% 0{5}', done.stdout)
+
+
 def test_a_console_error_would_be_seen(site: Path, tmp_path: Path) -> None:
     """The check above can fail: a page whose script throws is caught (Chromium writes
     ``INFO:CONSOLE:13] "Uncaught TypeError: ...", source: file:///...``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from html.parser import HTMLParser
@@ -12,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from factory import MemoryStore, make_report, noisy, ts
-from ftbench.analyse.charts import epoch_ms, json_in_html, page
+from ftbench.analyse import MAX_POINTS, charts, columns, sampling, trend
+from ftbench.analyse.charts import Points, json_in_html, page, series_from, svg_from
 from ftbench.analyse.dashboard import build
 from ftbench.archive.base import Archives, report_key
 from ftbench.archive.index import run_lines
@@ -203,24 +207,22 @@ def test_hostile_names_through_the_trend_charts(
 def test_every_name_field_of_a_series_is_escaped() -> None:
     """phase, step, metric, label, commit and verdict: whatever an index line says."""
     bad = HOSTILE[0] + HOSTILE[1] + HOSTILE[2] + "\x00\x1b\ud800"
-    values = [0.1, 0.1, 0.1, 0.2, 0.2, 0.2]
-    series = {
-        "phase": bad,
-        "step": bad,
-        "metric": bad,
-        "unit": "s",
-        "label": bad,
-        "level": 0.15,
-        "points": [
-            [epoch_ms(ts(i)), v, None, None, bad[:12], bad, 5] for i, v in enumerate(values)
-        ],
-        "changes": [[3, 100.0, 0.1, 0.2]],
-    }
+    points = Points(
+        stamps=[ts(i) for i in range(6)],
+        values=[0.1, 0.1, 0.1, 0.2, 0.2, 0.2],
+        lows=[None] * 6,
+        highs=[None] * 6,
+        commits=[bad] * 6,
+        verdicts=[bad, "regression", bad, bad, bad, bad],
+        ns=[5] * 6,
+    )
+    series = series_from(points, [(3, 0.1, 0.2)], label=bad, phase=bad, step=bad, metric=bad)
     found, data = check_page(page(bad, [series], nav=""), scripts=2)
     assert data == json.loads(json.dumps({"series": [series]}))
     assert "".join(found.titles) == bad.replace("\x00", "\ufffd").replace("\x1b", "\ufffd").replace(
         "\ud800", "\ufffd"
     )
+    check_svg(svg_from(series))
 
 
 def test_file_names_stay_in_the_directory_and_do_not_collide(tmp_path: Path) -> None:
@@ -241,6 +243,219 @@ def test_json_in_html_escapes_every_tokenizer_character() -> None:
     assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
     assert "\\u003c!--\\u003cscript\\u003e" in text
     assert json.loads(text) == value
+
+
+# --- bounded pages ----------------------------------------------------------------------------
+
+
+def long_points(n: int, at: int) -> tuple[Points, list[tuple[int, float, float]]]:
+    values = [(0.1 if i < at else 0.13) * (1 + 0.02 * math.sin(i)) for i in range(n)]
+    values[n // 3] = 0.5  # one spike
+    values[n // 5] = 0.01  # one dip
+    verdicts = ["regression" if i == n // 2 + 1 else "no change" for i in range(n)]
+    return (
+        Points(
+            stamps=[f"20{20 + i // 500000:02d}-01-01T00:00:00Z" for i in range(n)],
+            values=values,
+            lows=[v * 0.9 for v in values],
+            highs=[v * 1.1 for v in values],
+            commits=[f"{i:012x}" for i in range(n)],
+            verdicts=verdicts,
+            ns=[5] * n,
+        ),
+        [(at, 0.1, 0.13)],
+    )
+
+
+def test_a_long_series_is_down_sampled_keeping_what_matters() -> None:
+    n, at = 20_000, 13_337
+    points, changes = long_points(n, at)
+    s = series_from(points, changes, label="t/m", phase="warm", step=None, metric="wall_s")
+    drawn = s["points"]
+    assert s["reports"] == n and len(drawn) <= MAX_POINTS
+    commits = [p[4] for p in drawn]
+    assert commits == sorted(commits)  # in time order, each report once
+    assert len(set(commits)) == len(commits)
+    ((index, pct, before, after),) = s["changes"]
+    assert (drawn[index][4], drawn[index - 1][4]) == (f"{at:012x}", f"{at - 1:012x}")
+    assert round(pct) == 30 and (before, after) == (0.1, 0.13)
+    values = [p[1] for p in drawn]
+    assert max(values) == 0.5 and min(values) == 0.01  # the extremes survive
+    assert [p[4] for p in drawn if p[5] == "regression"] == [f"{n // 2 + 1:012x}"]
+    assert (drawn[0][4], drawn[-1][4]) == (f"{0:012x}", f"{n - 1:012x}")
+    # the band spans each bucket's reports: nothing of the history falls outside it
+    assert min(p[2] for p in drawn) == pytest.approx(0.009) and max(p[3] for p in drawn) == 0.55
+
+
+def test_a_short_series_is_drawn_whole() -> None:
+    points, changes = long_points(50, 30)
+    s = series_from(points, changes, label="t/m", phase="warm", step=None, metric="wall_s")
+    assert s["reports"] == 50 and len(s["points"]) == 50 and s["changes"][0][0] == 30
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.floats(0.001, 10.0), min_size=1, max_size=400),
+    limit=st.integers(12, 60),
+    data=st.data(),
+)
+def test_pick_is_bounded_ordered_and_keeps_change_points(
+    values: list[float], limit: int, data: st.DataObject
+) -> None:
+    n = len(values)
+    starts = sorted(
+        data.draw(st.sets(st.integers(1, max(1, n - 1)), max_size=limit // 8)) if n > 1 else set()
+    )
+    marked = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    kept = sampling.pick(values, marked, starts, limit)
+    at = [k.at for k in kept]
+    assert len(kept) <= max(limit, n if n <= limit else 0) and at == sorted(set(at))
+    assert all(k.first <= k.at < k.stop <= n for k in kept)
+    assert {0, n - 1} <= set(at) and all({c - 1, c} <= set(at) for c in starts)
+    covered: set[int] = set()
+    for k in kept:
+        covered.update(range(k.first, k.stop))
+    assert covered == set(range(n))  # every report is in the band of a point drawn
+    for k in kept:  # each bucket shows its extremes and its first marked report
+        span = range(k.first, k.stop)
+        inside = [j for j in at if j in span]
+        assert max(values[j] for j in inside) == max(values[j] for j in span)
+        assert min(values[j] for j in inside) == min(values[j] for j in span)
+        first_marked = next((j for j in span if marked[j]), None)
+        assert first_marked is None or first_marked in inside
+
+
+def test_the_dashboard_page_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(charts, "MAX_POINTS", 30)
+    store = MemoryStore()
+    for i in range(150):
+        store.add(
+            make_report(
+                warm=noisy(0.1 * (1.3 if i >= 100 else 1.0), 6, seed=i),
+                cold=noisy(0.2, 3, seed=500 + i),
+                timestamp=ts(i),
+                run_id=f"{i:032x}",
+                commit=f"{i:012x}" + "0" * 28,
+            )
+        )
+    site = build(Archives([store], scan_limit=None), RID, tmp_path / "site")
+    _, data = check_page(site.pages[1].read_bytes().decode(), scripts=2)
+    assert data is not None and site.reports == 150
+    for s in data["series"]:
+        assert s["reports"] == 150 and len(s["points"]) <= 30
+    warm = next(s for s in data["series"] if s["label"] == "lite/normal warm (phase) wall_s")
+    ((index, *_),) = warm["changes"]
+    assert warm["points"][index][4] == f"{100:012x}"
+
+
+# --- the same selection as trend, --last and --since ------------------------------------------
+
+
+def series_by_name(data: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(s["phase"], s["step"], s["metric"]): s for s in data["series"]}
+
+
+def test_the_dashboard_draws_what_trend_selects(tmp_path: Path) -> None:
+    store = MemoryStore()
+    reports = [hostile_report(i, "lite", slower=i >= 14) for i in range(24)]
+    reports[3] = hostile_report(3, "lite", ok=False)  # failed: left out
+    reports[5] = hostile_report(5, "lite", tier="other")
+    for r in reports:
+        store.add(r)
+    archives = Archives([store], scan_limit=None)
+    site = build(archives, RID, tmp_path / "site")
+    assert [p.name for p in site.pages] == ["index.html", "lite-normal.html", "other-normal.html"]
+    _, data = check_page((tmp_path / "site" / "lite-normal.html").read_bytes().decode(), scripts=2)
+    assert data is not None
+    drawn = series_by_name(data)
+    assert set(drawn) == {
+        ("warm", "(phase)", "wall_s"),
+        ("warm", "(phase)", "max_rss_kb"),
+        ("warm", "lite", "wall_s"),
+        ("warm", "plain", "wall_s"),
+        ("cold", "(phase)", "wall_s"),
+        ("cold", "(phase)", "max_rss_kb"),
+    }
+    for (phase, step, metric), s in drawn.items():
+        t = trend.analyse(
+            archives,
+            RID,
+            tier="lite",
+            phase=phase,  # type: ignore[arg-type]
+            step=None if step == "(phase)" else step,
+            metric=metric,
+            last=None,
+        )
+        assert s == charts.series_of(t), (phase, step, metric)
+    assert len(drawn[("warm", "(phase)", "wall_s")]["points"]) == 22
+
+
+def test_last_and_since(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    local = LocalArchive(tmp_path / "archive")
+    put(local, [hostile_report(i, "lite", slower=i >= 30) for i in range(40)])
+    out = tmp_path / "site"
+    common = ["dashboard", "--repo", str(tmp_path), "--archive-dir", str(tmp_path / "archive")]
+    common += ["--repo-id", RID, "--out", str(out)]
+
+    def drawn() -> list[str]:
+        _, data = check_page((out / "lite-normal.html").read_bytes().decode(), scripts=2)
+        assert data is not None
+        warm = series_by_name(data)[("warm", "(phase)", "wall_s")]
+        return [p[4] for p in warm["points"]]
+
+    assert main([*common]) == 0 and len(drawn()) == 40
+    assert "40 report(s)" in capsys.readouterr().out
+    assert main([*common, "--last", "10"]) == 0
+    assert drawn() == ["lite"] * 10
+    _, data = check_page((out / "lite-normal.html").read_bytes().decode(), scripts=2)
+    assert data is not None
+    assert data["series"][0]["points"][0][0] == charts.epoch_ms(ts(30))
+    assert main([*common, "--since", ts(35)]) == 0
+    assert len(drawn()) == 5
+    assert main([*common, "--since", "2026-11-02"]) == 0  # ts(24) is 2026-11-02T00:00:00Z
+    assert len(drawn()) == 16
+    capsys.readouterr()
+    for bad, says in (
+        (["--since", "last week"], "argument --since: expected a date (2026-11-01) or a time"),
+        (["--last", "1"], "argument --last: expected a whole number >= 2, got '1'"),
+        (["--last", "some"], "argument --last: expected a whole number >= 2, got 'some'"),
+    ):
+        with pytest.raises(SystemExit) as exc:  # argparse's own errors
+            main([*common, *bad])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and len(err.strip().splitlines()) == 1 and says in err
+
+    trend_args = ["trend", *common[1:5], "--repo-id", RID, "--json"]
+    assert main([*trend_args, "--since", "2026-11-02T06:00:00+02:00", "--last", "all"]) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert [p["timestamp"] for p in points] == [ts(i) for i in range(28, 40)]
+
+
+def test_unreadable_index_lines_are_left_out_with_a_note() -> None:
+    """Lines that are not JSON, rows of the wrong shape or types, a timestamp that is not
+    one: that report is left out (counted in a note), never a crash, the others kept."""
+    good = [
+        b'{"key":"k","timestamp":"2026-11-01T00:00:00Z","tier":"lite","mode":"normal",'
+        b'"succeeded":true,"commit":"abc","phase":"warm","step":null,"metric":"wall_s",'
+        b'"value":0.1,"n":5,"min":0.09,"max":0.11,"phase_verdict":"ok"}',
+        b'{"phase":"warm","step":7,"metric":"wall_s","value":0.1}',  # a step that is no name
+        b'{"phase":"warm","step":null,"metric":"user_s","value":"fast"}',
+        b"[1,2]",
+    ]
+    history = columns.History()
+    history.add("k", good)
+    history.add("bad-json", [b'{"key":"k2",'])
+    history.add("bad-time", [good[0].replace(b"2026-11-01T00:00:00Z", b"yesterday")])
+    history.add("not-rows", [b'"text"'])
+    assert history.unreadable == 2 and history.keys == ["k"]
+    ((phase, step, metric, points),) = history.series("lite", "normal")
+    assert (phase, step, metric, list(points.values), list(points.lows)) == (
+        "warm",
+        None,
+        "wall_s",
+        [0.1],
+        [0.09],
+    )
 
 
 def test_streamed_lines_are_the_lines() -> None:

@@ -125,3 +125,15 @@ def change_points(medians: Sequence[float], penalty: float) -> tuple[list[int], 
 def penalty_for(n: int, penalty: float) -> float:
     """The cost of one change point in a series of ``n`` (in units of σ²)."""
     return penalty * (PENALTY_BASE + math.log(n))
+
+
+def segment_levels(values: Sequence[float], starts: Sequence[int]) -> list[tuple[float, float]]:
+    """``(before, after)`` per change point: the medians of the segments either side."""
+    bounds = [0, *starts, len(values)]
+    return [
+        (
+            float(statistics.median(values[bounds[i - 1] : start])),
+            float(statistics.median(values[start : bounds[i + 1]])),
+        )
+        for i, start in enumerate(starts, start=1)
+    ]

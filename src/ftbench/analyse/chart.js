@@ -126,8 +126,11 @@
     const s = current();
     if (s) {
       draw(s);
-      document.getElementById("caption").textContent = s.label + ": " + s.points.length +
-        " reports, " + s.changes.length + " change point(s)";
+      const reports = s.reports === undefined ? s.points.length : s.reports;
+      const sampled = reports > s.points.length ? " (" + s.points.length + " drawn: each " +
+        "bucket's fastest and slowest report, change points exact)" : "";
+      document.getElementById("caption").textContent = s.label + ": " + reports +
+        " reports" + sampled + ", " + s.changes.length + " change point(s)";
     } else {
       chart.textContent = "no such series";
     }

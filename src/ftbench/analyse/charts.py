@@ -12,7 +12,6 @@ with its size and commit, and mark reports whose verdict was ``regression``.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import html
 import json
@@ -20,10 +19,15 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftbench.analyse import MAX_POINTS
+from ftbench.analyse.sampling import pick
 from ftbench.errors import SetupError
 
 if TYPE_CHECKING:
@@ -46,37 +50,106 @@ nav a{margin-right:12px}table{border-collapse:collapse}td,th{padding:2px 10px;te
 
 
 def epoch_ms(timestamp: str) -> int:
-    """``2026-11-01T10:00:00Z`` -> milliseconds since the epoch (UTC)."""
-    return calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")) * 1000
+    """``2026-11-01T10:00:00Z`` -> milliseconds since the epoch (UTC; no zone: UTC)."""
+    when = datetime.fromisoformat(timestamp)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp() * 1000)
 
 
-def series_of(trend: Trend) -> dict[str, Any]:
-    """The JSON value the page draws for one trend."""
+@dataclass(frozen=True)
+class Points:
+    """One series, oldest first, as the columns a chart draws (``min``/``max``: of the
+    report's samples, None when unknown)."""
+
+    stamps: Sequence[str]
+    values: Sequence[float]
+    lows: Sequence[float | None]
+    highs: Sequence[float | None]
+    commits: Sequence[str | None]
+    verdicts: Sequence[str | None]
+    ns: Sequence[int]
+
+
+def series_of(trend: Trend, limit: int | None = None) -> dict[str, Any]:
+    """The JSON value the page draws for one trend (see :func:`series_from`)."""
+    pts = trend.points
+    points = Points(
+        stamps=[p.timestamp for p in pts],
+        values=[p.value for p in pts],
+        lows=[p.min for p in pts],
+        highs=[p.max for p in pts],
+        commits=[p.commit for p in pts],
+        verdicts=[p.verdict for p in pts],
+        ns=[p.n for p in pts],
+    )
+    return series_from(
+        points,
+        [(c.index, c.before, c.after) for c in trend.changes or ()],
+        label=f"{trend.tier}/{trend.mode}",
+        phase=trend.phase,
+        step=trend.step,
+        metric=trend.metric,
+        limit=limit,
+    )
+
+
+def series_from(
+    points: Points,
+    changes: Sequence[tuple[int, float, float]],
+    *,
+    label: str,
+    phase: str,
+    step: str | None,
+    metric: str,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """The JSON value the page draws for one series.
+
+    ``points``: at most ``limit`` (default :data:`~ftbench.analyse.MAX_POINTS`) of them
+    (:func:`ftbench.analyse.sampling.pick`), each ``[ms, value, min, max, commit, verdict,
+    n]``; ``changes``: ``(index of the first report of the new segment, level before, level
+    after)``, drawn as ``[index among the points drawn, pct, before, after]``; ``reports``:
+    the number of reports before down-sampling."""
     import statistics
 
-    points = trend.points
-    step = trend.step or WHOLE_PHASE
-    label = f"{trend.tier}/{trend.mode} {trend.phase} {step} {trend.metric}"
-    return {
-        "phase": trend.phase,
-        "step": step,
-        "metric": trend.metric,
-        "unit": trend.unit,
-        "label": label,
-        "level": statistics.median(p.value for p in points) if points else None,
-        "points": [
+    values = points.values
+    marked = [v == "regression" for v in points.verdicts]
+    kept = pick(values, marked, [c[0] for c in changes], MAX_POINTS if limit is None else limit)
+    where = {k.at: j for j, k in enumerate(kept)}
+    if len(kept) < len(values):  # buckets: the band spans their reports
+        lows = [v if low is None else low for low, v in zip(points.lows, values, strict=True)]
+        highs = [v if h is None else h for h, v in zip(points.highs, values, strict=True)]
+    drawn = []
+    for i, first, stop in kept:
+        low, high = points.lows[i], points.highs[i]
+        if stop - first > 1:
+            low, high = min(lows[first:stop]), max(highs[first:stop])
+        drawn.append(
             [
-                epoch_ms(p.timestamp),
-                _round(p.value),
-                _round(p.min),
-                _round(p.max),
-                (p.commit or "")[:12],
-                p.verdict,
-                p.n,
+                epoch_ms(points.stamps[i]),
+                _round(values[i]),
+                _round(low),
+                _round(high),
+                (points.commits[i] or "")[:12],
+                points.verdicts[i],
+                points.ns[i],
             ]
-            for p in points
+        )
+    name = step or WHOLE_PHASE
+    return {
+        "phase": phase,
+        "step": name,
+        "metric": metric,
+        "unit": "KB" if metric == "max_rss_kb" else "s",
+        "label": f"{label} {phase} {name} {metric}",
+        "level": statistics.median(values) if values else None,
+        "reports": len(values),
+        "points": drawn,
+        "changes": [
+            [where[i], round((after / before - 1.0) * 100.0, 2), _round(before), _round(after)]
+            for i, before, after in changes
         ],
-        "changes": [[c.index, round(c.pct, 2), c.before, c.after] for c in trend.changes or ()],
     }
 
 
@@ -112,7 +185,7 @@ def text(value: object) -> str:
 
 
 def page(title: str, series: list[dict[str, Any]], *, nav: str = "") -> str:
-    """A self-contained interactive page drawing ``series`` (see :func:`series_of`);
+    """A self-contained interactive page drawing ``series`` (see :func:`series_from`);
     ``nav`` is trusted HTML (the dashboard's links)."""
     pickers = "".join(
         f'<label>{name} <select id="pick-{name}"></select></label>'
@@ -140,7 +213,11 @@ def _fmt(value: float, unit: str, big: bool) -> str:
 
 def svg_of(trend: Trend) -> str:
     """A static SVG of ``trend`` (the page's drawing, without the interaction)."""
-    s = series_of(trend)
+    return svg_from(series_of(trend))
+
+
+def svg_from(s: dict[str, Any]) -> str:
+    """A static SVG of one series of the page (see :func:`series_from`)."""
     pts = s["points"]
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" '
@@ -249,5 +326,5 @@ def write_chart(trend: Trend, path: Path) -> None:
     elif suffix == ".svg":
         write_text(Path(path), svg_of(trend))
     else:
-        title = f"ft-bench trend: {trend.repo_id} {series_of(trend)['label']}"
-        write_text(Path(path), page(title, [series_of(trend)]))
+        series = series_of(trend)
+        write_text(Path(path), page(f"ft-bench trend: {trend.repo_id} {series['label']}", [series]))

@@ -11,7 +11,6 @@ host.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,13 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftbench.analyse import DEFAULT_PENALTY
-from ftbench.analyse.charts import page, series_of, svg_of, text, write_text
-from ftbench.analyse.trend import METRICS, Trend, select, trend_of
+from ftbench.analyse.changepoints import MIN_SIZE, change_points, segment_levels
+from ftbench.analyse.charts import Points, page, series_from, svg_from, text, write_text
+from ftbench.analyse.columns import read
 
 if TYPE_CHECKING:
     from ftbench.archive.base import Archives
-
-Rows = list[tuple[str, list[dict[str, Any]]]]
 
 
 @dataclass
@@ -49,49 +47,33 @@ def _slug(*parts: str) -> str:
     return name
 
 
-def series_keys(rows: Rows) -> list[tuple[str, str | None, str]]:
-    """Every ``(phase, step, metric)`` present in ``rows``, phases first then steps."""
-    found: set[tuple[str, str | None, str]] = set()
-    for _key, report_rows in rows:
-        for r in report_rows:
-            if r.get("phase") and r.get("metric") in METRICS:
-                found.add((r["phase"], r.get("step"), r["metric"]))
-    order = {m: i for i, m in enumerate(METRICS)}
-    return sorted(found, key=lambda k: (k[0] != "warm", k[1] is not None, k[1] or "", order[k[2]]))
+@dataclass(frozen=True)
+class Series:
+    """One series of a page: its points (whole history or ``--last``) and change points."""
+
+    phase: str
+    step: str | None
+    metric: str
+    points: Points
+    changes: list[tuple[int, float, float]]  #: (first index of the new segment, before, after)
 
 
-def trends(
-    rows: Rows,
-    repo_id: str,
-    tier: str,
-    mode: str,
-    *,
-    branch: str | None = None,
-    penalty: float = DEFAULT_PENALTY,
-) -> list[Trend]:
-    """One trend per phase, step and metric of ``tier``/``mode`` (whole history)."""
-    mine = [(k, r) for k, r in rows if r and r[0].get("tier") == tier and r[0].get("mode") == mode]
-    out = []
-    for phase, step, metric in series_keys(mine):
-        sel = select(
-            mine,
-            tier=tier,
-            mode=mode,
-            branch=branch,
-            phase=phase,  # type: ignore[arg-type]
-            step=step,
-            metric=metric,
-            last=None,
-        )
-        if sel.points:
-            out.append(
-                trend_of(sel, repo_id, branch=branch, step=step, metric=metric, penalty=penalty)
-            )
-    return out
+def analysed(phase: str, step: str | None, metric: str, points: Points, penalty: float) -> Series:
+    """One series with its change points, found as ``trend`` finds them (4 reports or more)."""
+    values = points.values
+    starts: list[int] = []
+    if len(values) >= 2 * MIN_SIZE:
+        starts, _noise = change_points(values, penalty)
+    levels = segment_levels(values, starts)
+    changes = [(i, before, after) for i, (before, after) in zip(starts, levels, strict=True)]
+    return Series(phase, step, metric, points, changes)
 
 
-def _changes_text(trend: Trend) -> str:
-    found = [f"{c.pct:+.0f}% at {(c.commit or '')[:7]}" for c in trend.changes or ()]
+def _changes_text(s: Series) -> str:
+    found = [
+        f"{(after / before - 1) * 100:+.0f}% at {(s.points.commits[i] or '')[:7]}"
+        for i, before, after in s.changes
+    ]
     return ", ".join(found) or "none"
 
 
@@ -122,52 +104,52 @@ def build(
     directory: Path,
     *,
     branch: str | None = None,
+    last: int | None = None,
+    since: str | None = None,
     penalty: float = DEFAULT_PENALTY,
     notes: Sequence[str] = (),
 ) -> Site:
-    """Write the site of ``repo_id`` into ``directory``."""
+    """Write the site of ``repo_id`` into ``directory``: every tier and mode over the whole
+    history, or its newest ``last`` reports, from ``since`` on (a report timestamp,
+    ``2026-11-01T00:00:00Z``)."""
     site = Site(Path(directory), notes=list(notes))
-    lines = archives.run_lines(repo_id, site.notes)
-    rows: Rows = [(k, [json.loads(x) for x in found]) for k, found in lines]
-    rows = [(k, r) for k, r in rows if r and r[0].get("succeeded")]
-    site.reports = len(rows)
-    groups = sorted({(r[0]["tier"], r[0]["mode"]) for _k, r in rows})
+    history = read(archives, repo_id, site.notes, branch=branch, since=since)
+    site.reports = len(history.keys)
     entries = []
     nav = "<nav><a href='index.html'>all tiers</a></nav>"
-    for tier, mode in groups:
-        found = trends(rows, repo_id, tier, mode, branch=branch, penalty=penalty)
+    for tier, mode in history.groups():
+        found = [analysed(*one, penalty) for one in history.series(tier, mode, last)]
         if not found:
             continue
+        whole = [s for s in found if s.step is None and s.metric == "wall_s"]
         name = _slug(tier, mode)
+        label = f"{tier}/{mode}"
+        drawn = [
+            series_from(
+                s.points, s.changes, label=label, phase=s.phase, step=s.step, metric=s.metric
+            )
+            for s in found
+        ]
         title = f"{repo_id}: tier {tier}, mode {mode}" + (f", branch {branch}" if branch else "")
         target = site.directory / f"{name}.html"
-        write_text(target, page(title, [series_of(t) for t in found], nav=nav))
+        write_text(target, page(title, drawn, nav=nav))
         site.pages.append(target)
-        for t in found:
-            if t.metric == "wall_s":
+        for s, data in zip(found, drawn, strict=True):
+            if s.metric == "wall_s":
                 svg = (
-                    site.directory / "svg" / f"{_slug(tier, mode, t.phase, t.step or 'phase')}.svg"
+                    site.directory / "svg" / f"{_slug(tier, mode, s.phase, s.step or 'phase')}.svg"
                 )
-                write_text(svg, svg_of(t))
+                write_text(svg, svg_from(data))
                 site.svgs.append(svg)
-        whole = [t for t in found if t.step is None and t.metric == "wall_s"]
-        newest = max((t.points[-1] for t in whole), key=lambda p: p.timestamp)
-        changes = "; ".join(
-            f"{t.phase}: "
-            + (
-                ", ".join(f"{c.pct:+.0f}% at {(c.commit or '')[:7]}" for c in t.changes or ())
-                or "none"
-            )
-            for t in whole
-        )
+        newest = max(whole or found, key=lambda s: s.points.stamps[-1]).points
         entries.append(
             {
                 "href": f"{name}.html",
                 "name": f"{tier} / {mode}",
-                "reports": max(len(t.points) for t in whole),
-                "newest": newest.timestamp,
-                "verdict": newest.verdict,
-                "changes": changes,
+                "reports": max(len(s.points.values) for s in whole or found),
+                "newest": newest.stamps[-1],
+                "verdict": newest.verdicts[-1],
+                "changes": "; ".join(f"{s.phase}: {_changes_text(s)}" for s in whole) or "none",
             }
         )
     index = site.directory / "index.html"

@@ -16,13 +16,12 @@ the L2 cost on log values, near-linear).
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ftbench.analyse import DEFAULT_LAST, DEFAULT_PENALTY
-from ftbench.analyse.changepoints import MIN_SIZE, change_points
+from ftbench.analyse.changepoints import MIN_SIZE, change_points, segment_levels
 from ftbench.archive.base import key_name
 
 if TYPE_CHECKING:
@@ -163,7 +162,7 @@ def needle(step: str | None, metric: str) -> bytes:
     return f'"metric":"{metric}"'.encode()
 
 
-def _num(value: object) -> float | None:
+def positive(value: object) -> float | None:
     """``value`` as a float when it is a positive finite number, else None."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         number = float(value)
@@ -174,12 +173,12 @@ def _num(value: object) -> float | None:
 
 def point_of(key: str, row: dict[str, Any]) -> Point | None:
     """The point of one ``runs`` row; None when its value is not positive."""
-    value = _num(row.get("value"))
+    value = positive(row.get("value"))
     if value is None:
         return None
-    low, high = _num(row.get("ci_low")), _num(row.get("ci_high"))
+    low, high = positive(row.get("ci_low")), positive(row.get("ci_high"))
     ci95 = (low, high) if low is not None and high is not None and low <= high else None
-    vmin, vmax = _num(row.get("min")), _num(row.get("max"))
+    vmin, vmax = positive(row.get("min")), positive(row.get("max"))
     if vmin is None or vmax is None or vmin > vmax:
         vmin = vmax = None
     return Point(
@@ -207,10 +206,12 @@ def select(
     step: str | None = None,
     metric: str = "wall_s",
     last: int | None = DEFAULT_LAST,
+    since: str | None = None,
 ) -> Selection:
     """The last ``last`` (None: all) points of ``reports`` — ``(key, runs rows)``, newest
-    first — oldest first. Kept are successful reports of ``tier``/``mode``/``branch``; the
-    first one fixes the tier and mode not given and the phase (``warm`` when it has one)."""
+    first — oldest first. Kept are successful reports of ``tier``/``mode``/``branch``, from
+    ``since`` on (a timestamp as the reports write it: ``2026-11-01T00:00:00Z``); the first
+    one fixes the tier and mode not given and the phase (``warm`` when it has one)."""
     points: list[Point] = []
     for key, rows in reports:
         if not rows or not rows[0].get("succeeded"):
@@ -220,6 +221,7 @@ def select(
             (tier is not None and head.get("tier") != tier)
             or (mode is not None and head.get("mode") != mode)
             or (branch is not None and head.get("branch") != branch)
+            or (since is not None and str(head.get("timestamp", "")) < since)
         ):
             continue
         tier = tier if tier is not None else head.get("tier")
@@ -247,23 +249,18 @@ def select(
 
 def changes_from(points: Sequence[Point], starts: Sequence[int]) -> tuple[Change, ...]:
     """One :class:`Change` per segment start: medians of the segments either side."""
-    bounds = [0, *starts, len(points)]
-    out = []
-    for i, start in enumerate(starts, start=1):
-        before = [p.value for p in points[bounds[i - 1] : start]]
-        after = [p.value for p in points[start : bounds[i + 1]]]
-        p = points[start]
-        out.append(
-            Change(
-                index=start,
-                timestamp=p.timestamp,
-                commit=p.commit,
-                key=p.key,
-                before=float(statistics.median(before)),
-                after=float(statistics.median(after)),
-            )
+    levels = segment_levels([p.value for p in points], starts)
+    return tuple(
+        Change(
+            index=start,
+            timestamp=points[start].timestamp,
+            commit=points[start].commit,
+            key=points[start].key,
+            before=before,
+            after=after,
         )
-    return tuple(out)
+        for start, (before, after) in zip(starts, levels, strict=True)
+    )
 
 
 def trend_of(
@@ -328,6 +325,7 @@ def analyse(
     step: str | None = None,
     metric: str = "wall_s",
     last: int | None = DEFAULT_LAST,
+    since: str | None = None,
     penalty: float = DEFAULT_PENALTY,
     notes: Sequence[str] = (),
     refresh: bool = True,
@@ -348,6 +346,7 @@ def analyse(
         step=step,
         metric=metric,
         last=last,
+        since=since,
     )
     return trend_of(
         selection,

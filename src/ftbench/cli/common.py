@@ -1,5 +1,6 @@
 """What the commands share: argparse value types (numbers within bounds, one-line errors),
-the judge's options and the repository-root resolver."""
+the judge's options, the history range (``--last``, ``--since``) and the repository-root
+resolver."""
 
 from __future__ import annotations
 
@@ -46,6 +47,49 @@ def bounded(
         return value
 
     return parse
+
+
+_count = bounded(int, low=2)
+
+
+def last_reports(text: str) -> int | None:
+    """``--last``: a number of reports (at least 2) or ``all`` (None)."""
+    return None if text.strip().lower() == "all" else _count(text)
+
+
+def since_time(text: str) -> str:
+    """``--since``: a date or time (ISO 8601; without a zone: UTC) as the reports write
+    their timestamps, ``2026-11-01T00:00:00Z``, so that it compares with them as text."""
+    from datetime import UTC, datetime
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date (2026-11-01) or a time (2026-11-01T10:00:00Z), got {text!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def add_range_arguments(group: argparse._ActionsContainer, *, last: int | None, what: str) -> None:
+    """``--last N|all`` (default ``last``; None: all) and ``--since DATE``: which part of the
+    history ``what`` covers (``trend`` and ``dashboard``)."""
+    group.add_argument(
+        "--last",
+        type=last_reports,
+        default=last,
+        metavar="N",
+        help=f"at most the newest N reports{what}, or 'all' (default {last or 'all'})",
+    )
+    group.add_argument(
+        "--since",
+        type=since_time,
+        default=None,
+        metavar="DATE",
+        help="only reports from DATE on (2026-11-01 or 2026-11-01T10:00:00Z; no zone: UTC)",
+    )
 
 
 def repo_root(explicit: Path | None) -> Path:

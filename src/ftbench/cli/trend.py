@@ -7,6 +7,7 @@ change points found by :mod:`ftbench.analyse.trend`::
 
     ft-bench trend                       # warm phase of the newest report's tier and mode
     ft-bench trend --phase cold --branch main --last all --chart trend.html
+    ft-bench trend --since 2026-01-01 --last all
     ft-bench trend --step pytest --metric user_s --json
 
 Only argparse and printing live here; matplotlib (PNG charts) and rich are imported only inside
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ftbench.analyse import DEFAULT_LAST, DEFAULT_PENALTY
-from ftbench.cli.common import add_location_arguments, bounded
+from ftbench.cli.common import add_location_arguments, add_range_arguments, bounded
 from ftbench.errors import EXIT_OK, UsageError
 from ftbench.report.escape import terminal
 
@@ -38,13 +39,7 @@ DESCRIPTION = (
 )
 METRICS = ("wall_s", "user_s", "sys_s", "max_rss_kb")
 CHART_SUFFIXES = (".html", ".svg", ".png")
-_count = bounded(int, low=2)
 _penalty = bounded(float, low=0, open_low=True)
-
-
-def _last(text: str) -> int | None:
-    """``--last``: a number of reports (at least 2) or ``all``."""
-    return None if text.strip().lower() == "all" else _count(text)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -67,13 +62,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--metric", choices=METRICS, default="wall_s", help="metric to follow (default wall_s)"
     )
     sel.add_argument("--branch", default=None, metavar="B", help="only reports of branch B")
-    sel.add_argument(
-        "--last",
-        type=_last,
-        default=DEFAULT_LAST,
-        metavar="N",
-        help=f"at most the newest N reports, or 'all' (default {DEFAULT_LAST})",
-    )
+    add_range_arguments(sel, last=DEFAULT_LAST, what="")
     out = p.add_argument_group("analysis and output")
     out.add_argument(
         "--penalty",
@@ -125,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         step=args.step,
         metric=args.metric,
         last=args.last,
+        since=args.since,
         penalty=args.penalty,
         notes=notes,
     )
