@@ -204,6 +204,20 @@ def test_hostile_names_through_the_trend_charts(
         assert "".join(found.titles).startswith(f"ft-bench trend: {RID} {name}/normal warm {name}")
 
 
+@pytest.mark.parametrize("name", ["a$\\frac{$b", "$x^$", HOSTILE[0]])
+def test_hostile_names_through_the_png_chart(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """matplotlib would read a name with two ``$`` as mathtext (``$\\frac{$`` raised)."""
+    local = LocalArchive(tmp_path / "archive")
+    put(local, [hostile_report(i, name, slower=i >= 6) for i in range(12)])
+    chart = tmp_path / "chart.png"
+    args = ["trend", "--repo", str(tmp_path), "--archive-dir", str(tmp_path / "archive")]
+    assert main([*args, "--repo-id", RID, "--step", name, "--chart", str(chart)]) == 0
+    assert f"chart: {chart}" in capsys.readouterr().out
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
 def test_every_name_field_of_a_series_is_escaped() -> None:
     """phase, step, metric, label, commit and verdict: whatever an index line says."""
     bad = HOSTILE[0] + HOSTILE[1] + HOSTILE[2] + "\x00\x1b\ud800"

@@ -25,9 +25,15 @@ if TYPE_CHECKING:
 MAX_TICKS = 12
 
 
+def _literal(text: str) -> str:
+    """``text`` drawn as written: a name with two ``$`` would otherwise be parsed as
+    matplotlib mathtext (and ``$\\frac{$`` raise while drawing)."""
+    return text.replace("$", r"\$")
+
+
 def _tick_label(timestamp: str, commit: str | None) -> str:
     day = timestamp[5:10] if len(timestamp) >= 10 else timestamp
-    return f"{day}\n{commit[:7]}" if commit else day
+    return _literal(f"{day}\n{commit[:7]}" if commit else day)
 
 
 def write_chart(trend: Trend, path: Path) -> None:
@@ -99,7 +105,7 @@ def write_chart(trend: Trend, path: Path) -> None:
         )
     for c in changes:
         color = "tab:red" if c.pct > 0 else "tab:green"
-        where = c.commit[:7] if c.commit else c.timestamp[:10]
+        where = _literal(c.commit[:7] if c.commit else c.timestamp[:10])
         at = xs[c.index - 1] + (xs[c.index] - xs[c.index - 1]) / 2
         ax.axvline(at, color=color, linewidth=1.3, label=f"change {c.pct:+.0f}% at {where}")
         ax.annotate(
@@ -119,11 +125,13 @@ def write_chart(trend: Trend, path: Path) -> None:
     )
     ax.set_ylim(bottom=0)
     what = " ".join([trend.phase, *([trend.step] if trend.step else []), trend.metric])
-    ax.set_ylabel(f"{what} ({unit})")
+    ax.set_ylabel(_literal(f"{what} ({unit})"))
     branch = f", branch {trend.branch}" if trend.branch else ""
     ax.set_title(
-        f"ft-bench trend: {trend.tier} / {trend.mode} / {trend.phase}"
-        f" (repo {trend.repo_id}{branch})",
+        _literal(
+            f"ft-bench trend: {trend.tier} / {trend.mode} / {trend.phase}"
+            f" (repo {trend.repo_id}{branch})"
+        ),
         fontsize=10,
     )
     ax.grid(True, axis="y", alpha=0.3)
