@@ -260,7 +260,7 @@ def test_new_set_must_be_comparable(tmp_path: Path, capsys: pytest.CaptureFixtur
         (None, "neither a report file nor an archive key"),
         ("{not json", "not valid JSON"),
         ("[1, 2]", "expected a JSON object"),
-        ('{"schema": 2, "runs": {}}', "not an ftbench report of schema 1 (schema: 2)"),
+        ('{"schema": 0, "runs": {}}', "not an ftbench report of schema 1 (schema: 0)"),
         ('{"schema": 1}', "missing field"),
         ("", "not valid JSON"),
     ],
