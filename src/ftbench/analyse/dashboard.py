@@ -11,7 +11,6 @@ host.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -121,8 +120,7 @@ def build(
 ) -> Site:
     """Write the site of ``repo_id`` into ``directory``."""
     site = Site(Path(directory), notes=list(notes))
-    lines = archives.run_lines(repo_id, site.notes)
-    rows: Rows = [(k, [json.loads(x) for x in found]) for k, found in lines]
+    rows: Rows = archives.run_rows(repo_id, site.notes)
     rows = [(k, r) for k, r in rows if r and r[0].get("succeeded")]
     site.reports = len(rows)
     groups = sorted({(r[0]["tier"], r[0]["mode"]) for _k, r in rows})

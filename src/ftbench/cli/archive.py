@@ -176,7 +176,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:
         notes: list[str] = []
         found = rows_of(store, rid, args.limit, notes)
-        keys = [k for k, _ in found]
+        keys = [k for k, _, _ in found]
         if found:
             print_listing(found, pending, sys.stdout)
         for note in notes:

@@ -1,0 +1,157 @@
+"""Checking index objects before they are used: a damaged segment is treated as missing.
+
+The index is a cache of rows derived from the reports (``docs/archive.md``, "Index"), so an
+object that cannot be read as the segment its name announces is never an error: readers skip
+its segment with one note, derive its reports' rows from the reports again and, when they
+write the index, replace it. Two levels of checks:
+
+* :func:`check_text`, on every object read (byte operations at C speed): the gzip stream is
+  complete (CRC and length), every line looks like a row of the table (``{"key":"...`` to
+  ``}``; a ``reports`` object has one line per report), and the object holds exactly the
+  reports its name says (their count and the digest of their keys);
+* :func:`check_rows`, on the lines a reader uses: valid JSON objects with the table's fields,
+  each of its SQL type (``index_rows.COLUMNS``), under the key of their line;
+  :func:`check_fields`, for a query engine that reads every line (and types them itself): each
+  line has the fields every row of its table has.
+
+What neither catches is a row edited while staying well formed (a digit changed): only a
+content checksum could, and the index does not keep one (``docs/reliability.md``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+from ftbench.archive.index_rows import COLUMNS, Segment
+from ftbench.errors import one_line
+
+
+class SegmentDamage(ValueError):
+    """An index object that is not the segment its name announces (one line, why)."""
+
+
+#: The start of every line (the key is always the first field) and the key itself (a JSON
+#: string: escapes allowed, e.g. a non-ASCII ``S3_PREFIX`` in ``reports``).
+LINE_START = b'{"key":"'
+_KEY = re.compile(rb'\{"key":"([^"\\\n]*(?:\\.[^"\\\n]*)*)"')
+
+#: The fields every row of a table has (the others may be absent: e.g. ``n`` on the one row of
+#: a report that measured nothing).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "runs": (
+        *("key", "repo_id", "run_id", "timestamp", "tier", "mode", "branch", "commit"),
+        *("machine", "config_hash", "probe", "succeeded", "verdict"),
+        *("phase", "step", "metric", "value"),
+    ),
+    "samples": tuple(COLUMNS["samples"]),
+    "reports": ("key", "report"),
+}
+_SQL_TYPES: dict[str, frozenset[type]] = {
+    "VARCHAR": frozenset({str, type(None)}),
+    "BOOLEAN": frozenset({bool, type(None)}),
+    "INTEGER": frozenset({int, type(None)}),
+    "BIGINT": frozenset({int, type(None)}),
+    "DOUBLE": frozenset({int, float, type(None)}),
+    "JSON": frozenset({dict}),  # the ``report`` of a ``reports`` row: a JSON object
+}
+#: Column -> the Python types (``type(value)``, so ``True`` is no number) its values may have.
+TYPES: dict[str, dict[str, frozenset[type]]] = {
+    table: {name: _SQL_TYPES[sql] for name, sql in columns.items()}
+    for table, columns in COLUMNS.items()
+}
+
+
+def key_digest(keys: Sequence[str]) -> str:
+    """The digest a segment's name holds for its report keys (``Segment.of``)."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+
+
+def _decode_key(raw: bytes) -> str:
+    if b"\\" in raw:
+        return str(json.loads(b'"' + raw + b'"'))
+    return raw.decode("utf-8", errors="replace")
+
+
+def check_text(segment: Segment, table: str, data: bytes) -> tuple[bytes, set[str]]:
+    """The decompressed lines of one ``table`` object of ``segment`` and the keys they hold;
+    raises :class:`SegmentDamage` when the object is not that segment's."""
+    try:
+        text = gzip.decompress(data)
+    except (EOFError, OSError, zlib.error) as exc:  # truncated, not gzip, bad CRC or length
+        raise SegmentDamage(f"not a complete gzip stream ({one_line(exc)})") from None
+    count = text.count(b"\n")
+    if not text.endswith(b"\n") or not text.startswith(LINE_START):
+        raise SegmentDamage("not JSON lines of index rows")
+    # a raw newline only ever ends a row (JSON escapes those inside strings)
+    if text.count(b"\n" + LINE_START) != count - 1 or text.count(b"}\n") != count:
+        raise SegmentDamage("a line is not an index row")
+    if table == "reports":  # a stored report may hold ``{"key":"`` itself (a step's env)
+        raw = [line_key(line) for line in text.split(b"\n")[:-1]]
+        keys = set(raw)
+        if len(keys) != count:
+            raise SegmentDamage("a report is stored twice")
+    else:  # flat rows: the pattern only ever starts a line (found at C speed)
+        found = _KEY.findall(text)
+        if len(found) != count:
+            raise SegmentDamage("a line is not an index row")
+        keys = {_decode_key(k) for k in set(found)}
+    if len(keys) != segment.count or key_digest(list(keys)) != segment.digest:
+        raise SegmentDamage(f"holds {len(keys)} report(s), not the {segment.count} its name says")
+    return text, keys
+
+
+def check_fields(table: str, text: bytes) -> None:
+    """Every line of ``text`` (checked by :func:`check_text`) has each field every row of
+    ``table`` has: what a query engine, which reads a missing field as NULL, cannot tell.
+    Byte counts (rows are flat objects; a ``reports`` row's report is an object)."""
+    count = text.count(b"\n")
+    if table == "reports":
+        if text.count(b'","report":{') != count:
+            raise SegmentDamage("a row has no stored report")
+        return
+    for name in REQUIRED[table]:
+        if text.count(b'"' + name.encode() + b'":') != count:
+            raise SegmentDamage(f"a row lacks {name!r} (or has it twice)")
+
+
+def line_key(line: bytes) -> str:
+    """The ``key`` of an index line (every line starts with it)."""
+    found = _KEY.match(line)
+    if found is None:
+        raise SegmentDamage("a line is not an index row")
+    return _decode_key(found.group(1))
+
+
+def check_rows(table: str, lines: Sequence[bytes]) -> list[dict[str, Any]]:
+    """``lines`` of ``table`` parsed (one ``json.loads`` call) and checked: each a JSON object
+    under its line's key, with the table's fields of their types. Raises
+    :class:`SegmentDamage`."""
+    if not lines:
+        return []
+    try:
+        rows = json.loads(b"[" + b",".join(lines) + b"]")
+    except (ValueError, RecursionError):
+        raise SegmentDamage("a row is not valid JSON") from None
+    if not isinstance(rows, list) or len(rows) != len(lines):
+        raise SegmentDamage("a row is not valid JSON")  # a line holding ``},{``
+    required, types = REQUIRED[table], TYPES[table]
+    for line, row in zip(lines, rows, strict=True):
+        key = row.get("key") if type(row) is dict else None
+        if type(key) is not str or (
+            line[8 : 9 + len(key)] != key.encode() + b'"' and line_key(line) != key
+        ):
+            raise SegmentDamage("a row's key is not its line's")
+        for name in required:
+            if name not in row:
+                raise SegmentDamage(f"a row lacks {name!r}")
+        for name, value in row.items():
+            allowed = types.get(name)  # a column added by a newer ftbench: not checked
+            if allowed is not None and type(value) not in allowed:
+                raise SegmentDamage(f"a row's {name!r} is {type(value).__name__}")
+    return rows
