@@ -15,7 +15,8 @@ concurrent writers) is removed too.
   ``archive list`` and the dashboard read);
 * :class:`PackReader` (``index_pack``): reports by key out of the ``reports`` table (what a
   baseline lookup reads);
-* :func:`index_reports`: what a writer (``run``) calls after archiving or uploading.
+* :func:`index_reports`, :func:`index_stored`: what a writer (``run``, ``archive sync``)
+  calls after archiving or uploading.
 """
 
 from __future__ import annotations
@@ -327,3 +328,21 @@ def _index(store: Store, repo_id: str, items: Sequence[Item], notes: list[str]) 
             notes.append(f"could not repair the index of {store.name}: {one_line(exc)}")
     return True
 
+
+def index_stored(store: Store, stored: Sequence[tuple[str, bytes]]) -> tuple[set[str], list[str]]:
+    """Index reports just stored in ``store`` by their key and bytes (``archive sync``),
+    each under the repository its key names: the keys indexed, and the problems as notes."""
+    by_repo: dict[str, list[Item]] = {}
+    notes: list[str] = []
+    for key, data in stored:
+        try:
+            report = Report.from_json(data, key)
+        except Exception as exc:
+            notes.append(f"could not index {key} in {store.name}: {read_problem(exc)}")
+            continue
+        by_repo.setdefault(key.split("/")[-2] if "/" in key else "", []).append((key, data, report))
+    done: set[str] = set()
+    for repo, items in sorted(by_repo.items()):
+        if _index(store, repo, items, notes):
+            done.update(key for key, _, _ in items)
+    return done, notes

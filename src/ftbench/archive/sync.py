@@ -24,7 +24,7 @@ from typing import TextIO
 
 from ftbench.archive import DEFAULT_WORKERS
 from ftbench.archive.base import SCAN_LIMIT, Archives, ArchiveStore, report_key
-from ftbench.archive.index import index_report
+from ftbench.archive.index import index_report, index_stored
 from ftbench.archive.local import DEFAULT_PREFIX, LocalArchive, default_archive_dir
 from ftbench.archive.manager import S3ArchiveManager
 from ftbench.archive.metadata import (
@@ -93,6 +93,8 @@ class SyncResult:
     repaired: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     not_attempted: list[str] = field(default_factory=list)
+    #: problems indexing what was sent (the index is derived data: readers add what is missing)
+    notes: list[str] = field(default_factory=list)
     workers: int = DEFAULT_WORKERS
     elapsed_s: float = 0.0
     error: str | None = None
@@ -215,8 +217,9 @@ def archive_report(
         _print(out, WARN_FAILED.format(reason=result.error))
         return ArchiveOutcome(key, path, pending=True, message=f"S3 upload failed: {result.error}")
 
-    local.clear_pending(key)
+    # indexed before the marker goes: a run killed in between is indexed by the next sync
     index_report(manager.store, rid, key, data, report)
+    local.clear_pending(key)
     _print(out, UPLOADED)
     _print(out, f"  Key: {key}")
     _print(out, f"  Size: {result.size_bytes} bytes")
@@ -331,6 +334,7 @@ def sync_pending(
     deadline = start + float(config.total_timeout)
     stop = threading.Event()
     lock = threading.Lock()
+    sent: list[tuple[str, bytes]] = []  # to index: uploaded, repaired, or pending (maybe not)
 
     def upload(key: str) -> None:
         if stop.is_set() or time.monotonic() > deadline:
@@ -338,26 +342,27 @@ def sync_pending(
                 result.not_attempted.append(key)
             return
         try:
-            if key in existing and not include_all:
-                with lock:
-                    result.already.append(key)
-                local.clear_pending(key)
-                return
             data = local.get(key)
             if data is None:  # the local report was removed: nothing left to upload
                 local.clear_pending(key)
+                return
+            if key in existing and not include_all:
+                with lock:
+                    result.already.append(key)
+                    sent.append((key, data))  # pending: its run may have stopped before indexing
                 return
             if key in existing or (include_all and check_each):  # --all checks each copy
                 if intact(store, key, data):
                     with lock:
                         result.already.append(key)
-                    local.clear_pending(key)
+                        if key in pending:
+                            sent.append((key, data))
                     return
                 if key in existing or store.exists(key):  # stored, but not these bytes
                     store.put(key, data, metadata_for_key(key, data), overwrite=True)
-                    local.clear_pending(key)
                     with lock:
                         result.repaired.append(key)
+                        sent.append((key, data))
                     return
             created = store.put(key, data, metadata_for_key(key, data), check_exists=check_each)
         except S3Error as exc:
@@ -369,12 +374,21 @@ def sync_pending(
             if include_all:
                 local.mark_pending(key)
             return
-        local.clear_pending(key)
         with lock:
             (result.uploaded if created else result.already).append(key)
+            if created or key in pending:
+                sent.append((key, data))
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ftbench-sync") as pool:
         list(pool.map(upload, keys))
+    # indexed as an upload during a run is, then the markers cleared (a sync cut short, or
+    # an index that could not be written, leaves them: the next sync indexes them)
+    indexed, notes = index_stored(store, sorted(sent))
+    result.notes.extend(notes)
+    sent_keys = {k for k, _ in sent}
+    for key in [*result.uploaded, *result.already, *result.repaired]:
+        if key in indexed or key not in sent_keys:
+            local.clear_pending(key)
     if time.monotonic() > deadline and result.not_attempted and result.error is None:
         result.error = f"stopped after S3_TOTAL_TIMEOUT={config.total_timeout:g}s"
     result.elapsed_s = time.monotonic() - start

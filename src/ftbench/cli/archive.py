@@ -264,6 +264,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"Uploaded {len(result.uploaded)} report(s) to S3, {len(result.already)} already "
         f"there{repaired}, in {result.elapsed_s:.2f}s ({rate:.0f}/s, {result.workers} workers)"
     )
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     if result.remaining:
         reason = result.error or next(iter(result.failed.values()), "unknown error")
         print(WARN_FAILED.format(reason=reason))
