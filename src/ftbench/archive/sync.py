@@ -117,22 +117,37 @@ def local_prefix(config: S3Config) -> str:
 
 
 def open_local(
-    repo_root: Path, archive_dir: Path | str | None = None, config: S3Config | None = None
+    repo_root: Path,
+    archive_dir: Path | str | None = None,
+    config: S3Config | None = None,
+    *,
+    check: bool = False,
 ) -> LocalArchive:
+    """The local archive; ``check``: a :class:`~ftbench.errors.SetupError` (exit 5) when
+    it cannot be read (what every command that reads the archive wants)."""
     config = config if config is not None else S3Config.from_env()
-    return LocalArchive(default_archive_dir(repo_root, archive_dir), local_prefix(config))
+    local = LocalArchive(default_archive_dir(repo_root, archive_dir), local_prefix(config))
+    if check:
+        local.check_readable()
+    return local
 
 
 def open_archives(
-    repo_root: Path, archive_dir: Path | str | None = None, *, scan_limit: int | None = SCAN_LIMIT
+    repo_root: Path,
+    archive_dir: Path | str | None = None,
+    *,
+    scan_limit: int | None = SCAN_LIMIT,
+    check: bool = False,
 ) -> tuple[Archives, list[str]]:
     """The archives to read history from: the local archive, then the S3 bucket when it is
     configured, enabled and boto3 is present. When S3 is wanted but cannot be set up (a bad
     ``S3_*`` value, boto3 missing) the local archive alone, and a note saying why. Opening
     makes no request; a bucket that cannot be read becomes a note of
-    :meth:`Archives.newest`."""
+    :meth:`Archives.newest`. ``check``: an unreadable local archive is a
+    :class:`~ftbench.errors.SetupError` (the commands that read history; the judge of a run
+    goes on without it)."""
     config = S3Config.from_env()  # never raises: bad values are config.problems
-    stores: list[ArchiveStore] = [open_local(repo_root, archive_dir, config)]
+    stores: list[ArchiveStore] = [open_local(repo_root, archive_dir, config, check=check)]
     notes: list[str] = []
     if config.enabled and (config.bucket_name or config.problems):
         if config.problems:

@@ -166,7 +166,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         store = _s3_store(config)
         where = f"s3://{config.bucket_name}"
     else:
-        local = open_local(root, _archive_dir(args), config)
+        local = open_local(root, _archive_dir(args), config, check=True)
         store, where = local, str(local.root)
         pending = set(local.pending_keys())
     if args.keys:
@@ -204,7 +204,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from ftbench.archive.s3config import S3Config
     from ftbench.archive.sync import open_local
     from ftbench.report.codec import ModelError
-    from ftbench.report.model import Report
+    from ftbench.report.model import NewerSchema, Report
 
     root = _root(args)
     config = S3Config.from_env()
@@ -214,7 +214,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         store = _s3_store(config)
         where = f"s3://{config.bucket_name}"
     else:
-        local = open_local(root, _archive_dir(args), config)
+        local = open_local(root, _archive_dir(args), config, check=True)
         store, where = local, str(local.root)
     data = store.get(key)
     if data is None:
@@ -223,8 +223,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise SetupError(f"no report {key!r} in {where}")
     try:
         text = Report.from_json(data, key).to_json(pretty=True)
-    except ModelError as exc:  # shown as stored, and said to be corrupt (exit 5)
-        print(f"[ERROR] corrupt report: {exc}; shown as stored", file=sys.stderr)
+    except ModelError as exc:  # shown as stored, and said why (exit 5)
+        what = "" if isinstance(exc, NewerSchema) else "corrupt report: "
+        print(f"[ERROR] {what}{exc}; shown as stored", file=sys.stderr)
         text = data.decode("utf-8", errors="replace")
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return EXIT_SETUP

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     root = repo_root(args.repo)
     rid = repo_id(root, args.repo_id)
-    archives, notes = open_archives(root, args.archive_dir, scan_limit=None)
+    archives, notes = open_archives(root, args.archive_dir, scan_limit=None, check=True)
     site = build(archives, rid, args.out, branch=args.branch, penalty=args.penalty, notes=notes)
     print(
         f"dashboard: {site.pages[0]} ({len(site.pages) - 1} page(s), {len(site.svgs)} SVG "

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         where = f"{config.endpoint_url or 'aws'}|{config.bucket_name}|{config.prefix}"
         cache = cache_path(open_local(root, args.archive_dir, config).root, where)
     else:
-        store = open_local(root, args.archive_dir, config)
+        store = open_local(root, args.archive_dir, config, check=True)
         base = str(store.root)
         wanted = args.refresh != "no"
         cache = cache_path(store.root, "local")
