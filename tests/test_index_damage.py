@@ -24,7 +24,7 @@ from ftbench.archive.base import Archives, report_key
 from ftbench.archive.index import index_of, run_lines
 from ftbench.archive.index_check import SegmentDamage, check_fields, check_rows, check_text
 from ftbench.archive.index_rows import Segment
-from ftbench.archive.index_store import IndexStore
+from ftbench.archive.index_store import IndexStore, LocalBackend
 from ftbench.archive.local import LocalArchive
 from ftbench.archive.sync import archive_report
 from ftbench.cli.app import main
@@ -198,7 +198,7 @@ def test_query_remembers_checked_objects(tmp_path: Path, monkeypatch: pytest.Mon
     checked: list[str] = []
     original = index_files.Index._check_one
 
-    def counting(self: index_files.Index, key: str) -> str | None:
+    def counting(self: index_files.Index, key: str) -> tuple[bool, str] | None:
         checked.append(key.split("/")[-4])
         return original(self, key)
 
@@ -280,3 +280,35 @@ def test_a_replaced_line_is_damage_or_a_well_formed_row(
             continue
         keys = {r["key"] for r in rows}  # accepted: a row of the right shape, same reports
         assert len(keys) == seg.count and len(rows) == len(lines) - 1
+
+
+def test_a_segment_that_cannot_be_read_now_is_skipped_never_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that fails (a timeout, a refused permission) is not damage: the command reads
+    those reports from the reports, and the segment stays."""
+    pytest.importorskip("duckdb")
+    _local, ix = archive(tmp_path)
+    seg = ix.segments()[0]
+    original = LocalBackend.read
+
+    def failing(self: LocalBackend, key: str) -> bytes | None:
+        if key.endswith(seg.name):
+            raise OSError("no answer within S3_TOTAL_TIMEOUT")
+        return original(self, key)
+
+    monkeypatch.setattr(LocalBackend, "read", failing)
+    trend = ("trend", "--repo", str(tmp_path), "--repo-id", RID, "--last", "all", "--json")
+    found = json.loads(cli(*trend)[1])
+    assert len(found["points"]) == N and found["notes"] == [
+        f"could not read 1 index segment(s) of local, their reports read from the reports "
+        f"(first: {seg.name}: OSError: no answer within S3_TOTAL_TIMEOUT)"
+    ]
+    sql = (
+        "select count(*) as n from runs where phase = 'warm' and step is null and metric = 'wall_s'"
+    )
+    code, out, err = cli("query", "--repo", str(tmp_path), "--format", "csv", sql)
+    assert (code, out) == (0, f"n\n{N}\n") and "could not read 1 index segment(s)" in err
+    assert "damaged" not in err
+    monkeypatch.setattr(LocalBackend, "read", original)
+    assert ix.segments() == [seg] and damaged_objects(ix.backend, "benchmarks") == []

@@ -112,13 +112,15 @@ def run_lines(
     keep: Sequence[bytes] | None = None,
     refresh: bool = True,
     damaged: dict[Segment, str] | None = None,
+    unreadable: dict[Segment, str] | None = None,
     keep_items: bool = False,
 ) -> RunLines:
     """The ``runs`` lines of ``repo_id``'s reports in ``store``: those containing one of the
     byte strings ``keep`` (None: every line).
 
     Reports missing from the index (or only in damaged segments: those found here and those
-    given as ``damaged``) are read and their rows derived; with ``refresh`` the damaged and
+    given as ``damaged``; or in segments that cannot be read now: found here, or given as
+    ``unreadable``) are read and their rows derived; with ``refresh`` the damaged and
     redundant segments are removed and the derived rows written (a failure to write is a
     note). Rows of keys no longer listed (deleted reports) are left out.
     """
@@ -127,7 +129,7 @@ def run_lines(
     ix = index_of(store)
     if ix is not None:
         out.damaged.update(damaged or {})
-        _read_runs(ix, store, repo_id, out, notes, keep)
+        _read_runs(ix, store, repo_id, out, notes, keep, unreadable or {})
     missing = [k for k in keys if k not in out.seen]
     out.indexed = len(keys) - len(missing)
     if ix is not None and refresh:
@@ -151,17 +153,18 @@ def _read_runs(
     out: RunLines,
     notes: list[str],
     keep: Sequence[bytes] | None,
+    unreadable: dict[Segment, str],
 ) -> None:
     """Read the ``runs`` objects of ``repo_id``'s good segments into ``out``, newest first
     (a key's rows come from the newest segment holding it)."""
     try:
-        segs = [s for s in ix.segments(repo_id) if s not in out.damaged]
+        segs = [s for s in ix.segments(repo_id) if s not in out.damaged and s not in unreadable]
     except Exception as exc:
         notes.append(f"index of {store.name} unreadable, read from the reports: {one_line(exc)}")
         return
     wanted = keep if not keep else (*keep, NO_PHASE)
     listed = set(out.keys)
-    failed: list[str] = []
+    failed = [f"{seg.name}: {why}" for seg, why in unreadable.items()]
     for seg, blob in zip(segs, ix.read_many(segs, "runs"), strict=True):
         out.objects += 1
         if blob is None:  # removed meanwhile: its reports are in the merged segment (or read)

@@ -87,8 +87,13 @@ class Index:
         for _ in range(3):  # healing writes new segments: list (and check) again
             self.listed = {t: self.ix.backend.list_info(self.ix.table_root(t)) for t in TABLES}
             damaged: dict[Segment, str] = {}
+            unreadable: dict[Segment, str] = {}
             for table in sorted(set(tables)):
-                damaged.update(self._check(table))
+                found = self._check(table)
+                damaged.update(found[0])
+                unreadable.update(found[1])
+            if unreadable:  # not readable now: left out of this command, never removed
+                self.heal(unreadable, readable=False)
             if not damaged:
                 break
             self.heal(damaged)
@@ -104,34 +109,39 @@ class Index:
         self.heal({seg: reason})
         return True
 
-    def heal(self, damaged: dict[Segment, str]) -> None:
-        """Derive the reports of damaged segments again, per repository: written in their
-        place with ``refresh``, else kept for this command only."""
+    def heal(self, damaged: dict[Segment, str], *, readable: bool = True) -> None:
+        """Derive the reports of damaged segments (``readable=False``: segments that cannot
+        be read now) again, per repository: written in place of the damaged ones with
+        ``refresh``, else kept for this command only."""
         for key in [k for k in self.checked if Segment.parse(k) in damaged]:
             del self.checked[key]
+        write = self.refresh and readable
         first = not self.excluded
-        if not self.refresh:
+        if not write:
             self.excluded.update(damaged)
         for repo in sorted({s.repo for s in damaged}):
+            mine = {s: r for s, r in damaged.items() if s.repo == repo}
             found = run_lines(
                 self.store,
                 repo,
                 self.notes,
                 keep=(),
-                refresh=self.refresh,
-                damaged={s: r for s, r in damaged.items() if s.repo == repo},
-                keep_items=not self.refresh,
+                refresh=write,
+                damaged=mine if readable else None,
+                unreadable=None if readable else mine,
+                keep_items=not write,
             )
             if found.items:
                 self._extra_index().add_reports(repo, found.items)
-        if not self.refresh and first:
+        if not self.refresh and readable and first:
             self.notes.append(
                 "damaged index segments stay until a command that writes the index replaces "
                 "them (ft-bench query --refresh yes)"
             )
 
-    def _check(self, table: str) -> dict[Segment, str]:
-        """Check the committed objects of ``table`` not checked before; the damaged ones."""
+    def _check(self, table: str) -> tuple[dict[Segment, str], dict[Segment, str]]:
+        """Check the committed objects of ``table`` not checked before: the damaged ones, and
+        those that cannot be read now (and why)."""
         committed = self._committed()
         todo = [
             k
@@ -139,17 +149,19 @@ class Index:
             if Segment.parse(k) in committed and self.checked.get(k) != version
         ]
         damaged: dict[Segment, str] = {}
+        unreadable: dict[Segment, str] = {}
         for key, problem in zip(todo, self._map(todo), strict=True):
             seg = Segment.parse(key)
             assert seg is not None
             if problem is None:
                 self.checked[key] = self.listed[table][key]
             else:
-                damaged[seg] = problem
-        return damaged
+                (damaged if problem[0] else unreadable)[seg] = problem[1]
+        return damaged, unreadable
 
-    def _check_one(self, key: str) -> str | None:
-        """Why the object ``key`` cannot be used (None: it can)."""
+    def _check_one(self, key: str) -> tuple[bool, str] | None:
+        """Why the object ``key`` cannot be used: ``(damaged, reason)``, damaged False when
+        it cannot be read now; None when it can be used."""
         seg = Segment.parse(key)
         assert seg is not None
         try:
@@ -158,14 +170,14 @@ class Index:
                 table = key.split("/")[-4]
                 check_fields(table, check_text(seg, table, data)[0])
         except SegmentDamage as exc:
-            return str(exc)
+            return True, str(exc)
         except Exception as exc:  # the bucket's checksum, or not readable now
             if getattr(exc, "kind", None) == "integrity":
-                return "its bytes do not match their checksum"
-            return f"could not be read: {one_line(exc)}"
+                return True, "its bytes do not match their checksum"
+            return False, one_line(exc)
         return None
 
-    def _map(self, keys: Sequence[str]) -> list[str | None]:
+    def _map(self, keys: Sequence[str]) -> list[tuple[bool, str] | None]:
         if len(keys) < 2:
             return [self._check_one(k) for k in keys]
         with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:  # zlib, S3 free the GIL
