@@ -84,7 +84,8 @@ def test_an_unusable_archive_is_exit_5_with_one_line(
     if reader == "query":
         pytest.importorskip("duckdb")
     why = UNUSABLE[unusable](tmp_path)
-    code, out, err = cli(*READERS[reader], "--repo", str(tmp_path))
+    site = ["--out", str(tmp_path / "site")] if reader == "dashboard" else []
+    code, out, err = cli(*READERS[reader], *site, "--repo", str(tmp_path))
     assert code == 5 and out == ""
     assert err.startswith(f"ft-bench: error: cannot read the local archive {tmp_path}/")
     assert why in err and err.count("\n") == 1

@@ -5,6 +5,8 @@ removes the segments whose reports are all in newer ones."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import gzip
 import io
 import os
 import subprocess
@@ -14,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from damage import damaged_objects
 from factory import make_report, ts
 from ftbench.archive import index_rows
 from ftbench.archive.base import Archives, report_key
 from ftbench.archive.index import index_of, run_lines
 from ftbench.archive.index_store import IndexStore, _lines
 from ftbench.archive.local import LocalArchive
+from ftbench.archive.sync import archive_report
 from ftbench.cli.app import main
 from ftbench.report.model import Report
 
@@ -133,3 +137,63 @@ def test_concurrent_writer_processes(tmp_path: Path) -> None:
     local = LocalArchive(tmp_path / ".firsttry" / "archive")
     ix = index_of(local)
     assert ix is not None and sum(s.count for s in ix.segments()) == WRITERS  # no overlap left
+
+
+def test_a_compaction_keeps_each_report_once_whatever_the_line_order(tmp_path: Path) -> None:
+    """Two segments where the one read first ends with the report the other starts with
+    (reports of the same second): the merged segment holds that report's rows once (0.3.0
+    kept them twice, so SQL counted the report twice)."""
+    local = LocalArchive(tmp_path / ".firsttry" / "archive")
+    ix = index_of(local)
+    assert ix is not None
+    same = [dataclasses.replace(report(i), timestamp=ts(0)) for i in range(6)]
+    by_key = {report_key("benchmarks", RID, r.archive_bytes(), r.timestamp): r for r in same}
+    keys = sorted(by_key)
+
+    def segment(group: Sequence[str]) -> index_rows.Segment:
+        return index_rows.Segment.of(RID, "2026-11", [(k, ts(0)) for k in group])
+
+    # compaction reads ``first`` first (segment order), and its last key starts ``second``
+    first, second = next(
+        (keys[a:b], keys[b - 1 : c])
+        for a in range(len(keys))
+        for b in range(a + 2, len(keys))
+        for c in range(b + 1, len(keys) + 1)
+        if segment(keys[a:b]) > segment(keys[b - 1 : c])
+    )
+    for group in (first, second):
+        write_segment(ix, local, [by_key[k] for k in group])
+    n = len(set(first) | set(second))
+    merged = ix.compact(RID, "2026-11")
+    assert merged is not None and merged.count == n and [s.count for s in ix.segments()] == [n]
+    data = ix.read(merged, "samples")
+    assert data is not None
+    lines = gzip.decompress(data).splitlines()
+    assert len(lines) == len(set(lines)) == n * SAMPLES
+    assert damaged_objects(ix.backend, "benchmarks") == []
+
+
+def test_a_segment_left_incomplete_by_crossing_writers_is_replaced(tmp_path: Path) -> None:
+    """A compaction removing a segment (runs, samples, reports) while a slower writer wrote
+    the same segment again (samples, reports, runs) can leave its runs object alone; its
+    reports are in the merged segment. SQL does not read it; the next writer removes it."""
+    pytest.importorskip("duckdb")
+    local = LocalArchive(tmp_path / ".firsttry" / "archive")
+    ix = index_of(local)
+    assert ix is not None
+    reports = [report(i) for i in range(6)]
+    write_segment(ix, local, reports)
+    write_segment(ix, local, reports[1:])
+    orphan = ix.segments()[0]
+    assert orphan.count == 5  # read first: its oldest report is newer
+    for table in ("samples", "reports"):
+        ix.backend.remove(orphan.path("benchmarks", table))
+    code, out, err = cli(
+        "query", "--repo", str(tmp_path), "--refresh", "no", "--format", "csv", COUNTS
+    )
+    assert (code, out.splitlines()) == (0, expected(6))
+    assert len([line for line in err.splitlines() if "object is missing)" in line]) == 1
+    notes: list[str] = []
+    assert len(run_lines(local, RID, notes, refresh=False).lines) == 6 and notes == []
+    archive_report(report(6), tmp_path, repo_id_override=RID, out=io.StringIO())
+    assert [s.count for s in ix.segments()] == [7] and sql_counts(tmp_path) == expected(7)

@@ -1,6 +1,6 @@
 """The archive index in a real bucket: a damaged segment is treated as missing by every reader
-(trend, archive list --s3, query --s3 through httpfs, the baseline lookup) and replaced by
-the next writer; concurrent uploading runs leave SQL one row per report."""
+(trend, archive list --s3, the dashboard, query --s3 through httpfs, the baseline lookup) and
+replaced by the next writer; concurrent uploading runs leave SQL one row per report."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from damage import DAMAGE, damage, damaged_objects
+from ftbench.analyse.dashboard import build
 from ftbench.archive import index_rows
 from ftbench.archive.base import Archives, report_key
 from ftbench.archive.index import index_of, run_lines
@@ -91,6 +92,15 @@ def test_archive_list_of_the_bucket(tmp_path: Path, ix: IndexStore, kind: str) -
     code, out, err = cli(*args)
     assert code == 0 and out == intact and sum(" ok " in x for x in out.splitlines()) == N
     assert len(damage_notes(err)) == 1
+    assert damaged_objects(ix.backend, ix.prefix) == []
+
+
+def test_dashboard_from_the_bucket(
+    tmp_path: Path, ix: IndexStore, store: S3Store, kind: str
+) -> None:
+    damage(ix, "runs", kind)
+    site = build(Archives([store]), RID, tmp_path / "site")
+    assert site.reports == N and len(damage_notes(site.notes)) == 1
     assert damaged_objects(ix.backend, ix.prefix) == []
 
 

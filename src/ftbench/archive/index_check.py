@@ -7,8 +7,8 @@ write the index, replace it. Two levels of checks:
 
 * :func:`check_text`, on every object read (byte operations at C speed): the gzip stream is
   complete (CRC and length), every line looks like a row of the table (``{"key":"...`` to
-  ``}``; a ``reports`` object has one line per report), and the object holds exactly the
-  reports its name says (their count and the digest of their keys);
+  ``}``), no row is stored twice (``reports``: one line per report), and the object holds
+  exactly the reports its name says (their count and the digest of their keys);
 * :func:`check_rows`, on the lines a reader uses: valid JSON objects with the table's fields,
   each of its SQL type (``index_rows.COLUMNS``), under the key of their line;
   :func:`check_fields`, for a query engine that reads every line (and types them itself): each
@@ -100,6 +100,8 @@ def check_text(segment: Segment, table: str, data: bytes) -> tuple[bytes, set[st
         found = _KEY.findall(text)
         if len(found) != count:
             raise SegmentDamage("a line is not an index row")
+        if len(set(text.split(b"\n"))) != count + 1:  # rows differ in phase, step, sample...
+            raise SegmentDamage("a row is stored twice")
         keys = {_decode_key(k) for k in set(found)}
     if len(keys) != segment.count or key_digest(list(keys)) != segment.digest:
         raise SegmentDamage(f"holds {len(keys)} report(s), not the {segment.count} its name says")

@@ -92,6 +92,7 @@ class Index:
                 found = self._check(table)
                 damaged.update(found[0])
                 unreadable.update(found[1])
+                damaged.update(self._incomplete(table))
             if unreadable:  # not readable now: left out of this command, never removed
                 self.heal(unreadable, readable=False)
             if not damaged:
@@ -158,6 +159,13 @@ class Index:
             else:
                 (damaged if problem[0] else unreadable)[seg] = problem[1]
         return damaged, unreadable
+
+    def _incomplete(self, table: str) -> dict[Segment, str]:
+        """Committed segments without a ``table`` object: never a write in progress (its
+        ``runs`` object comes last) nor a removal (``runs`` goes first), but a removal and a
+        rewrite of the same segment that crossed (concurrent writers)."""
+        present = {Segment.parse(k) for k in self.listed[table]}
+        return {s: f"its {table} object is missing" for s in self._committed() - present}
 
     def _check_one(self, key: str) -> tuple[bool, str] | None:
         """Why the object ``key`` cannot be used: ``(damaged, reason)``, damaged False when

@@ -238,16 +238,15 @@ class IndexStore:
                 self.damaged[seg] = str(exc)
                 continue
             if found is None:
-                continue  # removed meanwhile by a concurrent compaction: its rows moved on
+                continue
             readable.append(seg)
+            # each report's rows from the first segment holding it, whatever the line order
+            mine = {k: v for k, v in found[1].items() if k not in stamps}
             for table, lines in found[0].items():
-                if table == "reports":
-                    lines = [line for line in lines if line_key(line) not in stamps]
-                tables[table].extend(lines)
-            stamps.update((k, v) for k, v in found[1].items() if k not in stamps)
+                tables[table].extend(line for line in lines if line_key(line) in mine)
+            stamps.update(mine)
         if len(readable) < 2:
             return None
-        tables = _dedupe(tables)
         merged = self.write_segment(repo, month, tables, stamps)
         for seg in readable:
             if seg != merged:
@@ -255,14 +254,16 @@ class IndexStore:
         return merged
 
     def _segment_lines(self, seg: Segment) -> tuple[dict[str, list[bytes]], dict[str, str]] | None:
-        """The lines of each table of ``seg`` and its reports' times, checked; None when an
-        object is gone. Raises :class:`SegmentDamage`."""
+        """The lines of each table of ``seg`` and its reports' times, checked; None when the
+        segment is gone. Raises :class:`SegmentDamage`."""
         out: dict[str, list[bytes]] = {}
         stamps: dict[str, str] = {}
-        for table in rows.TABLES:
+        for table in rows.TABLES:  # runs first: the others are written before, removed after
             data = self.read(seg, table)
-            if data is None:
-                return None
+            if data is None and table == "runs":
+                return None  # removed meanwhile by a concurrent compaction: its rows moved on
+            if data is None:  # a removal and a rewrite of the same segment crossed
+                raise SegmentDamage(f"its {table} object is missing")
             text, _keys = check_text(seg, table, data)
             out[table] = text.split(b"\n")[:-1]
             # every row, fully: a damaged line must not move into the merged segment
@@ -284,22 +285,3 @@ def _report_time(row: dict[str, Any]) -> str:
     if not isinstance(value, str) or rows.TIMESTAMP_RE.fullmatch(value) is None:
         raise SegmentDamage("a stored report has no time")
     return value
-
-
-def _dedupe(tables: dict[str, list[bytes]]) -> dict[str, list[bytes]]:
-    """Keep each key's lines of one source only: the first segment that held it."""
-    out: dict[str, list[bytes]] = {}
-    for table, lines in tables.items():
-        owner: dict[str, int] = {}
-        kept: list[bytes] = []
-        block = 0
-        previous = None
-        for line in lines:
-            key = line_key(line)
-            if key != previous:
-                block += 1
-                previous = key
-            if owner.setdefault(key, block) == block:
-                kept.append(line)
-        out[table] = kept
-    return out
