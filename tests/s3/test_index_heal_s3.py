@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ from ftbench.archive.index_store import IndexStore, _lines
 from ftbench.archive.s3 import S3Config, S3Store
 from ftbench.archive.sync import archive_report
 from ftbench.cli.app import main
-from s3.s3util import admin_client, make_report
+from s3.s3util import admin_client, make_report, new_bucket, s3_env_for
 from s3.servers import S3Server
 
 pytestmark = pytest.mark.s3
@@ -41,6 +42,23 @@ def cli(*args: str) -> tuple[int, str, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(args))
     return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def shared_bucket(s3_server: S3Server) -> str:
+    """One bucket for the module (a SeaweedFS bucket takes volumes of its own)."""
+    return new_bucket(s3_server)
+
+
+@pytest.fixture
+def s3_env(
+    s3_server: S3Server, shared_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """The S3_* variables of the module's bucket, under a prefix of this test's own."""
+    env = s3_env_for(s3_server, shared_bucket, S3_PREFIX=f"t-{secrets.token_hex(6)}")
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
 
 
 @pytest.fixture
