@@ -120,6 +120,20 @@ def test_dashboard(tmp_path: Path, kind: str) -> None:
     assert damaged_objects(ix.backend, "benchmarks") == []
 
 
+def test_streaming_readers(tmp_path: Path, kind: str) -> None:
+    """``Archives.each_run_lines`` (a reader of a whole history, one segment at a time): every
+    report handed once, with the lines of an intact index."""
+    local, ix = archive(tmp_path)
+    intact: dict[str, list[bytes]] = {}
+    Archives([local]).each_run_lines(RID, [], lambda k, lines: intact.setdefault(k, lines))
+    damage(ix, "runs", kind)
+    notes: list[str] = []
+    taken: list[tuple[str, list[bytes]]] = []
+    Archives([local]).each_run_lines(RID, notes, lambda k, lines: taken.append((k, lines)))
+    assert len(taken) == N and dict(taken) == intact
+    assert len(damage_notes(notes)) == 1
+
+
 # --- the baseline lookup: the reports table ---------------------------------------------------
 
 

@@ -12,7 +12,7 @@ Key: ``{prefix}/{repo_id}/{timestamp}-{run_type}-{digest}.json``
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ftbench.errors import SetupError, one_line
@@ -149,6 +149,34 @@ class Archives:
                     merged[key] = found.rows.get(key, [])
         ordered = sorted(merged, key=lambda k: (key_name(k), k), reverse=True)
         return [(k, merged[k]) for k in ordered]
+
+    def each_run_lines(
+        self,
+        repo_id: str,
+        notes: list[str],
+        take: Callable[[str, list[bytes]], object],
+        *,
+        refresh: bool = True,
+    ) -> None:
+        """Every report's ``runs`` lines (checked) without holding them: ``take(key, lines)``
+        once per key (first store that lists it), in no particular order, one index segment
+        at a time. What a reader of a whole long history uses (the dashboard)."""
+        from ftbench.archive.index import run_lines
+
+        claimed: set[str] = set()
+
+        def first(key: str, lines: list[bytes]) -> None:
+            if key not in claimed:
+                claimed.add(key)
+                take(key, lines)
+
+        for store in self.stores:
+            try:
+                found = run_lines(store, repo_id, notes, refresh=refresh, take=first)
+            except Exception as exc:
+                notes.append(f"archive {store.name} unavailable: {one_line(exc)}")
+                continue
+            claimed.update(found.keys)
 
     def find(self, spec: str, repo_id: str | None) -> KeyedReport | None:
         """The report under the full key ``spec``, or whose key's file name is ``spec``

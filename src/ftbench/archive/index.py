@@ -21,7 +21,7 @@ concurrent writers) is removed too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -30,7 +30,7 @@ from ftbench.archive import index_rows as rows
 from ftbench.archive.index_check import SegmentDamage, check_rows, check_text
 from ftbench.archive.index_rows import Segment
 from ftbench.archive.index_store import FETCH_WORKERS, IndexStore, _lines, backend_of
-from ftbench.errors import one_line
+from ftbench.errors import UnsafePathError, one_line
 from ftbench.report.model import Report, read_problem
 
 #: Bytes every ``runs`` line of a phase as a whole, wall time, contains (a cheap pre-filter
@@ -41,6 +41,8 @@ PHASE_WALL = b'"step":null,"metric":"wall_s"'
 NO_PHASE = b'"metric":null'
 
 Item = tuple[str, bytes, Report]
+#: ``take(key, lines)``: what a streaming reader does with one report's ``runs`` lines
+Take = Callable[[str, list[bytes]], object]
 
 
 class Store(Protocol):
@@ -114,9 +116,15 @@ def run_lines(
     damaged: dict[Segment, str] | None = None,
     unreadable: dict[Segment, str] | None = None,
     keep_items: bool = False,
+    take: Take | None = None,
 ) -> RunLines:
     """The ``runs`` lines of ``repo_id``'s reports in ``store``: those containing one of the
     byte strings ``keep`` (None: every line).
+
+    With ``take``, each report's (checked) lines are handed to ``take(key, lines)`` as soon
+    as their segment (or chunk of reports) is read, and not kept in :attr:`RunLines.lines`
+    and :attr:`RunLines.rows`: a reader of a long history then holds one segment's lines at
+    a time.
 
     Reports missing from the index (or only in damaged segments: those found here and those
     given as ``damaged``; or in segments that cannot be read now: found here, or given as
@@ -129,7 +137,7 @@ def run_lines(
     ix = index_of(store)
     if ix is not None:
         out.damaged.update(damaged or {})
-        _read_runs(ix, store, repo_id, out, notes, keep, unreadable or {})
+        _read_runs(ix, store, repo_id, out, notes, keep, unreadable or {}, take)
     missing = [k for k in keys if k not in out.seen]
     out.indexed = len(keys) - len(missing)
     if ix is not None and refresh:
@@ -142,7 +150,8 @@ def run_lines(
         )
     if missing:
         wanted = keep if not keep else (*keep, NO_PHASE)
-        _derive(store, repo_id, missing, out, notes, wanted, ix if refresh else None, keep_items)
+        writer = ix if refresh else None
+        _derive(store, repo_id, missing, out, notes, wanted, writer, keep_items, take)
     return out
 
 
@@ -154,6 +163,7 @@ def _read_runs(
     notes: list[str],
     keep: Sequence[bytes] | None,
     unreadable: dict[Segment, str],
+    take: Take | None,
 ) -> None:
     """Read the ``runs`` objects of ``repo_id``'s good segments into ``out``, newest first
     (a key's rows come from the newest segment holding it)."""
@@ -187,10 +197,7 @@ def _read_runs(
         if mine <= out.seen:
             out.redundant.append(seg)
         fresh = (mine - out.seen) & listed
-        for line, row in zip(found, parsed, strict=True):
-            if row["key"] in fresh:
-                out.lines.setdefault(row["key"], []).append(line)
-                out.rows.setdefault(row["key"], []).append(row)
+        _hand(out, [(r["key"], x, r) for x, r in zip(found, parsed, strict=True)], fresh, take)
         out.seen |= mine
     if failed:
         notes.append(
@@ -220,12 +227,14 @@ def _derive(
     keep: Sequence[bytes] | None,
     ix: IndexStore | None,
     keep_items: bool,
+    take: Take | None,
 ) -> None:
     """Read the reports of ``missing`` keys into ``out``; write their rows (``ix``)."""
     unread: list[str] = []
     for start in range(0, len(missing), CHUNK):
         chunk = missing[start : start + CHUNK]
         items: list[Item] = []
+        found: list[tuple[str, bytes, dict[str, Any]]] = []
         for key, data in zip(chunk, _fetch(store, chunk), strict=True):
             out.objects += 1
             if isinstance(data, BaseException):
@@ -243,8 +252,8 @@ def _derive(
             for row in rows.run_rows(key, report):
                 line = _lines([row])[0]
                 if keep is None or any(k in line for k in keep):
-                    out.lines.setdefault(key, []).append(line)
-                    out.rows.setdefault(key, []).append(row)
+                    found.append((key, line, row))
+        _hand(out, found, None, take)
         out.derived += len(items)
         if keep_items:
             out.items.extend(items)
@@ -259,6 +268,28 @@ def _derive(
             f"could not read {len(unread)} report(s) from {store.name}, left out "
             f"(first: {unread[0]})"
         )
+
+
+def _hand(
+    out: RunLines,
+    found: Sequence[tuple[str, bytes, dict[str, Any]]],
+    keys: set[str] | None,
+    take: Take | None,
+) -> None:
+    """Keep the lines and rows of ``found`` (those of ``keys``; None: all), or hand each
+    key's lines to ``take``."""
+    lines: dict[str, list[bytes]] = {}
+    for key, line, row in found:
+        if keys is None or key in keys:
+            lines.setdefault(key, []).append(line)
+            if take is None:
+                out.rows.setdefault(key, []).append(row)
+    if take is None:
+        for key, more in lines.items():
+            out.lines.setdefault(key, []).extend(more)
+        return
+    for key, more in lines.items():
+        take(key, more)
 
 
 def _lines_with(text: bytes, keep: Sequence[bytes] | None) -> list[bytes]:
@@ -306,8 +337,8 @@ def index_report(store: Store, repo_id: str, key: str, data: bytes, report: Repo
 def index_reports(store: Store, repo_id: str, items: Sequence[Item]) -> str | None:
     """Add just-archived (or uploaded) reports to ``store``'s index: new segments, then the
     compaction of their months; a damaged segment the compaction met is replaced from the
-    reports. Never raises: the index is derived data, and a reader adds what is missing; the
-    problems are returned as a note."""
+    reports. Never raises but for a symbolic link on the way (UnsafePathError): the index is
+    derived data, and a reader adds what is missing; the problems are returned as a note."""
     notes: list[str] = []
     _index(store, repo_id, items, notes)
     return "; ".join(notes) or None
@@ -320,6 +351,8 @@ def _index(store: Store, repo_id: str, items: Sequence[Item], notes: list[str]) 
         return True
     try:
         ix.add_reports(repo_id, items)
+    except UnsafePathError:  # a symbolic link on the way: refused, not a note
+        raise
     except Exception as exc:
         what = items[0][0] if len(items) == 1 else f"{len(items)} reports"
         notes.append(f"could not index {what} in {store.name}: {one_line(exc)}")
