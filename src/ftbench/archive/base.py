@@ -161,18 +161,44 @@ class Archives:
         """Every report's ``runs`` lines (checked) without holding them: ``take(key, lines)``
         once per key (first store that lists it), in no particular order, one index segment
         at a time. What a reader of a whole long history uses (the dashboard)."""
+        self._each(repo_id, notes, refresh, take, rows=False)
+
+    def each_run_rows(
+        self,
+        repo_id: str,
+        notes: list[str],
+        take: Callable[[str, list[dict[str, Any]]], object],
+        *,
+        refresh: bool = True,
+    ) -> None:
+        """:meth:`each_run_lines` with the lines parsed (they are, to be checked): no second
+        ``json.loads`` in the reader."""
+        self._each(repo_id, notes, refresh, take, rows=True)
+
+    def _each(
+        self,
+        repo_id: str,
+        notes: list[str],
+        refresh: bool,
+        take: Callable[[str, Any], object],
+        *,
+        rows: bool,
+    ) -> None:
         from ftbench.archive.index import run_lines
 
         claimed: set[str] = set()
 
-        def first(key: str, lines: list[bytes]) -> None:
+        def once(key: str, found: Any) -> None:
             if key not in claimed:
                 claimed.add(key)
-                take(key, lines)
+                take(key, found)
 
         for store in self.stores:
             try:
-                found = run_lines(store, repo_id, notes, refresh=refresh, take=first)
+                if rows:
+                    found = run_lines(store, repo_id, notes, refresh=refresh, take_rows=once)
+                else:
+                    found = run_lines(store, repo_id, notes, refresh=refresh, take=once)
             except Exception as exc:
                 notes.append(f"archive {store.name} unavailable: {one_line(exc)}")
                 continue

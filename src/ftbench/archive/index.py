@@ -43,6 +43,8 @@ NO_PHASE = b'"metric":null'
 Item = tuple[str, bytes, Report]
 #: ``take(key, lines)``: what a streaming reader does with one report's ``runs`` lines
 Take = Callable[[str, list[bytes]], object]
+#: ``take(key, rows)``: the same with the lines parsed (and checked): no second parse
+TakeRows = Callable[[str, list[dict[str, Any]]], object]
 
 
 class Store(Protocol):
@@ -117,6 +119,7 @@ def run_lines(
     unreadable: dict[Segment, str] | None = None,
     keep_items: bool = False,
     take: Take | None = None,
+    take_rows: TakeRows | None = None,
 ) -> RunLines:
     """The ``runs`` lines of ``repo_id``'s reports in ``store``: those containing one of the
     byte strings ``keep`` (None: every line).
@@ -124,7 +127,7 @@ def run_lines(
     With ``take``, each report's (checked) lines are handed to ``take(key, lines)`` as soon
     as their segment (or chunk of reports) is read, and not kept in :attr:`RunLines.lines`
     and :attr:`RunLines.rows`: a reader of a long history then holds one segment's lines at
-    a time.
+    a time. ``take_rows`` is the same with the parsed rows, ``take_rows(key, rows)``.
 
     Reports missing from the index (or only in damaged segments: those found here and those
     given as ``damaged``; or in segments that cannot be read now: found here, or given as
@@ -137,7 +140,8 @@ def run_lines(
     ix = index_of(store)
     if ix is not None:
         out.damaged.update(damaged or {})
-        _read_runs(ix, store, repo_id, out, notes, keep, unreadable or {}, take)
+        takers = (take, take_rows)
+        _read_runs(ix, store, repo_id, out, notes, keep, unreadable or {}, takers)
     missing = [k for k in keys if k not in out.seen]
     out.indexed = len(keys) - len(missing)
     if ix is not None and refresh:
@@ -151,7 +155,7 @@ def run_lines(
     if missing:
         wanted = keep if not keep else (*keep, NO_PHASE)
         writer = ix if refresh else None
-        _derive(store, repo_id, missing, out, notes, wanted, writer, keep_items, take)
+        _derive(store, repo_id, missing, out, notes, wanted, writer, keep_items, (take, take_rows))
     return out
 
 
@@ -163,7 +167,7 @@ def _read_runs(
     notes: list[str],
     keep: Sequence[bytes] | None,
     unreadable: dict[Segment, str],
-    take: Take | None,
+    takers: tuple[Take | None, TakeRows | None],
 ) -> None:
     """Read the ``runs`` objects of ``repo_id``'s good segments into ``out``, newest first
     (a key's rows come from the newest segment holding it)."""
@@ -197,7 +201,8 @@ def _read_runs(
         if mine <= out.seen:
             out.redundant.append(seg)
         fresh = (mine - out.seen) & listed
-        _hand(out, [(r["key"], x, r) for x, r in zip(found, parsed, strict=True)], fresh, take)
+        rows_of = [(r["key"], x, r) for x, r in zip(found, parsed, strict=True)]
+        _hand(out, rows_of, fresh, takers)
         out.seen |= mine
     if failed:
         notes.append(
@@ -227,7 +232,7 @@ def _derive(
     keep: Sequence[bytes] | None,
     ix: IndexStore | None,
     keep_items: bool,
-    take: Take | None,
+    takers: tuple[Take | None, TakeRows | None],
 ) -> None:
     """Read the reports of ``missing`` keys into ``out``; write their rows (``ix``)."""
     unread: list[str] = []
@@ -253,7 +258,7 @@ def _derive(
                 line = _lines([row])[0]
                 if keep is None or any(k in line for k in keep):
                     found.append((key, line, row))
-        _hand(out, found, None, take)
+        _hand(out, found, None, takers)
         out.derived += len(items)
         if keep_items:
             out.items.extend(items)
@@ -274,22 +279,25 @@ def _hand(
     out: RunLines,
     found: Sequence[tuple[str, bytes, dict[str, Any]]],
     keys: set[str] | None,
-    take: Take | None,
+    takers: tuple[Take | None, TakeRows | None],
 ) -> None:
     """Keep the lines and rows of ``found`` (those of ``keys``; None: all), or hand each
-    key's lines to ``take``."""
+    key's lines (``take``) or rows (``take_rows``) to the reader."""
+    take, take_rows = takers
     lines: dict[str, list[bytes]] = {}
+    parsed: dict[str, list[dict[str, Any]]] = {}
     for key, line, row in found:
         if keys is None or key in keys:
             lines.setdefault(key, []).append(line)
-            if take is None:
-                out.rows.setdefault(key, []).append(row)
-    if take is None:
-        for key, more in lines.items():
-            out.lines.setdefault(key, []).extend(more)
-        return
+            parsed.setdefault(key, []).append(row)
     for key, more in lines.items():
-        take(key, more)
+        if take is not None:
+            take(key, more)
+        elif take_rows is not None:
+            take_rows(key, parsed[key])
+        else:
+            out.lines.setdefault(key, []).extend(more)
+            out.rows.setdefault(key, []).extend(parsed[key])
 
 
 def _lines_with(text: bytes, keep: Sequence[bytes] | None) -> list[bytes]:
