@@ -260,7 +260,7 @@ def test_new_set_must_be_comparable(tmp_path: Path, capsys: pytest.CaptureFixtur
         (None, "neither a report file nor an archive key"),
         ("{not json", "not valid JSON"),
         ("[1, 2]", "expected a JSON object"),
-        ('{"schema": 2, "runs": {}}', "not an ftbench report of schema 1 (schema: 2)"),
+        ('{"schema": 0, "runs": {}}', "not an ftbench report of schema 1 (schema: 0)"),
         ('{"schema": 1}', "missing field"),
         ("", "not valid JSON"),
     ],
@@ -276,6 +276,27 @@ def test_bad_inputs_are_one_line_usage_errors(
         assert main([*argv, "--repo", str(tmp_path)]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_report_of_a_newer_ftbench_asks_for_an_upgrade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not "corrupt", not a usage error: this ftbench is too old for it (exit 5). A report
+    file, and an archive key."""
+    good = reports(tmp_path, 1.0, 1, "good")[0]
+    newer = json.loads(Path(good).read_text())
+    newer["schema"] = 2
+    path = tmp_path / "newer.json"
+    path.write_text(json.dumps(newer))
+    assert main(["compare", str(path), good, "--repo", str(tmp_path)]) == 5
+    upgrade = "written by a newer ftbench (schema 2): upgrade ftbench"
+    assert capsys.readouterr().err == f"ft-bench: error: {path}: {upgrade}\n"
+    local = LocalArchive(tmp_path / ".firsttry" / "archive")
+    data = path.read_bytes()
+    key = f"benchmarks/{newer['repo_id']}/{newer['timestamp']}-benchmark-0123456789ab.json"
+    local.put(key, data)
+    assert main(["compare", key, good, "--repo", str(tmp_path)]) == 5
+    assert capsys.readouterr().err == f"ft-bench: error: {key}: {upgrade}\n"
 
 
 def test_empty_set_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

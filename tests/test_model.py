@@ -16,7 +16,7 @@ from factory import FIXTURES, make_report
 from ftbench.report.codec import ModelError
 from ftbench.report.files import dotenv_lines
 from ftbench.report.markdown import render
-from ftbench.report.model import Report
+from ftbench.report.model import NewerSchema, Report
 
 STORED = sorted((FIXTURES / "v1").glob("*.json"))
 
@@ -110,8 +110,12 @@ def test_missing_field_and_other_schema_are_refused() -> None:
     del data["runs"]["warm"]["samples"][0]["steps"]
     with pytest.raises(ModelError, match="missing field 'steps'"):
         Report.from_dict(data)
-    with pytest.raises(ModelError, match="schema"):
-        Report.from_dict({**_fixture(), "schema": 2})
+    with pytest.raises(NewerSchema, match=r"^r: written by a newer ftbench \(schema 2\): "):
+        Report.from_dict({**_fixture(), "schema": 2}, "r")
+    for other in (0, "2", True, None, 1.5):  # not a newer ftbench's: not a report
+        with pytest.raises(ModelError, match=r"schema") as info:
+            Report.from_dict({**_fixture(), "schema": other})
+        assert not isinstance(info.value, NewerSchema)
     with pytest.raises(ModelError, match="not valid JSON"):
         Report.from_json(b"{")
 

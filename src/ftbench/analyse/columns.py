@@ -19,7 +19,7 @@ import math
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ftbench.analyse.charts import Points, epoch_ms
 from ftbench.analyse.trend import METRICS, positive
@@ -69,6 +69,10 @@ class History:
         except ValueError:
             self.unreadable += 1
             return
+        self.add_rows(key, rows)
+
+    def add_rows(self, key: str, rows: list[Any]) -> None:
+        """Take one report's ``runs`` rows, parsed (``Archives.each_run_rows``)."""
         if not rows or not isinstance(rows[0], dict):
             return
         head = rows[0]
@@ -193,7 +197,7 @@ def read(
     """``repo_id``'s history from every store of ``archives`` (its index extended from the
     reports it lacks, as every reader does)."""
     history = History(branch=branch, since=since)
-    archives.each_run_lines(repo_id, notes, history.add)
+    archives.each_run_rows(repo_id, notes, history.add_rows)
     if history.unreadable:
         notes.append(f"{history.unreadable} report(s) left out: their index lines are unreadable")
     return history

@@ -1,9 +1,12 @@
 """SQL over the archive index with DuckDB (the ``query`` extra): ``ft-bench query``.
 
-The views ``runs``, ``samples`` and ``reports`` read the index's JSON lines
-(``{base}/{table}/repo=*/month=*/*.jsonl.gz``) with the declared column types
-(``archive.index_rows.COLUMNS``) plus the partition columns ``repo`` and ``month``, across
-every repository of the archive or bucket.
+The views ``runs``, ``samples`` and ``reports`` read the index's JSON lines with the
+declared column types (``archive.index_rows.COLUMNS``) plus the partition columns ``repo``
+and ``month`` (from the paths), across every repository of the archive or bucket. They read
+the objects ``archive.index_files`` lists (committed segments that passed their check, rows
+derived for this command in place of damaged ones) and keep one copy of each report's rows:
+where two segments of a partition cover overlapping times, only the rows of one segment per
+report (``QUALIFY``), so SQL sees every report once however many segments hold it.
 
 On S3, DuckDB's own S3 client (its ``httpfs`` extension) reads the bucket. The extension is
 not downloaded: it comes with the ``duckdb-extension-httpfs`` package and is loaded by path,
@@ -13,17 +16,19 @@ never reaches the network except the bucket itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ftbench.archive.index_rows import COLUMNS, INDEX_VERSION, TABLES
+from ftbench.archive.index_rows import COLUMNS, TABLES
 from ftbench.errors import SetupError
 
 if TYPE_CHECKING:
     import duckdb
 
+    from ftbench.archive.index_files import IndexFiles
     from ftbench.archive.s3config import S3Config
 
 HINT = "ft-bench query needs DuckDB: pip install 'ftbench[query]'"
@@ -34,12 +39,6 @@ HTTPFS_HINT = "ft-bench query --s3 needs DuckDB's httpfs package: pip install 'f
 class Result:
     columns: list[str]
     rows: list[tuple[Any, ...]]
-
-
-def index_base(root: str, prefix: str) -> str:
-    """``{root}/{prefix}/index/v1``: where the tables' directories are."""
-    parts = [root.rstrip("/"), *(p for p in prefix.strip("/").split("/") if p)]
-    return "/".join([*parts, "index", INDEX_VERSION])
 
 
 def _quote(text: str) -> str:
@@ -88,32 +87,44 @@ def s3_secret_sql(config: S3Config) -> str:
     return f"CREATE SECRET ftbench_s3 ({', '.join(parts)})"
 
 
-def _view_sql(table: str, base: str, present: bool) -> str:
-    columns = COLUMNS[table]
-    if not present:  # no segment yet: an empty view with the same columns
-        cols = ", ".join(f"CAST(NULL AS {t}) AS {_ident(c)}" for c, t in columns.items())
-        return (
-            f"CREATE VIEW {table} AS SELECT {cols}, CAST(NULL AS VARCHAR) AS repo, "
-            "CAST(NULL AS VARCHAR) AS month WHERE false"
-        )
-    spec = ", ".join(f"{_quote(c)}: {_quote(t)}" for c, t in columns.items())
-    pattern = f"{base}/{table}/repo=*/month=*/*.jsonl.gz"
+def _scan(paths: Sequence[str], table: str, *, filename: bool = False) -> str:
+    spec = ", ".join(f"{_quote(c)}: {_quote(t)}" for c, t in COLUMNS[table].items())
+    files = ", ".join(_quote(p) for p in paths)
     return (
-        f"CREATE VIEW {table} AS SELECT * FROM read_json({_quote(pattern)}, "
-        f"format='newline_delimited', compression='gzip', hive_partitioning=true, "
-        f"hive_types_autocast=false, columns={{{spec}}})"
+        f"read_json([{files}], format='newline_delimited', compression='gzip', "
+        f"hive_partitioning=true, hive_types_autocast=false, columns={{{spec}}}"
+        + (", filename=true)" if filename else ")")
     )
+
+
+def view_sql(table: str, plain: Sequence[str], overlapping: Sequence[str] = ()) -> str:
+    """The view of ``table`` over the objects ``plain`` (no report in two of them) and
+    ``overlapping`` (of partitions where a report may be in two: one segment's rows kept per
+    report)."""
+    parts = []
+    if plain:
+        parts.append(f"SELECT * FROM {_scan(plain, table)}")
+    if overlapping:
+        parts.append(
+            f"SELECT * EXCLUDE (filename) FROM {_scan(overlapping, table, filename=True)} "
+            "QUALIFY filename = max(filename) OVER (PARTITION BY key)"
+        )
+    if not parts:  # no segment yet: an empty view with the same columns
+        cols = ", ".join(f"CAST(NULL AS {t}) AS {_ident(c)}" for c, t in COLUMNS[table].items())
+        parts.append(
+            f"SELECT {cols}, CAST(NULL AS VARCHAR) AS repo, CAST(NULL AS VARCHAR) AS month "
+            "WHERE false"
+        )
+    return f"CREATE OR REPLACE VIEW {table} AS " + " UNION ALL BY NAME ".join(parts)
 
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def connect(
-    base: str, present: dict[str, bool], config: S3Config | None = None
-) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the views over the index at ``base`` (a directory, or
-    ``s3://bucket/prefix/index/v1`` with ``config``). Raises ImportError without DuckDB."""
+def connect(config: S3Config | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection (with the bucket's secret and httpfs for ``config``), no view yet
+    (:func:`set_views`). Raises ImportError without DuckDB."""
     import duckdb
 
     con = duckdb.connect(
@@ -122,9 +133,28 @@ def connect(
     if config is not None:
         con.execute(f"LOAD {_quote(str(httpfs_path(duckdb.__version__)))}")
         con.execute(s3_secret_sql(config))
-    for table in TABLES:
-        con.execute(_view_sql(table, base, present.get(table, False)))
     return con
+
+
+def set_views(con: duckdb.DuckDBPyConnection, root: str, files: IndexFiles) -> None:
+    """(Re)create the three views over ``files`` (object keys under ``root``: a directory
+    or ``s3://bucket``; ``extra`` paths as they are)."""
+    for table in TABLES:
+        plain = [f"{root}/{k}" for k in files.plain.get(table, [])]
+        plain += files.extra.get(table, [])
+        overlapping = [f"{root}/{k}" for k in files.overlapping.get(table, [])]
+        con.execute(view_sql(table, plain, overlapping))
+
+
+def tables_in(sql: str) -> set[str]:
+    """The index tables ``sql`` reads (all of them when DuckDB cannot tell)."""
+    import duckdb
+
+    try:
+        named = {t.lower() for t in duckdb.get_table_names(sql)}
+    except Exception:  # a statement DuckDB cannot bind alone: check every table
+        return set(TABLES)
+    return named & set(TABLES)
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str) -> Result:

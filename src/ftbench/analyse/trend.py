@@ -308,10 +308,7 @@ def history(
     refresh: bool = True,
 ) -> list[tuple[str, list[dict[str, Any]]]]:
     """``(key, runs rows of the metric)`` of ``repo_id``'s reports, newest first."""
-    from ftbench.archive.index import parse
-
-    lines = archives.run_lines(repo_id, notes, keep=(needle(step, metric),), refresh=refresh)
-    return [(key, parse(found)) for key, found in lines]
+    return archives.run_rows(repo_id, notes, keep=(needle(step, metric),), refresh=refresh)
 
 
 def analyse(

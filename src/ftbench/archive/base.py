@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ftbench.errors import one_line
-from ftbench.report.model import KeyedReport, Report
+from ftbench.errors import SetupError, one_line
+from ftbench.report.model import KeyedReport, NewerSchema, Report, read_problem
 
 if TYPE_CHECKING:
-    from ftbench.archive.index import PackReader
+    from ftbench.archive.index_pack import PackReader
 
 DIGEST_LEN = 12
 
@@ -102,7 +102,7 @@ class Archives:
                 continue
             for key in keys:
                 holders.setdefault(key, []).append(store)
-        packs = self._packs(repo_id)
+        packs = self._packs(repo_id, notes)
         run_ids: set[str] = set()
         for key in sorted(holders, key=lambda k: (key_name(k), k), reverse=True):
             report = self._read_first(holders[key], key, notes, packs)
@@ -111,32 +111,33 @@ class Archives:
             run_ids.add(report.run_id)
             yield KeyedReport(key, report)
 
-    def _packs(self, repo_id: str) -> dict[int, PackReader]:
+    def _packs(self, repo_id: str, notes: list[str]) -> dict[int, PackReader]:
         """The index reader of each store that has an index, by ``id(store)``."""
-        from ftbench.archive.index import PackReader, index_of
+        from ftbench.archive.index import index_of
+        from ftbench.archive.index_pack import PackReader
 
         out: dict[int, PackReader] = {}
         for store in self.stores:
             ix = index_of(store) if self.use_index else None
             if ix is not None:
-                out[id(store)] = PackReader(ix, repo_id)
+                out[id(store)] = PackReader(ix, repo_id, notes)
         return out
 
-    def run_lines(
+    def run_rows(
         self,
         repo_id: str,
         notes: list[str],
         *,
         keep: Sequence[bytes] | None = None,
         refresh: bool = True,
-    ) -> list[tuple[str, list[bytes]]]:
-        """The index's ``runs`` lines of ``repo_id`` (those containing one of ``keep``; None:
-        all), per report key,
-        newest first, each key once (first store that has it); the index of each store is
-        extended from the reports it lacks (``refresh``: and written)."""
+    ) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The index's ``runs`` rows of ``repo_id`` (from the lines containing one of
+        ``keep``; None: all; checked while read), per report key, newest first, each key
+        once (first store that has it); the index of each store is extended from the reports
+        it lacks (``refresh``: and written, damaged segments replaced)."""
         from ftbench.archive.index import run_lines
 
-        merged: dict[str, list[bytes]] = {}
+        merged: dict[str, list[dict[str, Any]]] = {}
         for store in self.stores:
             try:
                 found = run_lines(store, repo_id, notes, keep=keep, refresh=refresh)
@@ -145,7 +146,7 @@ class Archives:
                 continue
             for key in found.keys:
                 if key not in merged:
-                    merged[key] = found.lines.get(key, [])
+                    merged[key] = found.rows.get(key, [])
         ordered = sorted(merged, key=lambda k: (key_name(k), k), reverse=True)
         return [(k, merged[k]) for k in ordered]
 
@@ -157,21 +158,47 @@ class Archives:
         *,
         refresh: bool = True,
     ) -> None:
-        """:meth:`run_lines` (every line) without holding them: ``take(key, lines)`` once per
-        key (first store that lists it), in no particular order, one index segment at a
-        time. What a reader of a whole long history uses (the dashboard)."""
+        """Every report's ``runs`` lines (checked) without holding them: ``take(key, lines)``
+        once per key (first store that lists it), in no particular order, one index segment
+        at a time. What a reader of a whole long history uses (the dashboard)."""
+        self._each(repo_id, notes, refresh, take, rows=False)
+
+    def each_run_rows(
+        self,
+        repo_id: str,
+        notes: list[str],
+        take: Callable[[str, list[dict[str, Any]]], object],
+        *,
+        refresh: bool = True,
+    ) -> None:
+        """:meth:`each_run_lines` with the lines parsed (they are, to be checked): no second
+        ``json.loads`` in the reader."""
+        self._each(repo_id, notes, refresh, take, rows=True)
+
+    def _each(
+        self,
+        repo_id: str,
+        notes: list[str],
+        refresh: bool,
+        take: Callable[[str, Any], object],
+        *,
+        rows: bool,
+    ) -> None:
         from ftbench.archive.index import run_lines
 
         claimed: set[str] = set()
 
-        def first(key: str, lines: list[bytes]) -> None:
+        def once(key: str, found: Any) -> None:
             if key not in claimed:
                 claimed.add(key)
-                take(key, lines)
+                take(key, found)
 
         for store in self.stores:
             try:
-                found = run_lines(store, repo_id, notes, refresh=refresh, take=first)
+                if rows:
+                    found = run_lines(store, repo_id, notes, refresh=refresh, take_rows=once)
+                else:
+                    found = run_lines(store, repo_id, notes, refresh=refresh, take=once)
             except Exception as exc:
                 notes.append(f"archive {store.name} unavailable: {one_line(exc)}")
                 continue
@@ -179,9 +206,16 @@ class Archives:
 
     def find(self, spec: str, repo_id: str | None) -> KeyedReport | None:
         """The report under the full key ``spec``, or whose key's file name is ``spec``
-        within ``repo_id``."""
+        within ``repo_id``. Raises :class:`~ftbench.errors.SetupError` when it was written
+        by a newer ftbench."""
+        try:
+            return self._find(spec, repo_id)
+        except NewerSchema as exc:
+            raise SetupError(str(exc)) from None
+
+    def _find(self, spec: str, repo_id: str | None) -> KeyedReport | None:
         notes: list[str] = []
-        report = self._read_first(self.stores, spec, notes)
+        report = self._read_first(self.stores, spec, notes, newer=True)
         if report is not None:
             return KeyedReport(spec, report)
         if repo_id and "/" not in spec:
@@ -192,7 +226,7 @@ class Archives:
                     continue
                 for key in keys:
                     if key_name(key) == spec:
-                        found = self._read_first([store], key, notes)
+                        found = self._read_first([store], key, notes, newer=True)
                         if found is not None:
                             return KeyedReport(key, found)
         return None
@@ -203,7 +237,13 @@ class Archives:
         key: str,
         notes: list[str],
         packs: Mapping[int, PackReader] | None = None,
+        *,
+        newer: bool = False,
     ) -> Report | None:
+        """The report under ``key`` from the first store that has it (through its index when
+        it has one, else or when the index does not give it, the report itself); a store
+        that cannot give it is a note. ``newer``: raise
+        :class:`~ftbench.report.model.NewerSchema` instead of noting it."""
         for store in stores:
             pack = (packs or {}).get(id(store))
             try:
@@ -211,7 +251,9 @@ class Archives:
                 if report is None:
                     report = load_report(store, key)
             except Exception as exc:
-                notes.append(f"could not read {key} from {store.name}: {one_line(exc)}")
+                if newer and isinstance(exc, NewerSchema):
+                    raise
+                notes.append(f"could not read {key} from {store.name}: {read_problem(exc)}")
                 continue
             if report is not None:
                 return report

@@ -28,6 +28,8 @@ from ftbench.report.model import Phase, Report, Stats
 #: Version of the row layout; part of every index path (``index/v1/...``).
 INDEX_VERSION = "v1"
 TABLES = ("runs", "samples", "reports")
+#: A report's time (``Report.timestamp``).
+TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 #: File name of a segment: newest and oldest report time, report count, content hash.
 SEGMENT_RE = re.compile(
     r"^(?P<newest>\d{8}T\d{6}Z)_(?P<oldest>\d{8}T\d{6}Z)_(?P<count>\d{1,7})_"

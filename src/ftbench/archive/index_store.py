@@ -8,7 +8,13 @@ so writing it twice writes the same bytes. Writers never modify an object:
 * a compaction writes the union of a partition's small segments as one new segment, then
   removes the inputs (``runs`` first). Every report stays in at least one segment at every
   moment, so concurrent writers and compactions can duplicate rows for a while (readers keep
-  one copy per key) but never lose one.
+  one copy per key) but never lose one. A writer compacts again while it still finds two
+  small segments in the partition (concurrent writers), a few rounds at most.
+
+A compaction checks every row of the small segments it merges (``index_check``: a damaged
+line must not move into the merged segment); a damaged one is left out of the merge and
+recorded in :attr:`IndexStore.damaged`: ``index.index_report`` then derives its reports again
+and replaces it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any, Protocol
 
 from ftbench import paths
 from ftbench.archive import index_rows as rows
+from ftbench.archive.index_check import SegmentDamage, check_rows, check_text, line_key
 from ftbench.archive.index_rows import Segment
 from ftbench.report.model import Report
 
@@ -29,6 +36,9 @@ from ftbench.report.model import Report
 SEAL = 256
 #: Parallel requests when a reader fetches many segments from S3.
 FETCH_WORKERS = 8
+#: Compactions a writer runs at most in a row while the partition still holds two or more
+#: small segments (concurrent writers each merged what they saw).
+COMPACT_ROUNDS = 3
 
 
 class Backend(Protocol):
@@ -37,6 +47,8 @@ class Backend(Protocol):
     name: str
 
     def list_under(self, prefix: str) -> list[str]: ...
+
+    def list_info(self, prefix: str) -> dict[str, str]: ...
 
     def read(self, key: str) -> bytes | None: ...
 
@@ -57,6 +69,17 @@ class LocalBackend:
         for dirpath, _dirs, files in os.walk(base):
             rel = Path(dirpath).relative_to(self.root).as_posix()
             out.extend(f"{rel}/{f}" for f in files if not f.startswith("."))
+        return out
+
+    def list_info(self, prefix: str) -> dict[str, str]:
+        """:meth:`list_under` with each file's version (size, modification time, inode)."""
+        out: dict[str, str] = {}
+        for key in self.list_under(prefix):
+            try:
+                st = self.root.joinpath(*key.split("/")).stat()
+            except OSError:  # removed meanwhile
+                continue
+            out[key] = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
         return out
 
     def read(self, key: str) -> bytes | None:
@@ -81,6 +104,10 @@ class S3Backend:
 
     def list_under(self, prefix: str) -> list[str]:
         return sorted(self.store.list_prefix(prefix.rstrip("/") + "/"))
+
+    def list_info(self, prefix: str) -> dict[str, str]:
+        found: dict[str, str] = self.store.list_objects(prefix.rstrip("/") + "/")
+        return found
 
     def read(self, key: str) -> bytes | None:
         data: bytes | None = self.store.get(key)
@@ -111,6 +138,8 @@ class IndexStore:
         self.backend = backend
         self.prefix = prefix.strip("/")
         self.name = backend.name
+        #: damaged segments a compaction left out, and why
+        self.damaged: dict[Segment, str] = {}
 
     def table_root(self, table: str, repo: str | None = None) -> str:
         parts = [p for p in (self.prefix, "index", rows.INDEX_VERSION, table) if p]
@@ -124,14 +153,32 @@ class IndexStore:
         return sorted((s for s in found if s is not None), reverse=True)
 
     def read(self, segment: Segment, table: str) -> bytes | None:
-        return self.backend.read(segment.path(self.prefix, table))
+        """The object's bytes, None when it is gone (removed by a compaction); raises
+        :class:`SegmentDamage` when the store says its bytes are not those written (an S3
+        object failing its checksum), anything else when it cannot be read now."""
+        try:
+            return self.backend.read(segment.path(self.prefix, table))
+        except Exception as exc:
+            if getattr(exc, "kind", None) == "integrity":
+                raise SegmentDamage("its bytes do not match their checksum") from None
+            raise
 
-    def read_many(self, segments: Sequence[Segment], table: str) -> list[bytes | None]:
-        """The ``table`` objects of ``segments`` (in parallel on S3)."""
+    def read_many(
+        self, segments: Sequence[Segment], table: str
+    ) -> list[bytes | BaseException | None]:
+        """The ``table`` objects of ``segments`` (in parallel on S3): each one's bytes, None
+        when it is gone, or the exception reading it raised."""
+
+        def one(segment: Segment) -> bytes | BaseException | None:
+            try:
+                return self.read(segment, table)
+            except Exception as exc:
+                return exc
+
         if self.name == "local" or len(segments) < 2:
-            return [self.read(s, table) for s in segments]
+            return [one(s) for s in segments]
         with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
-            return list(pool.map(lambda s: self.read(s, table), segments))
+            return list(pool.map(one, segments))
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -166,39 +213,64 @@ class IndexStore:
                     tables["reports"].append(rows.report_row(key, data))
                 stamps = {key: report.timestamp for key, _, report in chunk}
                 written.append(self.write_segment(repo, month, tables, stamps))
-            self.compact(repo, month)
+            for _ in range(COMPACT_ROUNDS):
+                if self.compact(repo, month) is None:
+                    break
         return written
 
     def compact(self, repo: str, month: str) -> Segment | None:
-        """Merge the partition's unsealed segments when there are two or more."""
-        small = [s for s in self.segments(repo) if s.month == month and s.count < SEAL]
+        """Merge the partition's unsealed segments when there are two or more (damaged ones
+        left out, in :attr:`damaged`); the merged segment, or None when nothing was merged."""
+        small = [
+            s
+            for s in self.segments(repo)
+            if s.month == month and s.count < SEAL and s not in self.damaged
+        ]
         if len(small) < 2:
             return None
         tables: dict[str, list[bytes]] = {t: [] for t in rows.TABLES}
         stamps: dict[str, str] = {}
         readable: list[Segment] = []
         for seg in small:
-            parts = {t: self.read(seg, t) for t in rows.TABLES}
-            if any(v is None for v in parts.values()):
-                continue  # removed meanwhile by a concurrent compaction: its rows moved on
+            try:
+                found = self._segment_lines(seg)
+            except SegmentDamage as exc:
+                self.damaged[seg] = str(exc)
+                continue
+            if found is None:
+                continue
             readable.append(seg)
-            for table, data in parts.items():
-                assert data is not None
-                for line in rows.decode_lines(data):
-                    key = line_key(line)
-                    if table == "reports":
-                        if key in stamps:
-                            continue
-                        stamps[key] = _report_timestamp(line)
-                    tables[table].append(line)
+            # each report's rows from the first segment holding it, whatever the line order
+            mine = {k: v for k, v in found[1].items() if k not in stamps}
+            for table, lines in found[0].items():
+                tables[table].extend(line for line in lines if line_key(line) in mine)
+            stamps.update(mine)
         if len(readable) < 2:
             return None
-        tables = _dedupe(tables)
         merged = self.write_segment(repo, month, tables, stamps)
         for seg in readable:
             if seg != merged:
                 self.remove_segment(seg)
         return merged
+
+    def _segment_lines(self, seg: Segment) -> tuple[dict[str, list[bytes]], dict[str, str]] | None:
+        """The lines of each table of ``seg`` and its reports' times, checked; None when the
+        segment is gone. Raises :class:`SegmentDamage`."""
+        out: dict[str, list[bytes]] = {}
+        stamps: dict[str, str] = {}
+        for table in rows.TABLES:  # runs first: the others are written before, removed after
+            data = self.read(seg, table)
+            if data is None and table == "runs":
+                return None  # removed meanwhile by a concurrent compaction: its rows moved on
+            if data is None:  # a removal and a rewrite of the same segment crossed
+                raise SegmentDamage(f"its {table} object is missing")
+            text, _keys = check_text(seg, table, data)
+            out[table] = text.split(b"\n")[:-1]
+            # every row, fully: a damaged line must not move into the merged segment
+            parsed = check_rows(table, out[table])
+            if table == "reports":
+                stamps.update((row["key"], _report_time(row)) for row in parsed)
+        return out, stamps
 
 
 def _lines(items: Iterable[dict[str, Any]]) -> list[bytes]:
@@ -207,38 +279,9 @@ def _lines(items: Iterable[dict[str, Any]]) -> list[bytes]:
     return [json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode() for r in items]
 
 
-def line_key(line: bytes) -> str:
-    """The ``key`` of an index line (every line starts with it)."""
-    if line.startswith(b'{"key":"'):
-        end = line.find(b'"', 8)
-        if end > 0:
-            return line[8:end].decode()
-    import json
-
-    return str(json.loads(line).get("key", ""))
-
-
-def _report_timestamp(line: bytes) -> str:
-    import json
-
-    value = json.loads(line)
-    return str(value["report"]["timestamp"])
-
-
-def _dedupe(tables: dict[str, list[bytes]]) -> dict[str, list[bytes]]:
-    """Keep each key's lines of one source only: the first segment that held it."""
-    out: dict[str, list[bytes]] = {}
-    for table, lines in tables.items():
-        owner: dict[str, int] = {}
-        kept: list[bytes] = []
-        block = 0
-        previous = None
-        for line in lines:
-            key = line_key(line)
-            if key != previous:
-                block += 1
-                previous = key
-            if owner.setdefault(key, block) == block:
-                kept.append(line)
-        out[table] = kept
-    return out
+def _report_time(row: dict[str, Any]) -> str:
+    """The report time of a checked ``reports`` row (SegmentDamage when it has none)."""
+    value = row["report"].get("timestamp")
+    if not isinstance(value, str) or rows.TIMESTAMP_RE.fullmatch(value) is None:
+        raise SegmentDamage("a stored report has no time")
+    return value

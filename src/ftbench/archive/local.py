@@ -158,6 +158,26 @@ class LocalArchive:
     def exists(self, key: str) -> bool:
         return self.path_of(key).is_file()
 
+    def check_readable(self) -> None:
+        """Raise :class:`SetupError` when the archive cannot be read: its path (or the
+        prefix directory in it) is not a directory, lies under a file, or cannot be listed.
+        An archive not created yet is readable (and empty)."""
+        for path in (self.root, self.root.joinpath(*self.prefix.split("/"))):
+            try:
+                with os.scandir(path):
+                    pass
+            except FileNotFoundError:
+                return
+            except NotADirectoryError:
+                what = "is not a directory" if path.exists() else "lies under a file"
+                raise SetupError(
+                    f"cannot read the local archive {self.root}: {path} {what}"
+                ) from None
+            except OSError as exc:
+                raise SetupError(
+                    f"cannot read the local archive {self.root}: {exc.strerror or exc}"
+                ) from None
+
     # -- other helpers ----------------------------------------------------------------------
 
     def repo_ids(self) -> list[str]:

@@ -276,15 +276,22 @@ class S3Store:
 
     def list_prefix(self, prefix: str) -> set[str]:
         """Every key under ``prefix`` (all pages)."""
+        return set(self.list_objects(prefix))
 
-        def call() -> set[str]:
-            keys: set[str] = set()
+    def list_objects(self, prefix: str) -> dict[str, str]:
+        """Every key under ``prefix`` (all pages) and its version as ``size:etag`` (a
+        rewritten object gets another)."""
+
+        def call() -> dict[str, str]:
+            found: dict[str, str] = {}
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(
                 Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": 1000}
             ):
-                keys.update(o.get("Key", "") for o in page.get("Contents", []) or [])
-            return keys
+                for o in page.get("Contents", []) or []:
+                    etag = str(o.get("ETag", "")).strip('"')
+                    found[o.get("Key", "")] = f"{o.get('Size', '')}:{etag}"
+            return found
 
         return self._call(call)
 

@@ -25,7 +25,7 @@ from typing import TextIO
 from ftbench import paths
 from ftbench.archive import DEFAULT_WORKERS
 from ftbench.archive.base import SCAN_LIMIT, Archives, ArchiveStore, report_key
-from ftbench.archive.index import index_report
+from ftbench.archive.index import index_report, index_stored
 from ftbench.archive.local import DEFAULT_PREFIX, LocalArchive, default_archive_dir
 from ftbench.archive.manager import S3ArchiveManager
 from ftbench.archive.metadata import (
@@ -94,6 +94,8 @@ class SyncResult:
     repaired: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     not_attempted: list[str] = field(default_factory=list)
+    #: problems indexing what was sent (the index is derived data: readers add what is missing)
+    notes: list[str] = field(default_factory=list)
     workers: int = DEFAULT_WORKERS
     elapsed_s: float = 0.0
     error: str | None = None
@@ -116,23 +118,38 @@ def local_prefix(config: S3Config) -> str:
 
 
 def open_local(
-    repo_root: Path, archive_dir: Path | str | None = None, config: S3Config | None = None
+    repo_root: Path,
+    archive_dir: Path | str | None = None,
+    config: S3Config | None = None,
+    *,
+    check: bool = False,
 ) -> LocalArchive:
+    """The local archive; ``check``: a :class:`~ftbench.errors.SetupError` (exit 5) when
+    it cannot be read (what every command that reads the archive wants)."""
     config = config if config is not None else S3Config.from_env()
     root = default_archive_dir(repo_root, archive_dir)
-    return LocalArchive(root, local_prefix(config), anchor=paths.anchor(root, repo_root))
+    local = LocalArchive(root, local_prefix(config), anchor=paths.anchor(root, repo_root))
+    if check:
+        local.check_readable()
+    return local
 
 
 def open_archives(
-    repo_root: Path, archive_dir: Path | str | None = None, *, scan_limit: int | None = SCAN_LIMIT
+    repo_root: Path,
+    archive_dir: Path | str | None = None,
+    *,
+    scan_limit: int | None = SCAN_LIMIT,
+    check: bool = False,
 ) -> tuple[Archives, list[str]]:
     """The archives to read history from: the local archive, then the S3 bucket when it is
     configured, enabled and boto3 is present. When S3 is wanted but cannot be set up (a bad
     ``S3_*`` value, boto3 missing) the local archive alone, and a note saying why. Opening
     makes no request; a bucket that cannot be read becomes a note of
-    :meth:`Archives.newest`."""
+    :meth:`Archives.newest`. ``check``: an unreadable local archive is a
+    :class:`~ftbench.errors.SetupError` (the commands that read history; the judge of a run
+    goes on without it)."""
     config = S3Config.from_env()  # never raises: bad values are config.problems
-    stores: list[ArchiveStore] = [open_local(repo_root, archive_dir, config)]
+    stores: list[ArchiveStore] = [open_local(repo_root, archive_dir, config, check=check)]
     notes: list[str] = []
     if config.enabled and (config.bucket_name or config.problems):
         if config.problems:
@@ -217,8 +234,9 @@ def archive_report(
         _print(out, WARN_FAILED.format(reason=result.error))
         return ArchiveOutcome(key, path, pending=True, message=f"S3 upload failed: {result.error}")
 
-    local.clear_pending(key)
+    # indexed before the marker goes: a run killed in between is indexed by the next sync
     index_report(manager.store, rid, key, data, report)
+    local.clear_pending(key)
     _print(out, UPLOADED)
     _print(out, f"  Key: {key}")
     _print(out, f"  Size: {result.size_bytes} bytes")
@@ -333,6 +351,7 @@ def sync_pending(
     deadline = start + float(config.total_timeout)
     stop = threading.Event()
     lock = threading.Lock()
+    sent: list[tuple[str, bytes]] = []  # to index: uploaded, repaired, or pending (maybe not)
 
     def upload(key: str) -> None:
         if stop.is_set() or time.monotonic() > deadline:
@@ -340,26 +359,27 @@ def sync_pending(
                 result.not_attempted.append(key)
             return
         try:
-            if key in existing and not include_all:
-                with lock:
-                    result.already.append(key)
-                local.clear_pending(key)
-                return
             data = local.get(key)
             if data is None:  # the local report was removed: nothing left to upload
                 local.clear_pending(key)
+                return
+            if key in existing and not include_all:
+                with lock:
+                    result.already.append(key)
+                    sent.append((key, data))  # pending: its run may have stopped before indexing
                 return
             if key in existing or (include_all and check_each):  # --all checks each copy
                 if intact(store, key, data):
                     with lock:
                         result.already.append(key)
-                    local.clear_pending(key)
+                        if key in pending:
+                            sent.append((key, data))
                     return
                 if key in existing or store.exists(key):  # stored, but not these bytes
                     store.put(key, data, metadata_for_key(key, data), overwrite=True)
-                    local.clear_pending(key)
                     with lock:
                         result.repaired.append(key)
+                        sent.append((key, data))
                     return
             created = store.put(key, data, metadata_for_key(key, data), check_exists=check_each)
         except S3Error as exc:
@@ -371,12 +391,21 @@ def sync_pending(
             if include_all:
                 local.mark_pending(key)
             return
-        local.clear_pending(key)
         with lock:
             (result.uploaded if created else result.already).append(key)
+            if created or key in pending:
+                sent.append((key, data))
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ftbench-sync") as pool:
         list(pool.map(upload, keys))
+    # indexed as an upload during a run is, then the markers cleared (a sync cut short, or
+    # an index that could not be written, leaves them: the next sync indexes them)
+    indexed, notes = index_stored(store, sorted(sent))
+    result.notes.extend(notes)
+    sent_keys = {k for k, _ in sent}
+    for key in [*result.uploaded, *result.already, *result.repaired]:
+        if key in indexed or key not in sent_keys:
+            local.clear_pending(key)
     if time.monotonic() > deadline and result.not_attempted and result.error is None:
         result.error = f"stopped after S3_TOTAL_TIMEOUT={config.total_timeout:g}s"
     result.elapsed_s = time.monotonic() - start

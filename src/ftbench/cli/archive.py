@@ -167,7 +167,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         store = _s3_store(config)
         where = f"s3://{config.bucket_name}"
     else:
-        local = open_local(root, _archive_dir(args), config)
+        local = open_local(root, _archive_dir(args), config, check=True)
         store, where = local, str(local.root)
         pending = set(local.pending_keys())
     if args.keys:
@@ -177,7 +177,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     else:
         notes: list[str] = []
         found = rows_of(store, rid, args.limit, notes)
-        keys = [k for k, _ in found]
+        keys = [k for k, _, _ in found]
         if found:
             print_listing(found, pending, sys.stdout)
         for note in notes:
@@ -205,7 +205,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from ftbench.archive.s3config import S3Config
     from ftbench.archive.sync import open_local
     from ftbench.report.codec import ModelError
-    from ftbench.report.model import Report
+    from ftbench.report.model import NewerSchema, Report
 
     root = _root(args)
     config = S3Config.from_env()
@@ -215,7 +215,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         store = _s3_store(config)
         where = f"s3://{config.bucket_name}"
     else:
-        local = open_local(root, _archive_dir(args), config)
+        local = open_local(root, _archive_dir(args), config, check=True)
         store, where = local, str(local.root)
     data = store.get(key)
     if data is None:
@@ -224,8 +224,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise SetupError(f"no report {key!r} in {where}")
     try:
         text = Report.from_json(data, key).to_json(pretty=True)
-    except ModelError as exc:  # shown as stored, and said to be corrupt (exit 5)
-        print(f"[ERROR] corrupt report: {exc}; shown as stored", file=sys.stderr)
+    except ModelError as exc:  # shown as stored, and said why (exit 5)
+        what = "" if isinstance(exc, NewerSchema) else "corrupt report: "
+        print(f"[ERROR] {what}{exc}; shown as stored", file=sys.stderr)
         text = data.decode("utf-8", errors="replace")
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return EXIT_SETUP
@@ -265,6 +266,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"Uploaded {len(result.uploaded)} report(s) to S3, {len(result.already)} already "
         f"there{repaired}, in {result.elapsed_s:.2f}s ({rate:.0f}/s, {result.workers} workers)"
     )
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     if result.remaining:
         reason = result.error or next(iter(result.failed.values()), "unknown error")
         print(WARN_FAILED.format(reason=reason))

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if not all(_is_file(s, root) for s in base_specs + new_specs):
         from ftbench.archive.sync import open_archives
 
-        history, notes = open_archives(root, args.archive_dir)
+        history, notes = open_archives(root, args.archive_dir, check=True)
     # NEW's file-name keys are looked up under this repository's id, BASE's under NEW's
     own_id = (
         _own_repo_id(root)

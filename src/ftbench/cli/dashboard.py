@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     root = repo_root(args.repo)
     paths.check(args.out / "svg", paths.anchor(args.out, root))  # no link on the way
     rid = repo_id(root, args.repo_id)
-    archives, notes = open_archives(root, args.archive_dir, scan_limit=None)
+    archives, notes = open_archives(root, args.archive_dir, scan_limit=None, check=True)
     site = build(
         archives,
         rid,

@@ -1,13 +1,14 @@
 """``ft-bench archive list``: one line per archived report, read from the archive index.
 
 Columns: time, tier, mode, branch, commit, warm median (else cold), verdict, status (``ok``,
-``failed``, or the failed samples of a run that still succeeded), then the key. ``--keys``
+``failed``, the failed samples of a run that still succeeded, ``newer schema N`` for a report
+written by a newer ftbench, ``unreadable`` for a stored file that is not a report), then the
+key. ``--keys``
 prints the keys alone (one per line, as before the index).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from ftbench.archive.base import ArchiveStore, key_name
@@ -17,15 +18,26 @@ WANTED = (b'"step":null,"metric":"wall_s"', b'"metric":null')
 
 
 def rows_of(store: ArchiveStore, repo_id: str, limit: int | None, notes: list[str]) -> list[Any]:
-    """``(key, runs rows)`` of the newest ``limit`` reports of ``repo_id`` in ``store``."""
+    """``(key, runs rows, status or None)`` of the newest ``limit`` reports of ``repo_id`` in
+    ``store``; the status says why a report has no rows (it could not be read)."""
     from ftbench.archive.index import run_lines
+    from ftbench.report.model import NewerSchema
 
     # a store that cannot be read is an error here (exit 5), not a note
     found = run_lines(store, repo_id, notes, keep=WANTED)
     keys = sorted(found.keys, key=lambda k: (key_name(k), k), reverse=True)
     if limit is not None:
         keys = keys[:limit]
-    return [(k, [json.loads(x) for x in found.lines.get(k, [])]) for k in keys]
+    out = []
+    for key in keys:
+        problem = found.unreadable.get(key)
+        status = None
+        if isinstance(problem, NewerSchema):
+            status = f"newer schema {problem.schema}"
+        elif problem is not None:
+            status = "unreadable"
+        out.append((key, found.rows.get(key, []), status))
+    return out
 
 
 def _median(rows: list[dict[str, Any]]) -> str:
@@ -49,7 +61,7 @@ def _status(rows: list[dict[str, Any]]) -> str:
 def table(found: list[Any], pending: set[str]) -> list[list[str]]:
     """Header, then one row per report, newest first."""
     out = [["time", "tier", "mode", "branch", "commit", "median", "verdict", "status", "key"]]
-    for key, rows in found:
+    for key, rows, status in found:
         head = rows[0] if rows else {}
         out.append(
             [
@@ -60,7 +72,7 @@ def table(found: list[Any], pending: set[str]) -> list[list[str]]:
                 str(head.get("commit") or "-")[:12],
                 _median(rows),
                 str(head.get("verdict") or "-"),
-                _status(rows),
+                status or _status(rows),
                 key + ("  (pending upload)" if key in pending else ""),
             ]
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -19,6 +20,7 @@ from ftbench.report.escape import terminal
 
 if TYPE_CHECKING:
     from ftbench.analyse.query import Result
+    from ftbench.archive.s3config import S3Config
 
 HELP = "SQL over the archive index (tables runs, samples, reports) with DuckDB"
 DESCRIPTION = (
@@ -44,56 +46,91 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--refresh",
         choices=("auto", "yes", "no"),
         default="auto",
-        help="first extend the index from reports it lacks, for every repository: auto "
-        "(default) = locally yes, on S3 no (it lists every key of the bucket)",
+        help="first extend the index from reports it lacks, for every repository, and replace "
+        "damaged segments: auto (default) = locally yes, on S3 no (it lists every key of the "
+        "bucket); yes also checks every index object again",
     )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ftbench.analyse import query
-    from ftbench.archive.index import index_of, indexed_repo_ids, refresh
-    from ftbench.archive.index_rows import TABLES
+    from ftbench.archive.index import indexed_repo_ids, refresh
+    from ftbench.archive.index_files import Index, cache_path
     from ftbench.archive.s3config import S3Config
     from ftbench.archive.sync import open_local
     from ftbench.cli.common import repo_root
-    from ftbench.redact import scrub
 
     try:
-        import duckdb
+        import duckdb  # noqa: F401
     except ImportError:
         raise SetupError(query.HINT) from None
     if not args.sql.strip():
         raise UsageError("SQL: empty statement")
     config = S3Config.from_env()
     notes: list[str] = []
+    root = repo_root(args.repo)
     if args.s3:
         from ftbench.cli.archive import _s3_store
 
         store: Any = _s3_store(config)
-        base = query.index_base(f"s3://{config.bucket_name}", config.prefix)
+        base = f"s3://{config.bucket_name}"
         wanted = args.refresh == "yes"
+        where = f"{config.endpoint_url or 'aws'}|{config.bucket_name}|{config.prefix}"
+        cache = cache_path(open_local(root, args.archive_dir, config).root, where)
     else:
-        store = open_local(repo_root(args.repo), args.archive_dir, config)
-        base = query.index_base(str(store.root), store.prefix)
+        store = open_local(root, args.archive_dir, config, check=True)
+        base = str(store.root)
         wanted = args.refresh != "no"
+        cache = cache_path(store.root, "local")
     if wanted:
         repos = store.repo_ids() if not args.s3 else _s3_repo_ids(store)
         for rid in sorted(set(repos) | set(indexed_repo_ids(store)) - {"index"}):
             refresh(store, rid, notes)
-    ix = index_of(store)
-    # a view over no file fails in DuckDB: an empty view instead while there is no segment
-    present = {t: bool(ix and ix.backend.list_under(ix.table_root(t))) for t in TABLES}
+    index = Index(store, notes, refresh=wanted, cache=cache, recheck=args.refresh == "yes")
     try:
-        con = query.connect(base, present, config if args.s3 else None)
-        result = query.run(con, args.sql)
-    except duckdb.Error as exc:
-        message = scrub(str(exc).strip().splitlines()[0], extra_secrets=config.secrets())
-        raise UsageError(f"query failed: {message}") from None
+        result = _query(index, base, args.sql, config if args.s3 else None)
+    finally:
+        index.close()
     write(result, args.format, sys.stdout)
     for note in notes:
         print(terminal(f"note: {note}"), file=sys.stderr)
     return EXIT_OK
+
+
+#: Times a query is run again after DuckDB named an index object it could not read (each
+#: time that object's segment is healed first).
+RETRIES = 3
+
+
+def _query(index: Any, base: str, sql: str, config: S3Config | None) -> Result:
+    """Run ``sql`` over the checked objects of ``index``; an object DuckDB cannot read is
+    healed like any damaged segment, then the query runs again."""
+    import duckdb
+
+    from ftbench.analyse import query
+    from ftbench.redact import scrub
+
+    tables = query.tables_in(sql)
+    files = index.files(tables)
+    secrets = config.secrets() if config is not None else ()
+    try:
+        con = query.connect(config)
+        for attempt in range(RETRIES + 1):
+            query.set_views(con, base, files)
+            try:
+                return query.run(con, sql)
+            except duckdb.Error as exc:
+                message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                found = re.search(re.escape(base + "/") + r'([^"\s]+\.jsonl\.gz)', message)
+                reason = "DuckDB cannot read it: " + message.split(" in file ")[0][:120]
+                if attempt == RETRIES or found is None or not index.damage(found[1], reason):
+                    raise
+            files = index.files(tables)
+    except duckdb.Error as exc:
+        message = scrub(str(exc).strip().splitlines()[0], extra_secrets=secrets)
+        raise UsageError(f"query failed: {message}") from None
+    raise AssertionError("unreachable")
 
 
 def _s3_repo_ids(store: Any) -> list[str]:

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         paths.check(args.chart.parent, paths.anchor(args.chart.parent, root))
     rid = repo_id(root, args.repo_id)
     # every key: --last counts matching reports, and may exceed the archives' default scan
-    archives, notes = open_archives(root, args.archive_dir, scan_limit=None)
+    archives, notes = open_archives(root, args.archive_dir, scan_limit=None, check=True)
     trend = analyse(
         archives,
         rid,

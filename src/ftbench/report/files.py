@@ -12,11 +12,11 @@ import tempfile
 from pathlib import Path
 
 from ftbench import paths
-from ftbench.errors import UsageError
+from ftbench.errors import SetupError, UsageError
 from ftbench.report.codec import ModelError
 from ftbench.report.escape import dotenv_value
 from ftbench.report.markdown import render
-from ftbench.report.model import Report
+from ftbench.report.model import NewerSchema, Report
 
 JSON_NAME = "bench_proof.json"
 MD_NAME = "bench_proof.md"
@@ -101,8 +101,11 @@ def read_report(path: Path) -> Report:
 
 
 def parse_report(data: bytes, source: str) -> Report:
-    """Report bytes, checked; a one-line :class:`UsageError` when they are not a report."""
+    """Report bytes, checked; a one-line :class:`UsageError` when they are not a report
+    (:class:`SetupError` when a newer ftbench wrote them)."""
     try:
         return Report.from_json(data, source)
+    except NewerSchema as exc:  # not bad input: this ftbench is too old for it (exit 5)
+        raise SetupError(str(exc)) from None
     except ModelError as exc:
         raise UsageError(str(exc)) from None

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ftbench.errors import one_line
 from ftbench.report.codec import OMIT_NONE, ModelError, from_value, minimum, pattern, to_value
 from ftbench.report.verdict import BaselineInfo as BaselineInfo
 from ftbench.report.verdict import MetricVerdict as MetricVerdict
@@ -27,6 +28,24 @@ from ftbench.report.verdict import VerdictName as VerdictName
 SCHEMA_VERSION: Literal[1] = 1
 #: Every schema version :meth:`Report.from_json` loads.
 SUPPORTED_SCHEMAS = (1,)
+
+
+class NewerSchema(ModelError):
+    """A report of a schema above every one this ftbench reads: written by a newer ftbench.
+    Not a corrupt report: upgrading ftbench reads it."""
+
+    def __init__(self, source: str, schema: int) -> None:
+        self.schema = schema
+        #: what to tell the user, without the source
+        self.reason = f"written by a newer ftbench (schema {schema}): upgrade ftbench"
+        super().__init__(f"{source}: {self.reason}")
+
+
+def read_problem(exc: BaseException) -> str:
+    """Why a report could not be read, for a note: a newer schema said as such (never
+    "corrupt"), anything else as its type and first line."""
+    return exc.reason if isinstance(exc, NewerSchema) else one_line(exc)
+
 
 Mode = Literal["fast", "normal", "full", "custom"]
 PHASE_NAMES = ("cold", "warm")
@@ -306,7 +325,8 @@ class Report:
     def from_json(cls, data: bytes | str, source: str = "report") -> Report:
         """Parse and check a report of any supported schema version.
 
-        Raises :class:`ModelError` with one line naming ``source`` and the first bad field.
+        Raises :class:`ModelError` with one line naming ``source`` and the first bad field
+        (:class:`NewerSchema` for a report written by a newer ftbench).
         """
         try:
             parsed = json.loads(data)
@@ -318,7 +338,10 @@ class Report:
     def from_dict(cls, value: object, source: str = "report") -> Report:
         if not isinstance(value, dict):
             raise ModelError(f"{source}: not a report (expected a JSON object)")
-        if value.get("schema") not in SUPPORTED_SCHEMAS:
+        schema = value.get("schema")
+        if type(schema) is int and schema > max(SUPPORTED_SCHEMAS):
+            raise NewerSchema(source, schema)
+        if schema not in SUPPORTED_SCHEMAS:
             raise ModelError(
                 f"{source}: not an ftbench report of schema "
                 f"{', '.join(map(str, SUPPORTED_SCHEMAS))} "
