@@ -153,8 +153,6 @@ def check_rows(table: str, lines: Sequence[bytes], *, typed: bool = True) -> lis
             if row.get("key") != line_key(line):
                 raise SegmentDamage("a row's key is not its line's")
     # (flat rows: check_text saw one "key" per line, the first field: the line's key)
-    if not typed:
-        return rows
     required, types = REQUIRED[table], TYPES[table]
     for names, kinds in {(tuple(row), tuple(map(type, row.values()))) for row in rows}:
         missing = [name for name in required if name not in names]
