@@ -1,32 +1,37 @@
-"""Verdicts on a noisy machine: false alarms on unchanged code and detection of +10/+20/+35% work,
-with real `ft-bench run` invocations under a generated background load (benchmarks/load.py).
+"""Verdicts on a noisy machine: false alarms on unchanged code and detection of +10/+20% of
+three kinds of slowdown (CPU work, waiting, lost parallelism), with real `ft-bench run`
+invocations under a generated background load (benchmarks/load.py).
 
-    .venv/bin/python benchmarks/noisy_verdicts.py setup                 # repo + calibration
-    .venv/bin/python benchmarks/noisy_verdicts.py record LABEL --code SRC --main N --each N
-    .venv/bin/python benchmarks/noisy_verdicts.py against --code SRC --aa N --each N
-    .venv/bin/python benchmarks/noisy_verdicts.py tables --judge NAME=SRC ...
+    .venv/bin/python benchmarks/noisy_verdicts.py --work W setup --workload cpu|wait|parallel
+    .venv/bin/python benchmarks/noisy_verdicts.py --work W record LABEL --code SRC --aa N --each N
+    .venv/bin/python benchmarks/noisy_verdicts.py --work W against --code SRC --aa N --each N
+    .venv/bin/python benchmarks/noisy_verdicts.py --work W tables --judge NAME=SRC ...
     .venv/bin/python benchmarks/noisy_verdicts.py --quick               # all of it, small
 
-Printed figures, not a test. The workload is a temporary git repository (under the temp dir)
-holding ``work.py``, a CPU loop whose count is read from ``loops.txt`` (about 50 ms of CPU in
-total, Python start-up included), and an ``ftbench.toml`` with the tier ``bench``. Branches:
-``main`` (the baseline code), ``aa`` (another commit, identical workload) and ``plus10``,
-``plus20``, ``plus35`` (the loop count raised so that the command's CPU time, measured without
-the generated load, rises by that much: ``setup`` calibrates it and prints the increase).
+Printed figures, not a test. The workload (benchmarks/workloads.py) is a temporary git
+repository holding ``work.py``, whose numbers are read from ``params.txt``, and an
+``ftbench.toml`` with the tier ``bench``. Branches: ``main`` (the baseline code), ``aa``
+(another commit, identical workload) and ``plus10``, ``plus20`` (10% and 20% more of what the
+workload's kind changes: CPU time, waiting, or the longer of two parallel workers; ``setup``
+calibrates them without the generated load and prints the increases).
 
 ``record``: a seeded random sequence of real ``ft-bench run`` invocations (default options,
 ``--baseline-branch main`` as a pull request job has it, a throwaway archive) of the code in
-``SRC`` (a source tree: ``PYTHONPATH=SRC/src``), on ``main`` and the ``plus*`` branches, under
-load; each report is kept. ``tables`` replays each judge offline over the recorded sequence:
-trial i judges report i with the judge's own default baseline selection (``--baseline auto``,
-through ``ftbench.judge.baseline.evaluate`` of that code version) over the reports recorded
-before it (the newest earlier ``main`` reports, as many as that version's baseline count); the
-first ``--lead`` ``main`` reports (default 10) are not trials. A judge may be replayed with
-``JudgeOptions`` keywords (``NAME=SRC,metric=cpu``). The recording's own live verdicts are shown
-too (a check: a replay of the recording's code must give the same). The original harness's rule
-(first warm sample against the previous ``main`` report's first warm sample, alarm above 25%)
-is applied to the same reports. Also printed: the range of the warm wall and CPU medians of the
-unchanged runs and their spread within and between runs (the drift of benchmarks/verdicts.py).
+``SRC`` (a source tree: ``PYTHONPATH=SRC/src``), under load; each report is kept. ``main``
+runs keep the baseline history going (the first ``--lead`` before any trial, the rest among
+the trials, not trials themselves); the trials run on ``aa`` (unchanged code in another
+commit, as a pull request has it) and the ``plus*`` branches, with the archive judge's
+confirmation by A/B (``--confirm auto``) live; after every 8th trial a plain run on ``aa``
+(``--confirm never``) gives the confirmation's cost. ``tables`` shows the live verdicts (the
+archive judge confirmed by A/B), and replays each judge offline over the recorded sequence
+(no confirmation: an offline replay cannot measure): trial i is judged with the judge's own
+default baseline selection (``--baseline auto``, through ``ftbench.judge.baseline.evaluate``
+of that code version) over the reports recorded before it (the newest earlier ``main``
+reports). A judge may be replayed with ``JudgeOptions`` keywords (``NAME=SRC,metric=cpu``).
+The original harness's rule (first warm sample against the previous ``main`` report's first
+warm sample, alarm above 25%) is applied to the same reports. Also printed: the range of the
+warm wall and CPU medians of the ``main`` runs and their spread within and between runs (the
+drift of benchmarks/verdicts.py), and how often and at what cost the live runs confirmed.
 
 ``against``: each trial is one real ``ft-bench run --against main`` (A/A: on ``aa``; A/B: on
 ``plus*``), under load, with its wall time; one normal ``ft-bench run`` after every 8th trial
@@ -53,21 +58,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import Load  # benchmarks/ is not a package
+import workloads  # benchmarks/ is not a package
+from load import Load
+from workloads import VARIANTS
 
-VARIANTS = {"main": 0, "plus10": 10, "plus20": 20, "plus35": 35}
-TARGET_CPU_S = 0.050
 REPO_ID = "noisy"
-WORKLOAD = '''"""ftbench verdict benchmark workload: CPU work, the loop count in loops.txt."""
-from pathlib import Path
-
-n = int((Path(__file__).parent / "loops.txt").read_text())
-x = 0
-for i in range(n):
-    x = (x + i * i) % 1000003
-'''
 CONFIG = """[tiers.bench]
-description = "CPU loop of about 50 ms (benchmarks/noisy_verdicts.py)"
+description = "verdict benchmark workload (benchmarks/workloads.py)"
 
 [[tiers.bench.steps]]
 name = "work"
@@ -136,63 +133,7 @@ def rate_cells(k: int, n: int) -> str:
     return f"{n} | {k} ({100 * k / n:.1f}%) | {lo:.1f}-{hi:.1f}%"
 
 
-# --- workload ---------------------------------------------------------------------------------
-
-
-def cpu_times(python: str, workdir: Path, loops: int, n: int) -> list[float]:
-    """user+sys CPU seconds of ``n`` runs of the workload with ``loops``."""
-    (workdir / "loops.txt").write_text(f"{loops}\n")
-    out = []
-    for _ in range(n):
-        proc = subprocess.Popen([python, "-S", "work.py"], cwd=workdir)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode:
-            raise SystemExit(f"workload failed: exit {proc.returncode}")
-        out.append(usage.ru_utime + usage.ru_stime)
-    return out
-
-
-def paired_increase(python: str, workdir: Path, base: int, other: int, pairs: int) -> float:
-    """Percent increase of the median CPU time, base and other interleaved."""
-    a: list[float] = []
-    b: list[float] = []
-    for _ in range(pairs):
-        a += cpu_times(python, workdir, base, 1)
-        b += cpu_times(python, workdir, other, 1)
-    return (statistics.median(b) / statistics.median(a) - 1) * 100
-
-
-def calibrate(python: str, workdir: Path, pairs: int) -> dict[str, Any]:
-    """Loop counts of each variant (CPU time of the whole command +0/10/20/35%)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "work.py").write_text(WORKLOAD)
-    cpu_times(python, workdir, 0, 2)  # warm the file cache
-    probe = 1_000_000
-    zero: list[float] = []
-    big: list[float] = []
-    for _ in range(9):  # interleaved: start-up and per-loop cost under the same conditions
-        zero += cpu_times(python, workdir, 0, 1)
-        big += cpu_times(python, workdir, probe, 1)
-    c0 = statistics.median(zero)
-    k = (statistics.median(big) - c0) / probe
-    base = max(1000, round((TARGET_CPU_S - c0) / k))
-    cpu_base = statistics.median(cpu_times(python, workdir, base, 25))
-    loops = {"main": base}
-    increase = {"main": 0.0}
-    for name, pct in VARIANTS.items():
-        if pct:  # the loop's cost model (k), then the increase measured
-            loops[name] = base + round(pct / 100 * cpu_base / k)
-            increase[name] = paired_increase(python, workdir, base, loops[name], pairs)
-    return {
-        "python": python,
-        "startup_cpu_s": c0,
-        "cpu_per_loop_s": k,
-        "base_cpu_s": cpu_base,
-        "loops": loops,
-        "increase_pct": increase,
-        "pairs": pairs,
-    }
+# --- workload repository ------------------------------------------------------------------
 
 
 def git(repo: Path, *args: str) -> str:
@@ -203,16 +144,16 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def make_repo(repo: Path, loops: dict[str, int]) -> None:
-    """The workload repository: branches main, aa, plus10, plus20, plus35."""
+def make_repo(repo: Path, params: dict[str, str]) -> None:
+    """The workload repository: branches main, aa and one per variant (``plus10``, ...)."""
     if repo.exists():
         shutil.rmtree(repo)
     repo.mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
-    (repo / "work.py").write_text(WORKLOAD)
+    (repo / "work.py").write_text(workloads.WORKLOAD)
     (repo / "ftbench.toml").write_text(CONFIG)
     (repo / ".gitignore").write_text(".firsttry/\n")
-    (repo / "loops.txt").write_text(f"{loops['main']}\n")
+    (repo / "params.txt").write_text(params["main"])
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "workload")
     git(repo, "checkout", "-q", "-b", "aa")
@@ -223,8 +164,8 @@ def make_repo(repo: Path, loops: dict[str, int]) -> None:
         if name == "main":
             continue
         git(repo, "checkout", "-q", "-b", name, "main")
-        (repo / "loops.txt").write_text(f"{loops[name]}\n")
-        git(repo, "commit", "-q", "-am", f"{name}: more work")
+        (repo / "params.txt").write_text(params[name])
+        git(repo, "commit", "-q", "-am", f"{name}: slower")
     git(repo, "checkout", "-q", "main")
 
 
@@ -259,9 +200,14 @@ def sequence(rng: random.Random, counts: dict[str, int], lead: int) -> list[str]
     return ["main"] * lead + seq
 
 
+#: the trials of a recording: unchanged code in another commit, then the slower variants
+TRIALS = ("aa", *(v for v in VARIANTS if v != "main"))
+
+
 def run_plan(args: argparse.Namespace, work: Path, kind: str, plan: list[str]) -> None:
-    """Run ``plan`` (branch names; ``normal``: a plain run on main) under load, one row per
-    invocation in ``<kind>-<label>/runs.jsonl``; resumes after the rows already there."""
+    """Run ``plan`` (branch names; ``normal``: a plain run on main; ``plain``: a run on ``aa``
+    without confirmation) under load, one row per invocation in ``<kind>-<label>/runs.jsonl``;
+    resumes after the rows already there."""
     setup = json.loads((work / "setup.json").read_text())
     repo, code, label = work / "repo", Path(args.code).resolve(), args.label
     rec = work / f"{kind}-{label}"
@@ -277,9 +223,12 @@ def run_plan(args: argparse.Namespace, work: Path, kind: str, plan: list[str]) -
             if time.time() - started > args.minutes * 60 - 45:  # the load stops at the budget
                 print(f"time budget reached after {i - done} runs", flush=True)
                 break
-            git(repo, "checkout", "-q", "main" if variant == "normal" else variant)
+            branch = {"normal": "main", "plain": "aa"}.get(variant, variant)
+            git(repo, "checkout", "-q", branch)
             if kind == "record":
                 extra = ["--baseline-branch", "main"]
+                if variant == "plain":
+                    extra += ["--confirm", "never"]
             else:
                 extra = ["--baseline", "none"] if variant == "normal" else ["--against", "main"]
             wall, rc, err = ftbench(setup["python"], code, repo, work, label, *extra)
@@ -301,8 +250,20 @@ def run_plan(args: argparse.Namespace, work: Path, kind: str, plan: list[str]) -
 
 
 def record(args: argparse.Namespace, work: Path) -> None:
-    counts = {"main": args.main, **{v: args.each for v in VARIANTS if v != "main"}}
-    run_plan(args, work, "record", sequence(random.Random(args.seed), counts, args.lead))
+    """``main`` runs keep the baseline history fresh (not trials); the trials run on ``aa``
+    (unchanged code in another commit, as a pull request) and the slower branches; a plain
+    run on ``aa`` (``--confirm never``) after every 8th trial gives the cost's denominator."""
+    counts = {"main": args.main, "aa": args.aa, **{v: args.each for v in TRIALS if v != "aa"}}
+    plan = sequence(random.Random(args.seed), counts, args.lead)
+    trial = 0
+    with_plain = []
+    for variant in plan:
+        with_plain.append(variant)
+        if variant in TRIALS:
+            trial += 1
+            if trial % 8 == 0:
+                with_plain.append("plain")
+    run_plan(args, work, "record", with_plain)
 
 
 def against(args: argparse.Namespace, work: Path) -> None:
@@ -371,10 +332,10 @@ def spreads(reports: list[dict[str, Any]], metric: str) -> tuple[float, float]:
 
 
 def trial_indices(rows: list[dict[str, Any]], lead: int) -> list[int]:
-    """Reports with at least ``lead`` earlier ``main`` reports."""
+    """Trials with at least ``lead`` earlier ``main`` reports."""
     out, mains = [], 0
     for i, row in enumerate(rows):
-        if mains >= lead:
+        if mains >= lead and row["variant"] in TRIALS:
             out.append(i)
         mains += row["variant"] == "main"
     return out
@@ -386,8 +347,8 @@ Kinds = dict[str, dict[str, int]]
 
 
 def tally(idx: list[int], rows: list[dict[str, Any]], verdicts: list[dict[str, Any]]) -> Any:
-    flags: Flags = {v: [] for v in VARIANTS}
-    kinds: Kinds = {v: {} for v in VARIANTS}
+    flags: Flags = {v: [] for v in TRIALS}
+    kinds: Kinds = {v: {} for v in TRIALS}
     for i in idx:
         v, verdict = rows[i]["variant"], verdicts[i]["verdict"]
         flags[v].append(verdicts[i]["exit"] == 4)
@@ -397,7 +358,7 @@ def tally(idx: list[int], rows: list[dict[str, Any]], verdicts: list[dict[str, A
 
 def original_rule(idx: list[int], rows: list[dict[str, Any]], reports: list[Any]) -> Flags:
     """First warm sample against the previous ``main`` report's first, alarm above 25%."""
-    flags: Flags = {v: [] for v in VARIANTS}
+    flags: Flags = {v: [] for v in TRIALS}
     for i in idx:
         prev = next(j for j in range(i - 1, -1, -1) if rows[j]["variant"] == "main")
         a, b = first_warm(reports[i]), first_warm(reports[prev])
@@ -428,7 +389,10 @@ def archive_tables(
         verdicts = replay(python, code, files, options)
         table.append((f"archive judge {name}, replayed", *tally(idx, rows, verdicts)))
     table.append(
-        (f"live verdicts of the recording's own `ft-bench run` ({label})", *tally(idx, rows, rows))
+        (
+            f"live `ft-bench run` ({label}): archive judge, confirmed by A/B",
+            *tally(idx, rows, rows),
+        )
     )
     med = {
         v: [
@@ -441,21 +405,29 @@ def archive_tables(
     walls = sorted(m[0] for m in med["main"])
     cpus = sorted(m[1] for m in med["main"])
     secs = [r["wall_s"] for r in rows]
-    cpu_main = statistics.median(cpus)
+    mid = {"wall": statistics.median(walls), "cpu": statistics.median(cpus)}
     seen = ", ".join(
-        f"{v} {(statistics.median(m[1] for m in med[v]) / cpu_main - 1) * 100:+.1f}%"
+        f"{v} wall {(statistics.median(m[0] for m in med[v]) / mid['wall'] - 1) * 100:+.1f}% "
+        f"cpu {(statistics.median(m[1] for m in med[v]) / mid['cpu'] - 1) * 100:+.1f}%"
         for v in VARIANTS
         if v != "main" and med[v]
     )
+    setup = json.loads((work / "setup.json").read_text())
+    kind = setup.get("kind", "cpu")
     print(f"\n### Archive judge, recording `{label}`\n")
     print(
         f"{len(rows)} real `ft-bench run` reports under load ({len(every) - len(rows)} failed "
         f"runs left out), {sum(r['variant'] == 'main' for r in rows)} on `main`, the first "
         f"{lead} not trials. Judges replayed offline over the recorded sequence, each with its "
         "own default baseline selection (`--baseline auto`, `--baseline-branch main`) over the "
-        "reports recorded before the trial. Work increase: "
-        + ", ".join(f"{v} {inc[v]:+.1f}%" for v in VARIANTS if v != "main")
-        + f" CPU unloaded (calibration); {seen} in the median warm CPU of the recorded reports. "
+        f"reports recorded before the trial. Workload `{kind}`; increase without the generated "
+        "load (calibration): "
+        + ", ".join(
+            f"{v} wall {inc[v]['wall']:+.1f}% cpu {inc[v]['cpu']:+.1f}%"
+            for v in VARIANTS
+            if v != "main"
+        )
+        + f"; in the recorded reports' warm medians: {seen}. "
         f"One `ft-bench run` took {statistics.median(secs):.1f} s median "
         f"({min(secs):.1f}-{max(secs):.1f} s).\n"
     )
@@ -471,15 +443,45 @@ def archive_tables(
         f"Standard deviation of the logs (about the CV), `main` reports: within a run (median) "
         f"wall {ww:.3f}, CPU {cw:.3f}; between the runs' medians wall {wb:.3f}, CPU {cb:.3f}.\n"
     )
+    print(confirmation_costs(rows, reports) + "\n")
     print("| method | change | trials | alarms (exit 4) | Wilson 95% | verdicts |")
     print("|---|---|---:|---:|---:|---|")
     for name, fl, kinds in table:
-        for v in VARIANTS:
-            what = "unchanged (false alarms)" if v == "main" else f"+{VARIANTS[v]}% work (caught)"
+        for v in TRIALS:
+            what = (
+                "unchanged, another commit (false alarms)"
+                if v == "aa"
+                else f"+{VARIANTS[v]}% {workloads.CHANGES[kind]} (caught)"
+            )
             counts = ", ".join(
                 f"{a or '-'} {b}" for a, b in sorted((kinds or {}).get(v, {}).items())
             )
             print(f"| {name} | {what} | {rate_cells(sum(fl[v]), len(fl[v]))} | {counts} |")
+
+
+def confirmation_costs(rows: list[dict[str, Any]], reports: list[Any]) -> str:
+    """How often the live runs confirmed by A/B, and what that cost on unchanged code: the
+    mean wall time of the ``aa`` trials against the plain runs on ``aa`` (no confirmation)."""
+    plain = [r["wall_s"] for r in rows if r["variant"] == "plain"]
+    parts = []
+    for v in TRIALS:
+        ran = [
+            (r, rep)
+            for r, rep in zip(rows, reports, strict=True)
+            if r["variant"] == v and (rep.get("regression") or {}).get("confirmation")
+        ]
+        total = sum(r["variant"] == v for r in rows)
+        parts.append(f"{v} {len(ran)} of {total}")
+    aa = [r["wall_s"] for r in rows if r["variant"] == "aa"]
+    cost = ""
+    if plain and aa:
+        base = statistics.fmean(plain)
+        cost = (
+            f"; mean wall of an unchanged trial {statistics.fmean(aa):.2f} s against "
+            f"{base:.2f} s for a plain run ({len(plain)} runs): extra cost "
+            f"{(statistics.fmean(aa) / base - 1) * 100:+.0f}% of a run"
+        )
+    return "Confirmations by A/B: " + ", ".join(parts) + cost + "."
 
 
 def pctl(values: list[float], q: float) -> float:
@@ -512,7 +514,7 @@ def against_table(work: Path, label: str) -> None:
         "| wall, median (x normal run) | wall when the answer is clear |"
     )
     print("|---|---:|---:|---:|---|---:|---:|")
-    for v in ("aa", "plus10", "plus20", "plus35"):
+    for v in ("aa", *(v for v in VARIANTS if v != "main")):
         rs = [r for r in rows if r["variant"] == v and r["exit"] in (0, 4)]
         kinds: dict[str, int] = {}
         for r in rs:
@@ -570,7 +572,9 @@ def quick(python: str) -> int:
             "quick",
             *common,
             "--main",
-            "6",
+            "3",
+            "--aa",
+            "8",
             "--each",
             "1",
             "--lead",
@@ -592,11 +596,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     s = sub.add_parser("setup", help="workload repository and calibration (no load)")
     s.add_argument("--pairs", type=int, default=41, help="interleaved pairs per calibration")
+    s.add_argument("--workload", choices=workloads.KINDS, default="cpu")
     for name in ("record", "against"):
         r = sub.add_parser(name)
         if name == "record":
             r.add_argument("label", help="name of this recording (before, after, ...)")
-            r.add_argument("--main", type=int, default=205, help="trials on unchanged code")
+            r.add_argument("--main", type=int, default=100, help="baseline runs among trials")
+            r.add_argument("--aa", type=int, default=205, help="trials on unchanged code")
             r.add_argument("--each", type=int, default=50, help="trials per +x%% variant")
             r.add_argument("--lead", type=int, default=10, help="main runs before the trials")
         else:
@@ -627,19 +633,10 @@ def main(argv: list[str] | None = None) -> int:
         return quick(python)
     if args.command == "setup":
         work.mkdir(parents=True, exist_ok=True)
-        cal = calibrate(python, work / "calibrate", args.pairs)
-        make_repo(work / "repo", cal["loops"])
+        cal = workloads.calibrate(args.workload, python, work / "calibrate", args.pairs)
+        make_repo(work / "repo", cal["params"])
         (work / "setup.json").write_text(json.dumps(cal, indent=1))
-        print(
-            f"workload: start-up {cal['startup_cpu_s'] * 1e3:.1f} ms CPU, base "
-            f"{cal['base_cpu_s'] * 1e3:.1f} ms CPU ({cal['loops']['main']} loops); CPU increase "
-            f"without the generated load ({cal['pairs']} interleaved pairs): "
-            + ", ".join(
-                f"{v} {cal['increase_pct'][v]:+.1f}% ({cal['loops'][v]} loops)"
-                for v in VARIANTS
-                if v != "main"
-            )
-        )
+        print(workloads.describe(cal))
     elif args.command == "record":
         record(args, work)
     elif args.command == "against":
