@@ -333,12 +333,13 @@ def test_server_starts_commands_alike_with_posix_spawn_or_fork(
     script = b"pwd; echo err >&2; cat; ps -o sid= -p $$"
     pid = _forkserve._spawn(
         os.fsencode(work),
-        os.fsencode(log),
+        _forkserve._log(os.fsencode(log)),
         b"/bin/sh",
         [b"sh", b"-c", script],
         {b"PATH": os.fsencode(os.defpath)},
     )
     _, status, _ = os.wait4(pid, 0)
+    _forkserve._close_logs()
     assert os.waitstatus_to_exitcode(status) == 0
     lines = log.read_text().split()
     assert lines[:3] == ["header", str(work), "err"]
@@ -356,8 +357,8 @@ def test_server_falls_back_to_fork_when_posix_spawn_cannot_start_a_session(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(_forkserve, "_SPAWN_SETSID", True)
     monkeypatch.setattr(os, "posix_spawn", no_setsid)  # the module the server calls
-    pid = _forkserve._spawn(
-        os.fsencode(tmp_path), os.fsencode(tmp_path / "log"), b"/bin/true", [b"true"], {}
-    )
+    log = _forkserve._log(os.fsencode(tmp_path / "log"))
+    pid = _forkserve._spawn(os.fsencode(tmp_path), log, b"/bin/true", [b"true"], {})
     assert os.waitstatus_to_exitcode(os.wait4(pid, 0)[1]) == 0
+    _forkserve._close_logs()
     assert _forkserve._SPAWN_SETSID is False

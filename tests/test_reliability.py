@@ -163,7 +163,7 @@ def test_token_flags_and_own_credentials_never_reach_logs_reports_or_targets(
     texts = [out, err, *(p.read_text(errors="replace") for p in written)]
     for text in texts:
         assert "canary" not in text
-    (log,) = (repo / ".firsttry" / "bench_artifacts").glob("run-*/warm-01-cmd.log")
+    (log,) = (repo / ".firsttry" / "bench_artifacts").glob("run-*/warm-01-01-cmd.log")
     header = log.read_text().splitlines()[0]
     assert "--token *** --password ***" in header
     assert "S3_SECRET_ACCESS_KEY" not in log.read_text()  # not in the command's environment
@@ -181,7 +181,7 @@ def test_pass_env_gives_a_step_a_credential_explicitly(tmp_path: Path) -> None:
     done = ftbench(repo, "run", "--tier", "lite", *QUICK, env=env)
     _, err = done.communicate(timeout=120)
     assert done.returncode == 0, err
-    (log,) = (repo / ".firsttry" / "bench_artifacts").glob("run-*/warm-01-aws.log")
+    (log,) = (repo / ".firsttry" / "bench_artifacts").glob("run-*/warm-01-01-aws.log")
     assert "seen" in log.read_text()
 
 
@@ -284,10 +284,16 @@ def test_no_header_only_logs_of_samples_that_did_not_run(tmp_path: Path) -> None
     assert done.returncode == 3
     (folder,) = run_folders(repo)
     assert sorted(p.name for p in folder.glob("*.log")) == [
-        "warm-01-cmd.log",
-        "warm-02-cmd.log",
-        "warm-03-cmd.log",
-        "warmup-01-cmd.log",
+        "warm-01-50-cmd.log",
+        "warmup-01-01-cmd.log",
+    ]
+    # the warm samples share their batch's log: a header line for each sample that ran
+    lines = (folder / "warm-01-50-cmd.log").read_text().splitlines()
+    assert [line for line in lines if line.startswith("# ftbench")] == [
+        "# ftbench warm samples 1-50, step cmd: /bin/sh -c " + cmd,
+        "# ftbench warm sample 1",
+        "# ftbench warm sample 2",
+        "# ftbench warm sample 3",
     ]
 
 
@@ -306,7 +312,7 @@ def test_concurrent_runs_keep_their_own_logs(tmp_path: Path) -> None:
         with contextlib.suppress(ProcessLookupError):
             slow.kill()
     folders = run_folders(repo)
-    assert len(folders) == 2 and all(list(f.glob("warm-01-cmd.log")) for f in folders)
+    assert len(folders) == 2 and all(list(f.glob("warm-01-01-cmd.log")) for f in folders)
     last = ftbench(repo, "run", "--cmd", "true", *QUICK)  # finished runs' folders go
     last.communicate(timeout=120)
     assert len(run_folders(repo)) == 1

@@ -327,9 +327,9 @@ def test_real_run_writes_output_to_the_logs(
     res = run(tmp_repo, target(Step("py", (sys.executable, "-c", code))), settings(warmup=1))
     assert res.error is None
     assert res.probe_backend == backend
-    for phase in ("cold", "warmup", "warm"):
-        text = (run_logs(tmp_repo) / f"{phase}-01-py.log").read_text()
-        assert text.splitlines()[1] == f"phase {phase}"
+    for phase, log in (("cold", "cold-01"), ("warmup", "warmup-01-01"), ("warm", "warm-01-01")):
+        text = (run_logs(tmp_repo) / f"{log}-py.log").read_text()
+        assert text.splitlines()[-1] == f"phase {phase}"
 
 
 def test_timeout_kills_grandchildren_and_the_budget_spans_steps(tmp_repo: Path) -> None:

@@ -11,7 +11,8 @@ new session. It uses only built-in modules (``_signal``, not ``signal``, which w
 Protocol on stdin/stdout; a frame is a 4-byte little-endian length and a ``marshal`` payload.
 
 * harness -> server: a batch ``(jobs, stop_on_failure)``, each job ``(timeout_s or 0.0, cwd,
-  log, program, argv, env)`` (bytes; env a dict, shared by the jobs that use it);
+  log, program, argv, env, header)`` (bytes; env a dict, shared by the jobs that use it;
+  ``header`` appended to the log just before the command starts);
 * harness -> server, while a batch runs: an empty frame cancels it (kills the running
   command's group, starts no further job); a stray one arriving between batches is ignored;
 * server -> harness, per job run: ``(wall_ns, user_s, sys_s, ru_maxrss, wait status, flag,
@@ -23,7 +24,9 @@ Protocol on stdin/stdout; a frame is a 4-byte little-endian length and a ``marsh
 A batch lets the samples of a phase run back to back, each started the moment the previous
 one ends, without waiting for the harness to wake up in between (``benchmarks/overhead.py``:
 the per-sample cost of timing ``/bin/true`` then comes close to ``hyperfine -N``'s). The
-harness creates the logs, with their headers, before it sends the batch.
+samples of a batch share one log, which the harness creates before it sends the batch; each
+job's header line is appended here right before its command starts (appending to a file costs
+far less than creating one, ``measure/logs.py``).
 
 The command runs in a new session, in ``cwd``, reading /dev/null, its stdout+stderr appended
 to the log; a command that cannot be started exits 127 with the reason in its log. The server
@@ -40,7 +43,6 @@ from __future__ import annotations
 import _signal  # type: ignore[import-not-found]  # no stubs; `signal` would load enum
 import marshal
 import os
-import resource
 import select
 import time
 
@@ -50,7 +52,7 @@ _LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW  # a log is 
 _DEFAULTED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGPIPE)
 _SPAWN_SETSID = hasattr(os, "posix_spawn")
 _SUBREAPER = False
-Request = tuple[float, bytes, bytes, bytes, list[bytes], dict[bytes, bytes]]
+Request = tuple[float, bytes, bytes, bytes, list[bytes], dict[bytes, bytes], bytes]
 Batch = tuple[list[Request], bool]
 Reply = tuple[int, float, float, int, int, int, int]
 
@@ -73,13 +75,37 @@ def _write_frame(fd: int, value: Reply | None) -> None:
         data = data[os.write(fd, data) :]
 
 
-def _spawn(
-    cwd: bytes, log: bytes, program: bytes, argv: list[bytes], env: dict[bytes, bytes]
-) -> int:
+#: The descriptors commands get: /dev/null for stdin (opened at start), each log (opened once
+#: per batch: the samples of a batch share one, appended to); and the directory this process
+#: is in. Fewer system calls per sample (``benchmarks/overhead.py``). Module state, not a
+#: class: a class here raised this process's peak RSS, the floor of every reading, by ~80 KiB.
+_NULL = [-1]
+_LOGS: dict[bytes, int] = {}
+_CWD = [b""]
+
+
+def _log(log: bytes) -> int:
+    fd = _LOGS.get(log)
+    if fd is None:
+        fd = _LOGS[log] = os.open(log, _LOG_FLAGS, 0o644)  # close-on-exec, as os.open makes it
+    return fd
+
+
+def _close_logs() -> None:
+    for fd in _LOGS.values():
+        os.close(fd)
+    _LOGS.clear()
+
+
+def _spawn(cwd: bytes, log: int, program: bytes, argv: list[bytes], env: dict[bytes, bytes]) -> int:
     """Start the command in a new session, stdin from /dev/null, stdout+stderr appended to
-    the log, in ``cwd``; its pid. ``posix_spawn`` (vfork and exec: as cheap as it gets), or
-    fork where the platform's posix_spawn cannot start a session."""
-    os.chdir(cwd)  # this process is single-threaded and serves nothing else
+    the log (open as ``log``), in ``cwd``; its pid. ``posix_spawn`` (vfork and exec: as cheap
+    as it gets), or fork where the platform's posix_spawn cannot start a session."""
+    if cwd != _CWD[0]:
+        os.chdir(cwd)  # this process is single-threaded and serves nothing else
+        _CWD[0] = cwd
+    if _NULL[0] < 0:
+        _NULL[0] = os.open(os.devnull, os.O_RDONLY)
     if _SPAWN_SETSID:
         try:
             return os.posix_spawn(
@@ -89,16 +115,16 @@ def _spawn(
                 setsid=True,
                 setsigdef=_DEFAULTED,
                 file_actions=[
-                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                    (os.POSIX_SPAWN_OPEN, 1, log, _LOG_FLAGS, 0o644),
-                    (os.POSIX_SPAWN_DUP2, 1, 2),
+                    (os.POSIX_SPAWN_DUP2, _NULL[0], 0),
+                    (os.POSIX_SPAWN_DUP2, log, 1),
+                    (os.POSIX_SPAWN_DUP2, log, 2),
                 ],
             )
         except NotImplementedError:
             _disable_spawn()
     pid = os.fork()
     if pid == 0:
-        _exec_child(log, program, argv, env)
+        _exec_child(_NULL[0], log, program, argv, env)
     return pid
 
 
@@ -107,18 +133,18 @@ def _disable_spawn() -> None:
     _SPAWN_SETSID = False
 
 
-def _exec_child(log: bytes, program: bytes, argv: list[bytes], env: dict[bytes, bytes]) -> None:
+def _exec_child(
+    null: int, log: int, program: bytes, argv: list[bytes], env: dict[bytes, bytes]
+) -> None:
     """In a forked child: set up, then exec; never returns."""
     code = 127
     try:
         os.setsid()
         for signum in _DEFAULTED:
             _signal.signal(signum, _signal.SIG_DFL)
-        out = os.open(log, _LOG_FLAGS, 0o644)
-        null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
         os.execve(program, argv, env)
     except BaseException as exc:
         try:
@@ -127,16 +153,14 @@ def _exec_child(log: bytes, program: bytes, argv: list[bytes], env: dict[bytes, 
             os._exit(code)
 
 
-def _cannot_start(log: bytes, program: bytes, exc: OSError) -> None:
-    """What the command's own log says when it could not be started."""
-    try:
-        fd = os.open(log, _LOG_FLAGS, 0o644)
-    except OSError:
-        return
-    try:
-        os.write(fd, b"ftbench: cannot run " + program + b": " + str(exc).encode() + b"\n")
-    finally:
-        os.close(fd)
+def _cannot_start(log: int | None, program: bytes, exc: OSError) -> None:
+    """What the command's own log says when it could not be started (nothing when the log
+    itself could not be opened)."""
+    if log is not None:
+        try:
+            os.write(log, b"ftbench: cannot run " + program + b": " + str(exc).encode() + b"\n")
+        except OSError:
+            pass
 
 
 def _own_peak() -> int:
@@ -150,6 +174,8 @@ def _own_peak() -> int:
                     return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
+    import resource  # only where /proc is missing: every module loaded raises the floor
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -213,6 +239,11 @@ def _reap_tree(pid: int) -> None:
         pass
     if not _SUBREAPER:
         return
+    try:  # the common case, one system call: no descendant was left (nothing to reap)
+        if os.waitpid(-1, os.WNOHANG) == (0, 0):
+            pass  # some still running: find them below
+    except ChildProcessError:
+        return
     deadline = time.monotonic() + 5.0  # SIGKILL is not instant in uninterruptible sleep
     while time.monotonic() < deadline:
         left = set(_children())
@@ -233,11 +264,16 @@ def _reap_tree(pid: int) -> None:
 
 def _run(request: Request, wake: int, floor: int) -> Reply | None:
     """Run one request; None when the harness went away (the command is killed)."""
-    timeout_s, cwd, log, program, argv, env = request
+    timeout_s, cwd, log_path, program, argv, env, header = request
+    log: int | None = None
     started = time.monotonic_ns()
     try:
+        log = _log(log_path)
+        if header:
+            os.write(log, header)
+        started = time.monotonic_ns()
         pid = _spawn(cwd, log, program, argv, env)
-    except OSError as exc:  # no such program or directory, not executable, ...
+    except OSError as exc:  # no such program or directory, not executable, no log, ...
         _cannot_start(log, program, exc)
         return (time.monotonic_ns() - started, 0.0, 0.0, 0, 127 << 8, RAN, floor)
     deadline = started + int(timeout_s * 1e9) if timeout_s > 0 else None
@@ -295,19 +331,22 @@ def _batch(request: Batch, wake: int) -> bool:
     or when cancelled; then the end frame. False when the harness went away."""
     jobs, stop_on_failure = request
     floor = _own_peak()  # this process hardly grows while it runs a batch
-    for job in jobs:
-        cancelled = _cancelled()
-        if cancelled is None:
-            return False
-        if cancelled:
-            break
-        reply = _run(job, wake, floor)
-        if reply is None:
-            return False
-        _write_frame(1, reply)
-        status, flag = reply[4], reply[5]
-        if flag == CANCELLED or (stop_on_failure and (flag != RAN or status != 0)):
-            break
+    try:
+        for job in jobs:
+            cancelled = _cancelled()
+            if cancelled is None:
+                return False
+            if cancelled:
+                break
+            reply = _run(job, wake, floor)
+            if reply is None:
+                return False
+            _write_frame(1, reply)
+            status, flag = reply[4], reply[5]
+            if flag == CANCELLED or (stop_on_failure and (flag != RAN or status != 0)):
+                break
+    finally:
+        _close_logs()  # before the end frame: the harness reads the logs after it
     _write_frame(1, None)
     return True
 

@@ -18,13 +18,15 @@ single process among it and the descendants it waited for, not the sum over the 
 
 @dataclass(frozen=True)
 class Job:
-    """One command to measure: stdout and stderr are appended to ``log_path``."""
+    """One command to measure: ``header`` and then its stdout and stderr are appended to
+    ``log_path`` (the samples of a batch share one log, each with its own header line)."""
 
     argv: list[str]
     cwd: Path
     env: dict[str, str]
     log_path: Path
     timeout_s: float | None = None
+    header: bytes = b""
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,24 @@
 """Where a run's logs live: a folder of its own under ``bench_artifacts/``.
 
-``bench_artifacts/run-<UTC time>-<pid>/<phase>-<NN>-<step>.log``: each run writes only into its
-own folder, so concurrent runs in one directory never delete or overwrite each other's logs.
-A run holds an exclusive ``flock`` on ``.lock`` in its folder while it runs; at its start it
-removes every folder whose lock it can take (a finished or killed run: the kernel drops the
-lock with the process) and whatever else lies in ``bench_artifacts/`` (the flat layout of
-ftbench 0.2 and earlier). The logs of the last run therefore stay until the next run starts.
+``bench_artifacts/run-<UTC time>-<pid>/``: each run writes only into its own folder, so
+concurrent runs in one directory never delete or overwrite each other's logs. A run holds an
+exclusive ``flock`` on ``.lock`` in its folder while it runs; at its start it removes every
+folder whose lock it can take (a finished or killed run: the kernel drops the lock with the
+process) and whatever else lies in ``bench_artifacts/`` (the flat layout of ftbench 0.2 and
+earlier). The logs of the last run therefore stay until the next run starts.
 A folder holding the folder of a run in progress (``base/`` of an A/B run) is kept too.
 
 No link is followed (:mod:`ftbench.paths`): a link on the way to ``bench_artifacts`` is
 refused, and the clean-up removes what it finds through the folder's descriptor, a link as a
 link.
 
-Logs are created as samples run, a batch (:data:`BATCH` samples) at a time, and the header-only
-log of a sample that did not run (a failure stopped the phase, Ctrl-C) is removed.
+A sample run on its own (a cold sample, a target of several steps, an A/B pair) gets a log per
+step, ``<phase>-<NN>-<step>.log``, created with a header line naming it; the header-only log of
+a sample that did not run (a failure stopped the phase, Ctrl-C) is removed. The samples of a
+one-step warm or warm-up phase run back to back in batches of :data:`BATCH` and share one log
+per batch, ``<phase>-<first>-<last>-<step>.log``: each sample's output follows its own header
+line, written when it starts (creating a file per sample was most of ftbench's own cost per
+sample, ``benchmarks/overhead.py``).
 """
 
 from __future__ import annotations

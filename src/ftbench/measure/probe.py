@@ -186,6 +186,7 @@ class ForkServer:
                     programs[where],
                     [os.fsencode(a) for a in job.argv],
                     self._encoded_env(job.env),
+                    job.header,
                 )
             )
         return marshal.dumps((encoded, stop_on_failure))  # a shared env is written once
@@ -284,6 +285,8 @@ class DirectSpawn:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW  # a log is never a link
         log_fd = os.open(job.log_path, flags, 0o644)
         try:
+            if job.header:
+                os.write(log_fd, job.header)
             started = time.monotonic()
             proc = subprocess.Popen(
                 job.argv,

@@ -90,6 +90,8 @@ class PhaseResult:
     #: CPU ms of the reference loop, read before, during (cold) and after the phase
     speed_refs: list[float] = field(default_factory=list)
     cache_usage: cache.CacheUsage | None = None
+    #: share of the phase's wall time in which some task waited for a CPU (Linux PSI)
+    pressure_pct: float | None = None
 
 
 @dataclass
