@@ -21,7 +21,7 @@ from ftbench.judge import calibration
 from ftbench.judge.core import judge
 from ftbench.judge.options import JudgeOptions
 from ftbench.measure import worktree
-from ftbench.report.model import KeyedReport, MachineLoad, Report
+from ftbench.report.model import KeyedReport, Report
 
 Git = Callable[..., str]
 # a sleep: "auto" judges it on wall time (it does not use a CPU)
@@ -191,30 +191,53 @@ def test_recommendation_grows_with_the_noise() -> None:
     assert min(calibration.recommend(quiet)) >= calibration.MIN_THRESHOLD_PCT
 
 
-def with_speed(report: Report, ref: float, spread: float = 2.0) -> Report:
+def with_speed(report: Report, ref: float, pressure: float | None = 3.0) -> Report:
     warm = report.runs.warm
     assert warm is not None
-    warm = dataclasses.replace(warm, speed_ref_ms=ref, speed_ref_spread_pct=spread)
+    warm = dataclasses.replace(warm, speed_ref_ms=ref, cpu_pressure_pct=pressure)
     return dataclasses.replace(report, runs=dataclasses.replace(report.runs, warm=warm))
 
 
-def steady_baselines() -> list[KeyedReport]:
+def steady_baselines(pressure: float = 3.0) -> list[KeyedReport]:
     return [
-        keyed(f"k{i}", with_speed(make_report(noisy(1.0, 10, seed=i), None, timestamp=ts(i)), 3))
+        keyed(
+            f"k{i}",
+            with_speed(make_report(noisy(1.0, 10, seed=i), None, timestamp=ts(i)), 3, pressure),
+        )
         for i in range(6)
     ]
 
 
-def test_a_machine_whose_speed_changed_makes_a_change_inconclusive() -> None:
-    slow = with_speed(make_report(noisy(1.6, 10, seed=40), None, timestamp=ts(99)), 3)
+def test_only_a_machine_busier_than_during_the_baselines_makes_a_change_inconclusive() -> None:
     options = JudgeOptions(metric="wall")
+    slow = with_speed(make_report(noisy(1.6, 10, seed=40), None, timestamp=ts(99)), 3)
     assert judge(slow, steady_baselines(), options).verdict == "regression"
-    load = MachineLoad(cpus=2, load1=6.0, cpu_pressure_pct=97.0, steal_pct=0.0, wall_cpu_ratio=3.1)
-    unsteady = dataclasses.replace(with_speed(slow, 3, spread=60.0), load=load)
-    busy = judge(unsteady, steady_baselines(), options)
+    # busy, but no busier than during the baselines: the machine explains nothing
+    assert judge(slow, steady_baselines(80.0), options).verdict == "regression"
+    busy = judge(with_speed(slow, 3, pressure=85.0), steady_baselines(), options)
     assert busy.verdict == "inconclusive" and busy.exit_code == 0
-    reason = busy.phases["warm"].reason
-    assert "machine busy (machine speed changed 60% during the phase, CPU pressure 97%" in reason
+    assert busy.phases["warm"].reason == (
+        "machine busier than during the baselines (CPU pressure 85% against at most 3%): "
+        "regression not trusted"
+    )
+    assert busy.phases["warm"].machine == "CPU pressure 85% against at most 3%"
+    # faster on a busier machine: the machine does not explain it
+    fast = with_speed(make_report(noisy(0.6, 10, seed=42), None, timestamp=ts(99)), 3, 85.0)
+    assert judge(fast, steady_baselines(), options).verdict == "improvement"
+    # no readings on the baselines' side (reports of 0.2): nothing is blamed
+    unread = with_speed(slow, 3, pressure=85.0)
+    old = [keyed(b.key, with_speed(b.report, 3, pressure=None)) for b in steady_baselines()]
+    assert judge(unread, old, options).verdict == "regression"
+
+
+def test_a_quiet_machine_is_never_busy() -> None:
+    # readings like the baselines' (a little noise in both): no change is blamed on the machine
+    options = JudgeOptions(metric="wall")
+    for seed, (ref, pressure) in enumerate([(3.1, 4.0), (2.9, 0.0), (3.3, 12.0), (3.0, 20.0)]):
+        slow = with_speed(make_report(noisy(1.6, 10, seed=seed), None, timestamp=ts(99)), ref)
+        slow = with_speed(slow, ref, pressure)
+        verdict = judge(slow, steady_baselines(), options)
+        assert verdict.verdict == "regression" and verdict.phases["warm"].machine is None
 
 
 def test_cpu_is_judged_relative_to_the_machine_speed() -> None:
@@ -224,9 +247,10 @@ def test_cpu_is_judged_relative_to_the_machine_speed() -> None:
     verdict = judge(slow_machine, steady_baselines(), JudgeOptions(metric="cpu"))
     assert verdict.verdict == "no change", verdict.summary
     assert any("relative to the machine's speed" in n for n in verdict.notes)
-    assert judge(slow_machine, steady_baselines(), JudgeOptions(metric="wall")).verdict == (
-        "regression"
-    )
+    # wall time is not relative to anything, but the slower machine explains its change
+    walled = judge(slow_machine, steady_baselines(), JudgeOptions(metric="wall"))
+    assert walled.verdict == "inconclusive"
+    assert "reference loop 6.00 ms against at most 3.00 ms" in walled.phases["warm"].reason
 
 
 def test_resolve_ref_outside_git_is_a_setup_error(tmp_path: Path) -> None:

@@ -85,7 +85,8 @@ def test_defaults_are_documented_values() -> None:
         o.allow_incomparable,
     ) == (None, DEFAULT_ALPHA, "auto", DEFAULT_BASELINE_COUNT, "any", False)
     assert o.threshold(paired=False) == (DEFAULT_REGRESS_PCT, "default")
-    assert o.metric == "auto"
+    assert o.metric == "any" and JudgeOptions(metric="auto").metric == "any"
+    assert o.confirm == "auto" and o.accept == ()
     assert DEFAULT_REGRESS_PCT == 10.0 and o.alpha == 0.005
     text = Path(__file__).resolve().parents[1].joinpath("docs", "regression.md").read_text()
     assert "`--regress-pct` | 10" in text and "`--alpha` | 0.005" in text
@@ -150,7 +151,8 @@ def test_too_few_samples_is_inconclusive_never_regression() -> None:
     assert "too few samples (1 vs 2)" in warm.reason
     assert warm.pct_change == pytest.approx(50 / 1.005, rel=0.01)
     assert v.exit_code == 0
-    assert "warm +49% wall (95% CI" in v.summary and "inconclusive (too few samples" in v.summary
+    assert "warm +49% wall (95% CI" in v.summary
+    assert "inconclusive (49.3% slower, but too few samples (1 vs 2)" in v.summary
 
 
 def test_big_but_noisy_change_is_inconclusive() -> None:
@@ -351,6 +353,7 @@ def test_regression_block_json() -> None:
         "reports": 5,
         "selection": "5 report(s) of branch main (x)",
         "samples": {"warm": 50, "cold": 25},
+        "commit": base[0].report.git.commit,
     }
     assert d["notes"] == ["a note"]
     warm = d["phases"]["warm"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import pytest
@@ -12,7 +11,6 @@ from scipy import stats as sps
 
 from ftbench.judge import between, paired
 from ftbench.judge.phase import archive_metric, paired_metric
-from ftbench.report.model import Sample
 
 finite = st.floats(min_value=-5, max_value=5, allow_nan=False).filter(lambda v: abs(v) > 1e-6)
 
@@ -83,15 +81,8 @@ def test_archive_rule_uses_the_spread_between_runs() -> None:
     assert archive_metric(current, steady, alpha=0.0025, threshold=10).verdict == "regression"
 
 
-def test_auto_metric_is_cpu_unless_the_command_mostly_waits() -> None:
-    from factory import sample
-    from ftbench.judge.metrics import choose
+def test_any_gates_wall_and_cpu_each_metric_alone_otherwise() -> None:
+    from ftbench.judge.metrics import gates
 
-    def timed(wall: float, cpu: float) -> Sample:
-        return dataclasses.replace(sample(1, wall), user_s=cpu, sys_s=0.0)
-
-    loaded = [timed(0.30, 0.05), timed(0.25, 0.05)]  # CPU-bound, a sixth of a CPU under load
-    sleeper = [timed(0.05, 0.001)]
-    assert choose("auto", loaded, loaded) == "cpu"
-    assert choose("auto", loaded, sleeper) == "wall"  # one side waits: wall decides
-    assert choose("rss", sleeper) == "rss"
+    assert gates("any") == ("wall", "cpu")
+    assert [gates(m) for m in ("wall", "cpu", "rss")] == [("wall",), ("cpu",), ("rss",)]

@@ -23,7 +23,8 @@ from ftbench.measure.runner import BenchResult, Runner, RunSettings
 from ftbench.report import files as report_files
 from ftbench.report.build import build_report
 from ftbench.report.files import REPORT_NAMES, dotenv_lines, write_reports
-from ftbench.report.markdown import fmt_s, render
+from ftbench.report.formats import fmt_s
+from ftbench.report.markdown import render
 from ftbench.report.model import ArchiveRef, Runs
 from ftbench.report.summary import median_ci, summarize
 

@@ -150,11 +150,11 @@ def add_judge_arguments(parser: argparse.ArgumentParser, *, selection: bool = Tr
     )
     group.add_argument(
         "--metric",
-        choices=d.METRIC_CHOICES,
+        choices=(*d.METRIC_CHOICES, *d.METRIC_ALIASES),
         default=None,
-        help="the metric that decides the verdict: cpu (user+sys time), wall, rss (peak "
-        "memory); auto (default): cpu unless the command mostly waits (then wall). Every "
-        "metric is judged and reported",
+        help="what gates the verdict: any (default): a regression in wall or CPU time; or "
+        "wall, cpu (user+sys time) or rss (peak memory) alone (auto: any). Every metric is "
+        "judged and reported",
     )
     group.add_argument(
         "--alpha",
@@ -188,6 +188,23 @@ def add_judge_arguments(parser: argparse.ArgumentParser, *, selection: bool = Tr
             help=f"number of recent reports (runs) in the baseline; the spread between runs "
             f"is estimated from them (default {d.DEFAULT_BASELINE_COUNT})",
         )
+    if selection:
+        group.add_argument(
+            "--confirm",
+            choices=d.CONFIRM_CHOICES,
+            default=None,
+            help="when the archive judge suspects a change (a regression, or one beyond the "
+            "threshold it cannot decide), measure an interleaved A/B run against the baseline "
+            "runs' commit and let it decide (auto, default), or not (never)",
+        )
+    group.add_argument(
+        "--accept",
+        action="append",
+        default=None,
+        metavar="SPEC",
+        help="an intended slowdown for this run, as a commit trailer 'Ftbench-Accept: SPEC' "
+        "declares one: 'TIER [warm|cold|any] [wall|cpu|rss|any] +PCT%%[: why]' (repeatable)",
+    )
     group.add_argument(
         "--fail-on",
         choices=d.FAIL_ON_CHOICES,
@@ -218,6 +235,11 @@ def judge_options(ns: argparse.Namespace) -> JudgeOptions:
             "fail_on",
             "allow_incomparable",
             "metric",
+            "confirm",
         )
     }
+    if getattr(ns, "accept", None):
+        from ftbench.judge.accept import parse
+
+        given["accept"] = tuple(parse(spec) for spec in ns.accept)
     return JudgeOptions(**{k: v for k, v in given.items() if v is not None})

@@ -180,7 +180,7 @@ def _once(reports: list[KeyedReport], side: str, notes: list[str]) -> list[Keyed
 
 
 def table_rows(verdict: Verdict) -> list[list[str]]:
-    from ftbench.report.markdown import fmt_s
+    from ftbench.report.formats import fmt_s
 
     """The table's rows (header first): one per judged phase."""
     rows = [["phase", "baseline median (n)", "new median (n)", "change", "95% CI", "p", "verdict"]]

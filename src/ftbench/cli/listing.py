@@ -41,7 +41,7 @@ def rows_of(store: ArchiveStore, repo_id: str, limit: int | None, notes: list[st
 
 
 def _median(rows: list[dict[str, Any]]) -> str:
-    from ftbench.report.markdown import fmt_s
+    from ftbench.report.formats import fmt_s
 
     by_phase = {r.get("phase"): r for r in rows if r.get("metric") == "wall_s"}
     for phase in ("warm", "cold"):

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from ftbench.measure.runner import Progress
 from ftbench.report.escape import terminal
-from ftbench.report.markdown import fmt_s
+from ftbench.report.formats import fmt_s
 
 HEARTBEAT_S = 30.0
 

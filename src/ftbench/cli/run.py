@@ -111,12 +111,20 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="same as --format markdown",
     )
     add_judge_arguments(run)
-    run.add_argument_group("A/B (see docs/regression.md)").add_argument(
+    ab = run.add_argument_group("A/B (see docs/regression.md)")
+    ab.add_argument(
         "--against",
         metavar="REF",
         help="also measure REF (any commit-ish; 'auto': the merge-base with the pull/merge "
         "request's base branch) in a temporary worktree, interleaved pair by pair with this "
         "tree, and judge the pairs instead of the archive",
+    )
+    ab.add_argument(
+        "--confirm-budget-s",
+        type=bounded(float, low=0, open_low=True),
+        metavar="S",
+        help="the most time an A/B run confirming the archive judge's suspicion may take "
+        "(default: 3 times the run's own measuring time, at least 30 s)",
     )
     add_archive_arguments(run)
     run.set_defaults(func=cmd_run)
@@ -195,6 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             repo_id=args.repo_id,
             upload_s3=args.upload_s3,
             against=args.against,
+            confirm_budget_s=args.confirm_budget_s,
             progress=choose("never" if args.quiet else args.progress),
         )
     )

@@ -180,7 +180,7 @@ def fmt_pct(value: float) -> str:
 
 def fmt_value(trend: Trend, value: float) -> str:
     """A value of the trend's metric: ``12.3 ms`` (times) or ``1234 KB`` (peak RSS)."""
-    from ftbench.report.markdown import fmt_s
+    from ftbench.report.formats import fmt_s
 
     return f"{value:.0f} KB" if trend.unit == "KB" else fmt_s(value)
 

@@ -15,8 +15,8 @@ The current report itself (same ``run_id``) is never picked. The archive is reac
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -25,7 +25,7 @@ from ftbench.judge.comparable import differences
 from ftbench.judge.core import judge
 from ftbench.judge.options import JudgeOptions
 from ftbench.report.files import read_report
-from ftbench.report.model import KeyedReport, Report, Verdict
+from ftbench.report.model import Acceptance, KeyedReport, Report, Verdict
 
 BASE_BRANCH_VARS = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
 
@@ -185,6 +185,11 @@ def resolve_report(
     return found
 
 
+#: ``acceptances(commit)``: the intended slowdowns declared since ``commit`` (the newest
+#: baseline run's; None when unknown) and notes about them (``judge/accept.py``)
+Acceptances = Callable[[str | None], tuple[Sequence[Acceptance], Sequence[str]]]
+
+
 def evaluate(
     report: Report,
     history: History,
@@ -193,18 +198,26 @@ def evaluate(
     repo_root: Path,
     notes: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    acceptances: Acceptances | None = None,
 ) -> Verdict:
-    """Choose the baseline from ``history`` and judge ``report`` against it."""
+    """Choose the baseline from ``history`` and judge ``report`` against it; with
+    ``acceptances``, the slowdowns declared since the newest baseline's commit apply too."""
     if options.baseline == "none":
         return judge(
             report, [], options, notes=notes, no_baseline_reason="disabled (--baseline none)"
         )
     selection = find_baselines(report, history, options, repo_root=repo_root, environ=environ)
+    notes = [*notes, *selection.notes]
+    if acceptances is not None and selection.reports:
+        found, more = acceptances(selection.reports[0].report.git.commit)
+        options = replace(options, accept=(*options.accept, *found))
+        notes += more
     return judge(
         report,
         selection.reports,
         options,
+        windowed=options.baseline in ("auto", "latest"),
         selection=selection.description,
-        notes=[*notes, *selection.notes],
+        notes=notes,
         no_baseline_reason=selection.why_empty or "no baseline report",
     )

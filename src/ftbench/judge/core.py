@@ -4,12 +4,16 @@
 are pure functions of reports; they return the report's ``regression`` block
 (:class:`~ftbench.report.model.Verdict`).
 
-Per phase (warm always, cold when both sides measured it) every metric is judged (CPU time,
-wall time, peak memory: :mod:`.metrics`) and one decides (``--metric``, default ``auto``). The
-archive rule compares this run with the baseline *runs* (:mod:`.between`: the spread between
-runs, not only within one); the A/B rule works on per-pair ratios (:mod:`.paired`). ``alpha``
-is split across the judged phases (and, for A/B, across the looks of adaptive sampling), so
-the whole job's false-alarm rate stays at most ``alpha``. See ``docs/regression.md``.
+Per phase (warm always, cold when both sides measured it) every metric is judged (wall time,
+CPU time, peak memory: :mod:`.metrics`); the gated ones (``--metric``, default ``any``: wall
+and CPU) make the verdict, the worst of them winning (:mod:`.gate`). The archive rule compares
+this run with the baseline *runs* since the history's last level shift (:mod:`.window`,
+:mod:`.between`: the spread between runs, not only within one), and blames the machine only on
+evidence that differs from the baselines' (:mod:`.busy`); the A/B rule works on per-pair
+ratios (:mod:`.paired`). ``alpha`` is split across the judged phases and gated metrics (and,
+for A/B, the looks of adaptive sampling), so the whole job's false-alarm rate stays at most
+``alpha``. Intended slowdowns are applied per metric (:mod:`.accept`). See
+``docs/regression.md``.
 """
 
 from __future__ import annotations
@@ -18,24 +22,23 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 
-from ftbench.errors import EXIT_OK, EXIT_REGRESSION
-from ftbench.judge import between
+from ftbench.judge import accept, between, busy, gate
 from ftbench.judge import metrics as m
 from ftbench.judge.comparable import differences
-from ftbench.judge.options import UNSTEADY_SPEED_PCT, JudgeOptions
+from ftbench.judge.options import JudgeOptions
 from ftbench.judge.phase import archive_metric
-from ftbench.judge.summary import summary_line
+from ftbench.judge.verdicts import make_verdict, phase_verdict
+from ftbench.judge.window import window
 from ftbench.report.model import (
-    BaselineInfo,
+    Acceptance,
     KeyedReport,
     MetricVerdict,
     Phase,
     PhaseVerdict,
     Report,
-    SideStats,
     Verdict,
-    VerdictName,
 )
 
 PHASES = ("warm", "cold")
@@ -43,11 +46,12 @@ PHASES = ("warm", "cold")
 #: spread between the baseline runs by more than this factor
 SPEED_SPREAD_SLACK = 1.1
 METHOD = (
-    "each metric (cpu, wall, rss) of the ok samples; archive: this run's median against the "
-    "baseline runs' medians (log scale, one-sided Student-t prediction bound with the spread "
-    "between runs; Mann-Whitney U on pooled samples with fewer than 3 runs); regression when "
-    "the change exceeds the threshold and p < alpha (split across the judged phases); 95% CI: "
-    "percentile bootstrap of the median ratio"
+    "each metric (wall, cpu, rss) of the ok samples, the gated ones (--metric) deciding; "
+    "archive: this run's median against the medians of the baseline runs since the last level "
+    "shift (log scale, one-sided Student-t prediction bound with the spread between runs; "
+    "Mann-Whitney U on pooled samples with fewer than 3 runs); regression when the change "
+    "exceeds the threshold and p < alpha (split across the judged phases and gated metrics); "
+    "95% CI: percentile bootstrap of the median ratio"
 )
 
 
@@ -57,16 +61,18 @@ def judge(
     options: JudgeOptions,
     *,
     same_target: bool = True,
+    windowed: bool = False,
     selection: str = "",
     notes: Sequence[str] = (),
     no_baseline_reason: str = "no baseline report",
 ) -> Verdict:
-    """Judge ``current`` against ``baselines`` (one run each). Pure: no I/O.
+    """Judge ``current`` against ``baselines`` (one run each, newest first). Pure: no I/O.
 
     ``same_target=False`` (``ft-bench compare``: the user picked both sides on purpose)
     compares different commands or tiers; machine class, backend and tool versions still
-    count. ``selection``, ``notes`` and ``no_baseline_reason`` describe how the baselines were
-    chosen.
+    count. ``windowed``: the baselines were chosen from the history, so only the runs since
+    its last level shift are used (:mod:`.window`). ``selection``, ``notes`` and
+    ``no_baseline_reason`` describe how the baselines were chosen.
     """
     notes = list(notes)
     threshold, source = options.threshold(paired=False)
@@ -74,6 +80,7 @@ def judge(
         return make_verdict(
             options,
             "no baseline",
+            method=METHOD,
             reason=no_baseline_reason,
             selection=selection,
             notes=notes,
@@ -98,6 +105,7 @@ def judge(
         return make_verdict(
             options,
             "not comparable",
+            method=METHOD,
             keys=tuple(b.key for b in baselines),
             comparable=False,
             differences=all_diffs,
@@ -107,36 +115,30 @@ def judge(
             "measuring backend, tool versions or target",
             threshold=(threshold, source),
         )
+    gated = m.gates(options.metric)
+    window_note = None
+    if windowed:
+        used, window_notes = window(used, gated, threshold)
+        window_note = "; ".join(window_notes) or None
     measured = [
         ph
         for ph in PHASES
         if current.runs.get(ph) is not None and any(b.report.runs.get(ph) is not None for b in used)
     ]
-    phase_alpha = options.alpha / max(1, len(measured))
+    metric_alpha = options.alpha / max(1, len(measured)) / len(gated)
     verdicts: dict[str, PhaseVerdict] = {}
+    applied: list[Acceptance] = []
     for ph in measured:
         mine = current.runs.get(ph)
         assert mine is not None
-        pairs = [(p, b.report) for b in used if (p := b.report.runs.get(ph)) is not None]
-        theirs = [p for p, _ in pairs]
+        theirs = [p for b in used if (p := b.report.runs.get(ph)) is not None]
         speeds = _speeds(mine, theirs)
         if speeds is not None:
             notes.append(_speed_note(ph, speeds))
-        metric = m.choose(options.metric, mine.samples, [s for p in theirs for s in p.samples])
-        per = {
-            name: _archive_metric(name, mine, theirs, speeds, phase_alpha, threshold)
-            for name in m.METRICS
-            if m.values(mine.samples, name)
-        }
-        verdict = phase_verdict(metric, per, mine, theirs, phase_alpha, phase=ph)
-        busy = _busy(current, mine)
-        if busy and verdict.verdict in ("regression", "improvement"):
-            verdict = replace(
-                verdict,
-                verdict="inconclusive",
-                reason=f"machine busy ({busy}): {verdict.verdict} not trusted",
-            )
-        verdicts[ph] = verdict
+        verdicts[ph], found = _judge_phase(
+            ph, mine, theirs, speeds, options, metric_alpha, threshold, current.tier
+        )
+        applied += found
         if mine.failed or mine.timed_out:
             notes.append(
                 f"{ph}: left out {mine.failed} failed and {mine.timed_out} timed-out "
@@ -144,15 +146,72 @@ def judge(
             )
     return make_verdict(
         options,
-        overall(list(verdicts.values())),
+        gate.worst(v.verdict for v in verdicts.values()) if verdicts else "inconclusive",
+        method=METHOD,
         phases=verdicts,
         keys=tuple(b.key for b in used),
         comparable=is_comparable,
         differences=all_diffs,
         selection=selection,
+        window=window_note,
         notes=notes,
         reason="" if measured else "no phase measured by both the current run and the baseline",
         threshold=(threshold, source),
+        accepted=applied,
+        commit=used[0].report.git.commit if used else None,
+    )
+
+
+def _judge_phase(
+    phase: str,
+    mine: Phase,
+    theirs: Sequence[Phase],
+    speeds: list[float] | None,
+    options: JudgeOptions,
+    alpha: float,
+    threshold: float,
+    tier: str,
+) -> tuple[PhaseVerdict, list[Acceptance]]:
+    """One phase against the baseline runs' phases: every metric judged (each at ``alpha``),
+    the machine blamed only on evidence, acceptances applied; the gated metrics decide."""
+    gated = m.gates(options.metric)
+    machine = busy.evidence(mine, theirs)
+    per: dict[str, MetricVerdict] = {}
+    applied: list[Acceptance] = []
+    for name in m.METRICS:
+        if not m.values(mine.samples, name):
+            continue
+        judged = partial(_archive_metric, name, mine, theirs, speeds, alpha, threshold)
+        # CPU time judged relative to the machine's speed needs no other excuse
+        blamed = None if name == "cpu" and speeds is not None else machine
+        found = accept.matching(options.accept, tier, phase, name)
+        per[name], used = accept.apply(
+            _blame_machine(judged(), name, blamed, threshold),
+            found,
+            lambda factor, judged=judged: judged(scale=factor),  # type: ignore[misc]
+        )
+        if used and found is not None:
+            applied.append(found)
+    verdict = phase_verdict(gated, per, mine, theirs, alpha, phase=phase)
+    if machine is not None:
+        verdict = replace(verdict, machine=machine.text)
+    return verdict, applied
+
+
+def _blame_machine(
+    made: MetricVerdict, metric: str, machine: busy.Evidence | None, threshold: float
+) -> MetricVerdict:
+    """A regression or improvement the machine's difference explains becomes inconclusive."""
+    change = made.pct_change
+    if machine is None or change is None or made.verdict not in ("regression", "improvement"):
+        return made
+    if not machine.explains(metric, change, threshold):
+        return made
+    return replace(
+        made,
+        verdict="inconclusive",
+        reason=f"machine {'busier' if change > 0 else 'quieter'} than during the baselines "
+        f"({machine.text}): {made.verdict} not trusted",
     )
 
 
@@ -163,10 +222,13 @@ def _archive_metric(
     speeds: list[float] | None,
     alpha: float,
     threshold: float,
+    *,
+    scale: float = 1.0,
 ) -> MetricVerdict:
     """One metric against the baseline runs; CPU time relative to each phase's machine speed
-    when every phase measured it (``speeds``: current first; the medians shown stay in s)."""
-    cur = m.values(mine.samples, name)
+    when every phase measured it (``speeds``: current first; the medians shown stay in s).
+    ``scale``: the current values divided by it (an accepted slowdown)."""
+    cur = [v / scale for v in m.values(mine.samples, name)]
     runs = [m.values(p.samples, name) for p in theirs]
     if name != "cpu" or speeds is None:
         return archive_metric(cur, runs, alpha=alpha, threshold=threshold)
@@ -209,154 +271,6 @@ def _speed_note(phase: str, speeds: list[float]) -> str:
         f"{phase}: cpu judged relative to the machine's speed (reference loop: this run "
         f"{speeds[0]:.2f} ms, baselines {min(speeds[1:]):.2f}-{max(speeds[1:]):.2f} ms)"
     )
-
-
-def phase_verdict(
-    metric: str,
-    per: dict[str, MetricVerdict],
-    mine: Phase,
-    theirs: Sequence[Phase],
-    alpha: float,
-    *,
-    phase: str,
-) -> PhaseVerdict:
-    """The phase's verdict: the deciding metric's, with every metric's beside it."""
-    decided = per.get(metric) or MetricVerdict(
-        verdict="inconclusive",
-        current_median=None,
-        baseline_median=None,
-        reason=f"no ok {phase} samples in the current run"
-        if not m.values(mine.samples, metric)
-        else f"no ok {phase} samples in the baseline",
-    )
-    n_base = sum(len(m.values(p.samples, metric)) for p in theirs)
-    change = decided.pct_change
-    return PhaseVerdict(
-        verdict=decided.verdict,
-        metric=metric,
-        current=SideStats(
-            n=len(m.values(mine.samples, metric)),
-            median=decided.current_median,
-            failed=mine.failed,
-            timed_out=mine.timed_out,
-        ),
-        baseline=SideStats(
-            n=n_base,
-            median=decided.baseline_median,
-            failed=sum(p.failed for p in theirs),
-            timed_out=sum(p.timed_out for p in theirs),
-        ),
-        pct_change=change,
-        ci95_pct=decided.ci95_pct,
-        p_value=decided.p_value,
-        alternative=None if change is None else ("greater" if change >= 0 else "less"),
-        alpha=alpha,
-        reason=decided.reason,
-        noise_floor_pct=decided.noise_floor_pct,
-        metrics=per or None,
-        steps=_steps(metric, mine, theirs),
-    )
-
-
-def _steps(metric: str, mine: Phase, theirs: Sequence[Phase]) -> dict[str, float] | None:
-    """Per step: the change of the median of ``metric`` (targets of several steps only)."""
-    names = list(mine.steps)
-    if len(names) < 2:
-        return None
-    out: dict[str, float] = {}
-    for name in names:
-        cur = _step_values(metric, [mine], name)
-        base = _step_values(metric, theirs, name)
-        if cur and base and statistics.median(base) > 0:
-            out[name] = round((statistics.median(cur) / statistics.median(base) - 1) * 100, 3)
-    return out or None
-
-
-def _step_values(metric: str, phases: Sequence[Phase], step: str) -> list[float]:
-    out = []
-    for phase in phases:
-        for sample in phase.samples:
-            if not sample.counts:
-                continue
-            for s in sample.steps:
-                if s.name == step and (v := m.value(s, metric)) is not None:
-                    out.append(v)
-    return out
-
-
-def _busy(report: Report, phase: Phase) -> str:
-    """Why the machine was too unsteady to trust a change in ``phase``, or ``""``: its speed
-    (the reference loop) changed by more than :data:`UNSTEADY_SPEED_PCT` while it ran."""
-    spread = phase.speed_ref_spread_pct
-    if spread is None or spread <= UNSTEADY_SPEED_PCT:
-        return ""
-    figures = [f"machine speed changed {spread:g}% during the phase"]
-    load = report.load
-    if load is not None and load.cpu_pressure_pct is not None:
-        figures.append(f"CPU pressure {load.cpu_pressure_pct:g}%")
-    if load is not None and load.load1 is not None:
-        figures.append(f"load {load.load1:g} on {load.cpus or '?'} CPUs")
-    return ", ".join(figures)
-
-
-def overall(phases: Sequence[PhaseVerdict]) -> VerdictName:
-    verdicts = {p.verdict for p in phases}
-    candidates: tuple[VerdictName, ...] = ("regression", "improvement", "inconclusive")
-    for candidate in candidates:
-        if candidate in verdicts:
-            return candidate
-    return "no change" if phases else "inconclusive"
-
-
-def make_verdict(
-    options: JudgeOptions,
-    verdict: VerdictName,
-    *,
-    reason: str = "",
-    phases: dict[str, PhaseVerdict] | None = None,
-    keys: tuple[str, ...] = (),
-    comparable: bool = True,
-    differences: tuple[str, ...] = (),
-    selection: str = "",
-    notes: Sequence[str] = (),
-    threshold: tuple[float, str],
-) -> Verdict:
-    phases = phases or {}
-    regressed = [name for name, p in phases.items() if p.verdict == "regression"]
-    fails = options.fail_on != "never" and any(
-        options.fail_on in ("any", name) for name in regressed
-    )
-    made = Verdict(
-        verdict=verdict,
-        summary="",
-        reason=reason,
-        metric=next((p.metric for p in phases.values()), options.metric),
-        method=METHOD,
-        alpha=options.alpha,
-        threshold_pct=threshold[0],
-        fail_on=options.fail_on,
-        exit_code=EXIT_REGRESSION if fails else EXIT_OK,
-        baseline=BaselineInfo(
-            keys=keys,
-            reports=len(keys),
-            selection=selection,
-            samples={name: p.baseline.n for name, p in phases.items()},
-        ),
-        comparable=comparable,
-        differences=differences,
-        notes=tuple(notes),
-        phases=phases,
-        threshold_source=threshold[1],
-    )
-    return replace(made, summary=summary_line(made))
-
-
-def _median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _round(value: float) -> float:
-    return round(value, 3)
 
 
 def pool(reports: Sequence[Report]) -> Report:

@@ -1,24 +1,28 @@
-"""The metrics a verdict can be judged on, read from samples of either stage.
+"""The metrics a verdict is judged on, read from samples of either stage, and which gate.
 
-``cpu``: user + system CPU time of the measured processes (what the command *did*; far
-steadier than wall time when other work competes for the CPUs); ``wall``: elapsed time;
-``rss``: peak resident memory. ``auto`` picks ``cpu`` unless the command mostly waits: when on
-some side even the least-disturbed sample spent under 10% of its wall time on a CPU (a sleep, a
-network call), CPU time says little and ``wall`` decides. The bar is low on purpose: under
-load a CPU-bound command's wall time inflates several times (seen here: a 50 ms command got a
-sixth of a CPU with a load average of 12 on 2 CPUs), and it must still be judged on CPU.
+``wall``: elapsed time, the time a developer waits (it grows with more work, longer waits and
+lost parallelism alike); ``cpu``: user + system CPU time of the measured processes (what the
+command *did*: steadier than wall time when other work competes for the CPUs, it explains a
+change); ``rss``: peak resident memory. ``--metric any`` (the default) gates on wall *and* CPU
+time: a significant regression beyond the threshold in either is a regression
+(:func:`gates`); ``cpu``, ``wall`` or ``rss`` gates on that metric alone. Every metric is judged
+and reported whatever gates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Protocol
 
 METRICS = ("cpu", "wall", "rss")
-#: a command waits (``auto`` judges wall time) when no sample of a side reached this share of
-#: CPU time in its wall time
-CPU_BOUND_SHARE = 0.1
 UNITS = {"cpu": "s", "wall": "s", "rss": "KiB"}
+#: the metrics each ``--metric`` choice gates on (wall first: the user's time)
+GATES = {"any": ("wall", "cpu"), "wall": ("wall",), "cpu": ("cpu",), "rss": ("rss",)}
+
+
+def gates(option: str) -> tuple[str, ...]:
+    """The metrics whose regression fails the job for ``--metric option``."""
+    return GATES[option]
 
 
 class Timed(Protocol):
@@ -63,15 +67,3 @@ def values(samples: Iterable[Counted], metric: str) -> list[float]:
         if counts(s) and (v := value(s, metric)) is not None:
             out.append(v)
     return out
-
-
-def choose(option: str, *sides: Sequence[Counted]) -> str:
-    """The deciding metric for ``--metric option`` over the samples of every side."""
-    if option != "auto":
-        return option
-    shares = [
-        max(((s.user_s + s.sys_s) / s.wall_s for s in side if counts(s)), default=None)
-        for side in sides
-    ]
-    known = [v for v in shares if v is not None]
-    return "cpu" if known and min(known) >= CPU_BOUND_SHARE else "wall"

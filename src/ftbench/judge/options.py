@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from ftbench.errors import UsageError
+from ftbench.report.verdict import Acceptance
 
 #: A slowdown must be estimated above this many percent to count as a regression. 10% is well
 #: above the run-to-run noise of a quiet CI runner (CV 3-5%) and small enough to catch a real
@@ -25,13 +26,11 @@ DEFAULT_ALPHA = 0.005
 #: t quantile it needs falls from 5.6 (4 degrees of freedom) to 3.7 (9) at the default alpha.
 DEFAULT_BASELINE_COUNT = 10
 FAIL_ON_CHOICES = ("warm", "cold", "any", "never")
-#: When the reference loop's readings around a phase differ by more than this (percent), the
-#: machine's speed changed while the phase ran: its CPU times cannot be put on the same scale
-#: as the baseline's, and a change is "inconclusive: machine busy" with the figures.
-UNSTEADY_SPEED_PCT = 25.0
-#: ``auto``: CPU time when the command spends most of its wall time on a CPU (steadier under
-#: load), else wall time
-METRIC_CHOICES = ("auto", "cpu", "wall", "rss")
+CONFIRM_CHOICES = ("auto", "never")
+#: ``any`` (default): wall and CPU time both gate; or one metric alone (``judge/metrics.py``)
+METRIC_CHOICES = ("any", "wall", "cpu", "rss")
+#: what ``--metric auto`` (ftbench 0.3's default) means now
+METRIC_ALIASES = {"auto": "any"}
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,13 @@ class JudgeOptions:
     baseline_count: int = DEFAULT_BASELINE_COUNT
     fail_on: str = "any"
     allow_incomparable: bool = False
-    metric: str = "auto"
+    metric: str = "any"
     calibration: Calibration | None = None
+    #: archive judge: confirm a suspected change with an A/B run against the baseline's
+    #: commit (``auto``) or not (``never``); the pipeline runs it
+    confirm: str = "auto"
+    #: intended slowdowns in force (``judge/accept.py``): ``--accept`` and commit trailers
+    accept: tuple[Acceptance, ...] = ()
 
     def threshold(self, *, paired: bool) -> tuple[float, str]:
         """The regression threshold in percent and where it came from."""
@@ -73,6 +77,7 @@ class JudgeOptions:
         return (DEFAULT_AB_REGRESS_PCT if paired else DEFAULT_REGRESS_PCT), "default"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "metric", METRIC_ALIASES.get(self.metric, self.metric))
         if self.metric not in METRIC_CHOICES:
             raise UsageError(
                 f"--metric must be one of {', '.join(METRIC_CHOICES)}, not {self.metric!r}"
@@ -88,6 +93,10 @@ class JudgeOptions:
         if self.fail_on not in FAIL_ON_CHOICES:
             raise UsageError(
                 f"--fail-on must be one of {', '.join(FAIL_ON_CHOICES)}, not {self.fail_on!r}"
+            )
+        if self.confirm not in CONFIRM_CHOICES:
+            raise UsageError(
+                f"--confirm must be one of {', '.join(CONFIRM_CHOICES)}, not {self.confirm!r}"
             )
         if not self.baseline:
             raise UsageError("--baseline must not be empty (use 'none' to skip the judge)")

@@ -83,6 +83,18 @@ def median_ratio_pct(current: Sequence[float], base: Sequence[float]) -> float:
     return (statistics.median(ratios) - 1) * 100 if ratios else math.nan
 
 
+def median_se(log_values: Sequence[float], n_effective: float | None = None) -> float | None:
+    """The standard error of a median of ``n_effective`` (default: all) values spread like
+    ``log_values``: ``sqrt(pi/2) * 1.4826 * MAD / sqrt(n)`` (the MAD keeps a few disturbed
+    values from inflating it); None with fewer than two values."""
+    n = len(log_values) if n_effective is None else n_effective
+    if len(log_values) < 2 or n <= 0:
+        return None
+    med = statistics.median(log_values)
+    spread = MAD_SIGMA * statistics.median(abs(v - med) for v in log_values)
+    return MEDIAN_SE_FACTOR * spread / math.sqrt(n)
+
+
 def noise_floor_pct(log_values: Sequence[float], n_effective: float, alpha: float) -> float | None:
     """The smallest change (percent) a median of ``n_effective`` values with this spread could
     have shown as significant at one-sided level ``alpha``.
@@ -92,12 +104,8 @@ def noise_floor_pct(log_values: Sequence[float], n_effective: float, alpha: floa
     ``sqrt(pi/2) * spread / sqrt(n_effective)``, and the floor the ``1 - alpha`` normal
     quantile of that, back on the percent scale. None with fewer than two values.
     """
-    if len(log_values) < 2 or n_effective <= 0:
-        return None
-    med = statistics.median(log_values)
-    spread = MAD_SIGMA * statistics.median(abs(v - med) for v in log_values)
-    z = NormalDist().inv_cdf(1 - alpha)
-    return pct_of_log(z * MEDIAN_SE_FACTOR * spread / math.sqrt(n_effective))
+    se = median_se(log_values, n_effective)
+    return None if se is None else pct_of_log(NormalDist().inv_cdf(1 - alpha) * se)
 
 
 def pct_of_log(value: float) -> float:

@@ -1,9 +1,9 @@
 """One phase, one metric: the verdict from values, by the archive rule or the paired rule.
 
 Both rules call a change a **regression** when the estimated change is above the threshold
-*and* significant at the phase's alpha, an **improvement** likewise below minus the threshold,
-**no change** when within the threshold, **inconclusive** when big but not significant (or
-when the samples cannot reach significance at all). See ``docs/regression.md``.
+*and* significant at the metric's alpha, an **improvement** likewise below minus the threshold,
+**no change** when within the threshold, **inconclusive** when beyond it but not significant
+(or when the samples cannot reach significance at all). See ``docs/regression.md``.
 """
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ def decide(
 ) -> tuple[VerdictName, str]:
     """The verdict and its reason from a percent change and its one-sided p-value."""
     direction = "slower" if change >= 0 else "faster"
-    if min_p >= alpha:
-        return "inconclusive", f"too few samples{sizes} for p < {alpha:g}"
     if abs(change) <= threshold:
         return "no change", f"change within {threshold:g}%"
+    if min_p >= alpha:
+        return "inconclusive", (
+            f"{abs(change):.1f}% {direction}, but too few samples{sizes} for p < {alpha:g}"
+        )
     if p_value < alpha:
         return ("regression" if change > 0 else "improvement"), (
             f"{abs(change):.1f}% {direction} (> {threshold:g}%) and significant (p < {alpha:g})"
@@ -71,8 +73,9 @@ def archive_metric(
     else:
         p = stats.mann_whitney_p(current, pooled, alternative)
         min_p = stats.min_p_value(len(current), len(pooled))
+        # the spread within each side around its own median (not across the change itself)
         floor = paired.noise_floor_pct(
-            [math.log(v) for v in (*current, *pooled) if v > 0],
+            [*_centred_logs(current), *_centred_logs(pooled)],
             1 / (1 / len(current) + 1 / len(pooled)) / 2,
             alpha,
         )
@@ -145,6 +148,12 @@ def _made(
         noise_floor_pct=None if floor is None or not math.isfinite(floor) else _round(floor),
         reason=reason,
     )
+
+
+def _centred_logs(values: Sequence[float]) -> list[float]:
+    logs = [math.log(v) for v in values if v > 0]
+    mid = statistics.median(logs) if logs else 0.0
+    return [v - mid for v in logs]
 
 
 def _median(values: Sequence[float]) -> float | None:

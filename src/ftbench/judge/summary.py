@@ -15,6 +15,17 @@ def summary_line(verdict: Verdict) -> str:
     text = "; ".join(_phase_summary(name, p) for name, p in verdict.phases.items()) or (
         f"{verdict.verdict}: {verdict.reason}"
     )
+    confirmation = verdict.confirmation
+    if confirmation is not None:
+        agreed = "confirmed" if confirmation.verdict == "regression" else "not confirmed"
+        text = (
+            f"{confirmation.verdict} ({agreed} by A/B against {confirmation.commit[:12]}: "
+            f"{confirmation.summary}); the archive judge saw: {text}"
+        )
+    for acceptance in verdict.accepted or ():
+        text += f"; accepted: {acceptance.spec}" + (
+            f" (commit {acceptance.commit[:12]})" if acceptance.commit else ""
+        )
     tail = []
     if verdict.baseline.selection:
         tail.append(f"baseline: {verdict.baseline.selection}")
@@ -37,11 +48,25 @@ def _phase_summary(name: str, p: PhaseVerdict) -> str:
         text += f", noise floor {p.noise_floor_pct:.1f}%"
     text += f": {p.verdict}"
     moved = moved_step(p)
-    if moved and p.verdict in ("regression", "improvement"):
+    if moved and p.verdict in ("regression", "improvement", "accepted"):
         text += f" ({moved})"
     if p.verdict == "inconclusive" and p.reason:
         text += f" ({p.reason})"
+    others = [
+        f"{other} {pct(v.pct_change)}"
+        for other, v in (p.metrics or {}).items()
+        if other in (p.gates or ()) and other != p.metric and v.pct_change is not None
+    ]
+    if others:
+        text += f", with {', '.join(others)}"
+        if p.metric == "wall" and p.verdict == "regression" and _cpu_steady(p):
+            text += " (not more CPU work: longer waits or lost parallelism)"
     return text
+
+
+def _cpu_steady(p: PhaseVerdict) -> bool:
+    cpu = (p.metrics or {}).get("cpu")
+    return cpu is not None and cpu.verdict in ("no change", "improvement")
 
 
 def moved_step(p: PhaseVerdict) -> str:

@@ -5,15 +5,18 @@ pairs, current first in even ones: ``ABBA``), so slow drift and the "second runs
 effect fall on both sides alike. The cold phase is interleaved too (each tree's own caches
 cleared before its sample), then warm-up runs of both sides, then the warm pairs.
 
-Sampling is adaptive: a phase runs :attr:`PairPlan.minimum` pairs, then asks ``decide``
-(the judge, handed in by the pipeline: this stage does not import it) whether the answer is
-clear; when it is not, the phase goes on to :attr:`PairPlan.maximum` pairs and is judged there.
-Two looks, not more: the judge splits alpha over them, and with more looks the first could
-not reach significance with the pairs a normal run has.
+Sampling is adaptive: a phase runs as many pairs as a normal run has samples, then asks
+``decide`` (the judge, handed in by the pipeline: this stage does not import it) whether the
+answer is clear; when it is not, it goes on to the fewest pairs that can show a significant
+change at the judge's level (:attr:`PairPlan.reject`; the judge's ``pairs_to_reject``) and
+looks again, then to :attr:`PairPlan.maximum` pairs and is judged there. Looks before
+``reject`` pairs can only stop on a clear "no change" (they spend no alpha); the judge splits
+alpha over the two looks that can reject.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,33 +31,39 @@ Decide = Callable[[str, list[Sample], list[Sample], int], bool]
 ORDER = "ABBA"
 #: the cap on pairs is this many times a normal run's samples of the phase
 CAP_FACTOR = 3
-#: at least this many pairs before the first look: at the default alpha split over two phases
-#: and two looks (0.00125), fewer pairs cannot show a significant change (2^-10 = 0.00098)
-MIN_PAIRS = 10
 
 
 @dataclass(frozen=True)
 class PairPlan:
-    minimum: int
+    #: the first look: a normal run's samples of the phase
+    first: int
+    #: the fewest pairs that can show a significant change (the judge's level)
+    reject: int
     maximum: int
 
     def looks(self) -> tuple[int, ...]:
-        """The pair counts at which the verdict is checked."""
-        low = max(1, self.minimum)
-        return (low,) if low >= self.maximum else (low, self.maximum)
+        """The pair counts at which the verdict is checked: the first look, the first that
+        can reject (when the first cannot), the cap."""
+        first = max(1, self.first)
+        return tuple(sorted({first, max(first, self.reject), self.maximum}))
+
+    @property
+    def rejecting(self) -> int:
+        """How many looks can show a significant change (the judge splits alpha over them)."""
+        return sum(n >= self.reject for n in self.looks())
 
 
-def pair_plans(settings: RunSettings) -> dict[str, PairPlan]:
-    """The pairs per phase: what a normal run samples, but at least :data:`MIN_PAIRS`, then up
-    to ``CAP_FACTOR`` times what a normal run samples."""
+def pair_plans(settings: RunSettings, reject: int) -> dict[str, PairPlan]:
+    """The pairs per phase: a normal run's samples at the first look, ``reject`` (the fewest
+    that can show a significant change), then up to ``CAP_FACTOR`` times a normal run's
+    samples (at least ``reject``)."""
     plans: dict[str, PairPlan] = {}
     for name, count, skip in (
         ("cold", settings.cold_runs, settings.skip_cold),
         ("warm", settings.warm_runs, settings.skip_warm),
     ):
         if not skip and count > 0:
-            low = max(count, MIN_PAIRS)
-            plans[name] = PairPlan(low, max(low, CAP_FACTOR * count))
+            plans[name] = PairPlan(count, reject, max(reject, CAP_FACTOR * count))
     return plans
 
 
@@ -68,26 +77,40 @@ class ABResult:
     stopped: dict[str, str] = field(default_factory=dict)
 
 
-def run_pairs(current: Runner, base: Runner, decide: Decide) -> ABResult:
-    """Measure both sides interleaved; never raises mid-run (errors land in
-    ``result.current.error``, so whatever was measured reaches the report)."""
-    settings = current.settings
+def run_pairs(
+    current: Runner,
+    base: Runner,
+    decide: Decide,
+    plans: dict[str, PairPlan],
+    deadline: float | None = None,
+) -> ABResult:
+    """Measure both sides interleaved, phase by phase as ``plans`` say; never raises mid-run
+    (errors land in ``result.current.error``, so whatever was measured reaches the report).
+    ``deadline`` (``time.monotonic()``): no look after it starts more pairs."""
     meter = LoadMeter()
+    settings = current.settings
     result = ABResult(current.begin(), base.begin())
     try:
-        for name, plan in pair_plans(settings).items():
+        for name, plan in plans.items():
             if name == "warm" and settings.warmup > 0:
                 _pairs(current, base, result, "warmup", settings.warmup, record=False)
             done = 0
             looks = plan.looks()
+            phase_meter = LoadMeter()
             for look in looks:
                 done = _pairs(current, base, result, name, look, record=True, start=done)
                 cur = result.current.phases[name].samples
-                if decide(name, cur, result.base.phases[name].samples, len(looks)):
+                if decide(name, cur, result.base.phases[name].samples, plan.rejecting):
                     result.stopped[name] = f"clear after {done} pairs"
+                    break
+                if deadline is not None and time.monotonic() > deadline and done < plan.maximum:
+                    result.stopped[name] = f"time budget reached after {done} pairs"
                     break
             else:
                 result.stopped[name] = f"cap of {plan.maximum} pairs reached"
+            pressure = phase_meter.reading().cpu_pressure_pct
+            for side in (result.current, result.base):
+                side.phases[name].pressure_pct = pressure
             current.end_phase(result.current.phases[name])
             base.end_phase(result.base.phases[name])
     except FtbenchError as exc:

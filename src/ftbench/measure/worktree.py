@@ -114,6 +114,42 @@ def resolve_ref(
     )
 
 
+#: the most commit messages read for ``Ftbench-Accept`` trailers
+MESSAGES_MAX = 500
+
+
+def messages(root: Path, since: str | None) -> list[tuple[str, str]]:
+    """``(sha, message)`` of the commits in ``since..HEAD`` (newest first, at most
+    :data:`MESSAGES_MAX`), or of ``HEAD`` alone when ``since`` is None or not in this clone.
+    Empty outside a git repository."""
+    known = since is not None and bool(
+        _git(root, "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}", check=False)
+    )
+    span = [f"{since}..HEAD"] if known else ["-1", "HEAD"]
+    out = _git(
+        root, "log", f"--max-count={MESSAGES_MAX}", "--format=%H%x00%B%x1e", *span, check=False
+    )
+    found = []
+    for record in (out or "").split("\x1e"):
+        sha, _, message = record.strip("\n").partition("\x00")
+        if sha:
+            found.append((sha, message))
+    return found
+
+
+def base_of(root: Path, commit: str) -> tuple[str, str]:
+    """The commit to measure ``HEAD`` against when confirming against ``commit``: itself when
+    it is an ancestor of ``HEAD``, else their merge-base (what ``HEAD``'s branch changed);
+    with how it was found. A :class:`SetupError` when ``commit`` is not in this clone."""
+    found = resolve_ref(root, commit)
+    if _git(root, "merge-base", "--is-ancestor", found.commit, "HEAD", check=False) is not None:
+        return found.commit, f"the baseline's commit {found.commit[:12]}"
+    base = _git(root, "merge-base", "HEAD", found.commit, check=False)
+    if not base:
+        raise SetupError(f"HEAD and the baseline's commit {found.commit[:12]} share no history")
+    return base, f"the merge-base of HEAD and the baseline's commit {found.commit[:12]}"
+
+
 @contextlib.contextmanager
 def checkout(root: Path, commit: str) -> Iterator[Path]:
     """A detached worktree of ``commit`` (its submodules too) in a new temporary directory,

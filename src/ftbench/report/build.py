@@ -104,9 +104,7 @@ def _phase(phase: measured.PhaseResult) -> Phase:
         cache=CacheSize(bytes=usage.bytes, files=usage.files) if usage else None,
         samples=tuple(_sample(s) for s in phase.samples),
         speed_ref_ms=_round(statistics.median(refs), 4) if refs else None,
-        speed_ref_spread_pct=round((max(refs) / min(refs) - 1) * 100, 1)
-        if refs and min(refs) > 0
-        else None,
+        cpu_pressure_pct=None if phase.pressure_pct is None else round(phase.pressure_pct, 1),
     )
 
 

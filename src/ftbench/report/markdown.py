@@ -12,88 +12,18 @@ span (docs/reliability.md, "Comment authorship and escaping").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from ftbench.report.escape import markdown_code as code
 from ftbench.report.escape import markdown_text as md
 from ftbench.report.escape import markdown_url
-from ftbench.report.model import Phase, PhaseVerdict, Report, Runs, Stats, Verdict
-
-#: heading words per verdict (the Markdown's first line)
-HEADLINES = {
-    "regression": "🔴 Regression",
-    "improvement": "🟢 Faster",
-    "no change": "✅ No change",
-    "inconclusive": "⚪ Inconclusive",
-    "not comparable": "⚠️ Not comparable: not judged",
-    "no baseline": "⚠️ No baseline: nothing was gated",
-}
-#: the status cell of a judged phase
-STATUS = {
-    "regression": "🔴 regression",
-    "improvement": "🟢 faster",
-    "no change": "✅ no change",
-    "inconclusive": "⚪ inconclusive",
-    "not comparable": "⚠️ not comparable",
-    "no baseline": "⚠️ no baseline",
-}
-#: how to get a baseline in CI (also printed on the terminal, ``report/text.py``)
-NO_BASELINE_FIX = (
-    "keep `.firsttry/archive/` between CI runs (actions/cache, GitLab `cache:`), upload "
-    "reports to S3 (`--upload-s3` with the `S3_*` variables), or measure the base side in "
-    "the same job with `--against REF`"
+from ftbench.report.formats import fmt_ci, fmt_pct, fmt_rss, fmt_s, table
+from ftbench.report.model import Phase, Report, Runs, Stats
+from ftbench.report.verdict_md import (
+    confirmation_lines,
+    headline,
+    judged_table,
+    metric_details,
+    verdict_lines,
 )
-
-
-def fmt_s(value: float | None) -> str:
-    """Seconds for humans: ms below one second."""
-    if value is None:
-        return "–"
-    if value < 1:
-        return f"{value * 1000:.1f} ms"
-    return f"{value:.3f} s"
-
-
-def fmt_pct(value: float | None) -> str:
-    """``+18%``, ``-2.5%`` (one decimal below 10%); ``–`` when unknown."""
-    if value is None:
-        return "–"
-    digits = 1 if abs(value) < 10 else 0
-    text = f"{value:+.{digits}f}"
-    return ("+0" if text in ("+0", "-0") else "+0.0" if text in ("+0.0", "-0.0") else text) + "%"
-
-
-def fmt_rss(kb: int | None, exact: bool) -> str:
-    if kb is None:
-        return "unknown"
-    text = f"{kb / 1024:.1f} MiB"
-    return text if exact else f"≤ {text} (floor)"
-
-
-def fmt_ci(ci: tuple[float, float] | None, fmt: str = "s") -> str:
-    if ci is None:
-        return "n/a (n<6)" if fmt == "s" else "–"
-    if fmt == "s":
-        return f"{fmt_s(ci[0])} – {fmt_s(ci[1])}"
-    return f"{fmt_pct(ci[0])} .. {fmt_pct(ci[1])}"
-
-
-def headline(report: Report) -> str:
-    """The verdict in a few words: what the first line of the Markdown and the terminal say."""
-    verdict = report.regression
-    if not report.succeeded or (report.error and verdict is None):
-        return "❌ Failed" + (": not judged" if verdict is None else "")
-    if verdict is None:
-        return "⚪ Not judged"
-    return HEADLINES.get(verdict.verdict, verdict.verdict)
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """A Markdown table keeping only the columns some row fills (the first always)."""
-    keep = [i for i in range(len(header)) if i == 0 or any(r[i] not in ("", "–") for r in rows)]
-    out = ["| " + " | ".join(header[i] for i in keep) + " |", "|" + "---|" * len(keep)]
-    out += ["| " + " | ".join(r[i] or "–" for i in keep) + " |" for r in rows]
-    return out
 
 
 def render(report: Report) -> str:
@@ -105,9 +35,14 @@ def render(report: Report) -> str:
     verdict = report.regression
     if report.error:
         lines += [f"> ❌ {md(report.error)}", ""]
-    lines += _verdict_lines(report, verdict)
+    lines += verdict_lines(report, verdict)
+    confirmation = verdict.confirmation if verdict is not None else None
+    if confirmation is not None:
+        lines += ["", *confirmation_lines(report, confirmation)]
     if verdict is not None and verdict.phases:
-        lines += ["", *_judged_table(report, verdict)]
+        if confirmation is not None:
+            lines += ["", "What the archive judge saw, against the baseline runs:"]
+        lines += ["", *judged_table(report, verdict.phases)]
     lines += ["", "### This run (wall time)", "", *_phase_table(report.runs)]
     if report.speedup:
         lines += ["", f"Cold → warm speedup: **{report.speedup:.2f}×**"]
@@ -115,93 +50,15 @@ def render(report: Report) -> str:
     if step_rows:
         lines += ["", "### Steps (median wall time)", ""]
         lines += table(["step", "phase", "base", "current", "95% CI", "change"], step_rows)
-    lines += _metric_details(verdict)
+    lines += metric_details(verdict)
     lines += _environment(report)
     lines += _artifacts(report)
     lines.append("")
     return "\n".join(lines)
 
 
-def _verdict_lines(report: Report, verdict: Verdict | None) -> list[str]:
-    if verdict is None:
-        why = "the run stopped before the judge" if report.error else "judge not run"
-        return [f"**Verdict:** not judged ({why})."]
-    out = [f"**Verdict:** {md(verdict.summary or verdict.verdict)}"]
-    facts = [f"regression threshold {verdict.threshold_pct:g}%"]
-    if verdict.threshold_source:
-        facts[0] += f" ({md(verdict.threshold_source)})"
-    facts.append(f"α {verdict.alpha:g}")
-    facts.append(f"fails on: {md(verdict.fail_on)}")
-    if verdict.exit_code:
-        facts.append(f"**exit {verdict.exit_code}**")
-    if report.against is not None:
-        a = report.against
-        ref = a.ref if a.ref != a.commit else a.commit[:12]
-        facts.insert(
-            0, f"base: {code(ref)} at {code(a.commit[:12])} measured in this job ({md(a.order)})"
-        )
-    out += ["", " · ".join(facts)]
-    if verdict.verdict == "no baseline" and report.environment.ci:
-        out += ["", f"> ⚠️ Nothing was gated in CI. To get a baseline, {NO_BASELINE_FIX}."]
-    if verdict.notes:
-        out += ["", *(f"- {md(note)}" for note in verdict.notes)]
-    return out
-
-
 def _base_phase(report: Report, name: str) -> Phase | None:
     return report.against.runs.get(name) if report.against is not None else None
-
-
-def _judged_table(report: Report, verdict: Verdict) -> list[str]:
-    rows = []
-    for name, p in verdict.phases.items():
-        rows.append(
-            [
-                md(name),
-                _phase_status(report.runs.get(name), p),
-                md(p.metric),
-                _side(p.baseline.median, p.baseline.n, p.metric),
-                _side(p.current.median, p.current.n, p.metric),
-                f"**{fmt_pct(p.pct_change)}**" if p.pct_change is not None else "–",
-                fmt_ci(p.ci95_pct, "pct"),
-                _p_text(p.p_value),
-                f"±{p.noise_floor_pct:.1f}%" if p.noise_floor_pct is not None else "–",
-            ]
-        )
-    return table(
-        [
-            "phase",
-            "status",
-            "metric",
-            "base",
-            "current",
-            "change",
-            "95% CI of change",
-            "p",
-            "noise floor",
-        ],
-        rows,
-    )
-
-
-def _side(median: float | None, n: int, metric: str) -> str:
-    if median is None:
-        return f"– (n={n})"
-    return f"{_value(median, metric.startswith('rss'))} (n={n})"
-
-
-def _p_text(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value < 0.0001:
-        return "<0.0001"
-    return f"{value:.2g}" if value < 0.01 else f"{value:.2f}"
-
-
-def _phase_status(phase: Phase | None, p: PhaseVerdict) -> str:
-    if phase is not None and not phase.ok:
-        return f"❌ exit {phase.exit_code}"
-    return STATUS.get(p.verdict) or md(p.verdict)
 
 
 def _commands(phase: Phase) -> str:
@@ -268,44 +125,6 @@ def _pct(base: float | None, current: float | None) -> float | None:
     return (current / base - 1) * 100
 
 
-def _metric_details(verdict: Verdict | None) -> list[str]:
-    """Every metric's own verdict (reports that judged several metrics)."""
-    rows = []
-    for name, p in (verdict.phases if verdict is not None else {}).items():
-        for metric, m in (p.metrics or {}).items():
-            rss = metric.startswith("rss")
-            rows.append(
-                [
-                    f"{md(name)} {md(metric)}" + (" (decides)" if metric == p.metric else ""),
-                    STATUS.get(m.verdict) or md(m.verdict),
-                    _value(m.baseline_median, rss),
-                    _value(m.current_median, rss),
-                    fmt_pct(m.pct_change),
-                    fmt_ci(m.ci95_pct, "pct"),
-                    _p_text(m.p_value),
-                    f"±{m.noise_floor_pct:.1f}%" if m.noise_floor_pct is not None else "–",
-                    md(m.reason),
-                ]
-            )
-    if not rows:
-        return []
-    header = ["phase metric", "verdict", "base", "current", "change", "95% CI", "p"]
-    return [
-        "",
-        "<details><summary>Every metric</summary>",
-        "",
-        *table([*header, "noise floor", "note"], rows),
-        "",
-        "</details>",
-    ]
-
-
-def _value(value: float | None, rss: bool) -> str:
-    if value is None:
-        return "–"
-    return fmt_rss(int(value), True) if rss else fmt_s(value)
-
-
 def _environment(report: Report) -> list[str]:
     env, git, repo = report.environment, report.git, report.repository
     mem = env.memory_bytes
@@ -346,6 +165,7 @@ def _environment(report: Report) -> list[str]:
     speeds = [
         f"{md(name)} {phase.speed_ref_ms:.2f} ms"
         + (f" (varied {phase.speed_ref_spread_pct:.0f}%)" if phase.speed_ref_spread_pct else "")
+        + (f", CPU pressure {phase.cpu_pressure_pct:.0f}%" if phase.cpu_pressure_pct else "")
         for name, phase in report.runs.items()
         if phase.speed_ref_ms is not None
     ]

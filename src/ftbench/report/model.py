@@ -7,6 +7,20 @@ written (schema 1). The JSON Schema file ``schema/bench_proof.schema.json`` is g
 these classes (``python tests/schema_gen.py``; a test keeps the two equal). Field order here is
 the key order of the JSON. Times are seconds, memory KiB, timestamps ISO 8601 UTC to the second.
 ``docs/report-schema.md`` explains every field.
+
+Format history (schema 1 throughout: every change adds optional fields, so every earlier
+report still loads; a reader ignores fields it does not know):
+
+* 0.1: the report as first written (``tests/fixtures/reports/v1/``).
+* 0.2: ``measurement.rss_scope``; probe backends ``forkserver`` and ``direct``.
+* 0.3: ``settings.ignore_failure``; ``load``; ``against`` (A/B runs); ``runs.*.speed_ref_ms``
+  and ``speed_ref_spread_pct``; the regression block's per-metric verdicts
+  (``phases.*.metrics``), ``noise_floor_pct``, ``steps`` and ``threshold_source``; ``metric``
+  names ``cpu``/``wall``/``rss``, not ``wall_s``.
+* 0.4: ``runs.*.cpu_pressure_pct`` (``speed_ref_spread_pct`` no longer written); the
+  regression block's ``gates``, ``accepted``, ``confirmation``, ``baseline.window`` and
+  ``baseline.commit``, the phases' ``gates`` and ``machine``, and the verdict ``accepted``
+  (a reader of 0.3 cannot load a report whose verdict is ``accepted``).
 """
 
 from __future__ import annotations
@@ -16,8 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ftbench.errors import one_line
-from ftbench.report.codec import OMIT_NONE, ModelError, from_value, minimum, pattern, to_value
+from ftbench.report.codec import OMIT_NONE, ModelError, from_value, pattern, to_value
+from ftbench.report.runs import PHASE_NAMES as PHASE_NAMES
+from ftbench.report.runs import CacheSize as CacheSize
+from ftbench.report.runs import Phase as Phase
+from ftbench.report.runs import Runs as Runs
+from ftbench.report.runs import Sample as Sample
+from ftbench.report.runs import Stats as Stats
+from ftbench.report.runs import StepSample as StepSample
+from ftbench.report.verdict import Acceptance as Acceptance
 from ftbench.report.verdict import BaselineInfo as BaselineInfo
+from ftbench.report.verdict import Confirmation as Confirmation
 from ftbench.report.verdict import MetricVerdict as MetricVerdict
 from ftbench.report.verdict import PhaseVerdict as PhaseVerdict
 from ftbench.report.verdict import SideStats as SideStats
@@ -48,7 +71,6 @@ def read_problem(exc: BaseException) -> str:
 
 
 Mode = Literal["fast", "normal", "full", "custom"]
-PHASE_NAMES = ("cold", "warm")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,114 +124,6 @@ class Measurement:
     #: What ``max_rss_kb`` covers: ``largest process`` of the command's tree (absent in
     #: reports of ftbench 0.1).
     rss_scope: str | None = field(default=None, metadata=OMIT_NONE)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Stats:
-    """Summary of a set of values (seconds); ``ci95`` is the 95% CI of the median."""
-
-    n: int = field(metadata=minimum(0))
-    median: float | None
-    mean: float | None
-    stdev: float | None
-    min: float | None
-    max: float | None
-    mad: float | None
-    ci95: tuple[float, float] | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class StepSample:
-    name: str
-    wall_s: float = field(metadata=minimum(0))
-    user_s: float = field(metadata=minimum(0))
-    sys_s: float = field(metadata=minimum(0))
-    max_rss_kb: int | None
-    rss_exact: bool
-    rss_floor_kb: int | None
-    exit_code: int
-    timed_out: bool
-    log: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class Sample:
-    """One timed run of the whole target: sums over its steps (peak RSS: the largest)."""
-
-    index: int = field(metadata=minimum(1))
-    wall_s: float = field(metadata=minimum(0))
-    user_s: float = field(metadata=minimum(0))
-    sys_s: float = field(metadata=minimum(0))
-    max_rss_kb: int | None
-    rss_exact: bool
-    exit_code: int
-    timed_out: bool
-    ok: bool
-    steps: tuple[StepSample, ...]
-
-    @property
-    def counts(self) -> bool:
-        """Whether the judge and the summaries use it: ok, not timed out, wall time > 0."""
-        return self.ok and not self.timed_out and self.wall_s > 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class CacheSize:
-    bytes: int
-    files: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class Phase:
-    """``runs.cold`` or ``runs.warm``: summaries over the ok samples, and every sample."""
-
-    elapsed_s: float | None
-    ok: bool
-    exit_code: int
-    planned: int
-    failed_samples: int
-    timed_out_samples: int
-    stats: Stats
-    user_s_median: float | None
-    sys_s_median: float | None
-    max_rss_kb: int | None
-    rss_exact: bool
-    steps: dict[str, Stats]
-    cache: CacheSize | None
-    samples: tuple[Sample, ...]
-    #: CPU time (ms) of a fixed reference loop around the phase (median of readings): the
-    #: machine's speed at the time; the archive judge compares CPU times relative to it
-    speed_ref_ms: float | None = field(default=None, metadata=OMIT_NONE)
-    #: how much the machine's speed changed during the phase: (slowest / fastest reading
-    #: of the reference loop - 1) in percent
-    speed_ref_spread_pct: float | None = field(default=None, metadata=OMIT_NONE)
-
-    def walls(self) -> list[float]:
-        """Wall times of the samples that count (see :attr:`Sample.counts`)."""
-        return [s.wall_s for s in self.samples if s.counts]
-
-    @property
-    def failed(self) -> int:
-        """Samples left out of the statistics for failing (timeouts not included)."""
-        return sum(1 for s in self.samples if not s.ok and not s.timed_out)
-
-    @property
-    def timed_out(self) -> int:
-        return sum(1 for s in self.samples if s.timed_out)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Runs:
-    cold: Phase | None = field(default=None, metadata=OMIT_NONE)
-    warm: Phase | None = field(default=None, metadata=OMIT_NONE)
-
-    def items(self) -> list[tuple[str, Phase]]:
-        """``(name, phase)`` of the measured phases, cold first."""
-        return [(name, phase) for name in PHASE_NAMES if (phase := getattr(self, name)) is not None]
-
-    def get(self, name: str) -> Phase | None:
-        phase: Phase | None = getattr(self, name, None) if name in PHASE_NAMES else None
-        return phase
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ftbench.report.escape import terminal
-from ftbench.report.markdown import NO_BASELINE_FIX, fmt_ci, fmt_pct, fmt_rss, fmt_s, headline
+from ftbench.report.formats import fmt_ci, fmt_pct, fmt_rss, fmt_s
 from ftbench.report.model import Report
+from ftbench.report.verdict_md import NO_BASELINE_FIX, headline
 
 
 def columns(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:

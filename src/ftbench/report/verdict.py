@@ -1,14 +1,22 @@
-"""The judge's part of the report model: the ``regression`` block (see :mod:`.model`)."""
+"""The judge's part of the report model: the ``regression`` block (see :mod:`.model`; its format
+history is there too)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ftbench.report.codec import OMIT_NONE
+from ftbench.report.codec import OMIT_NONE, minimum
+from ftbench.report.runs import Runs
 
 VerdictName = Literal[
-    "regression", "improvement", "no change", "inconclusive", "not comparable", "no baseline"
+    "regression",
+    "improvement",
+    "no change",
+    "inconclusive",
+    "not comparable",
+    "no baseline",
+    "accepted",
 ]
 #: what a verdict can be judged on: CPU time (user + sys) of the measured processes, wall
 #: time, peak memory
@@ -43,6 +51,7 @@ class MetricVerdict:
 @dataclass(frozen=True, kw_only=True)
 class PhaseVerdict:
     verdict: VerdictName
+    #: the metric whose figures the phase shows: the gated metric that decided its verdict
     metric: str
     current: SideStats
     baseline: SideStats
@@ -60,6 +69,10 @@ class PhaseVerdict:
     metrics: dict[str, MetricVerdict] | None = field(default=None, metadata=OMIT_NONE)
     #: the change of the deciding metric per step (targets with several steps), percent
     steps: dict[str, float] | None = field(default=None, metadata=OMIT_NONE)
+    #: the metrics that gated this phase's verdict (absent before 0.4: ``metric`` alone)
+    gates: tuple[str, ...] | None = field(default=None, metadata=OMIT_NONE)
+    #: how this run's machine differed from its baselines' (archive judge), when it did
+    machine: str | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +82,45 @@ class BaselineInfo:
     selection: str
     #: samples pooled per phase
     samples: dict[str, int]
+    #: which of the chosen runs were judged against and why (since the last level shift, an
+    #: outlier left out); absent when all were
+    window: str | None = field(default=None, metadata=OMIT_NONE)
+    #: the git commit of the newest baseline run judged against (what a confirmation measures)
+    commit: str | None = field(default=None, metadata=OMIT_NONE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Acceptance:
+    """A slowdown declared intended (``Ftbench-Accept: TIER [PHASE] [METRIC] +PCT%: why``)."""
+
+    spec: str
+    #: the commit whose message holds it; None for ``--accept``
+    commit: str | None
+    tier: str
+    phase: str
+    metric: str
+    pct: float = field(metadata=minimum(0))
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Confirmation:
+    """The interleaved A/B run that confirmed (or not) what the archive judge suspected."""
+
+    ref: str
+    commit: str
+    how: str
+    #: why it ran: the archive judge's suspicion, in one line
+    suspicion: str
+    verdict: VerdictName
+    summary: str
+    elapsed_s: float = field(metadata=minimum(0))
+    #: per phase: why sampling stopped
+    stopped: dict[str, str]
+    phases: dict[str, PhaseVerdict]
+    #: every pair it measured: this tree's samples and the baseline commit's
+    current: Runs
+    base: Runs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,3 +143,9 @@ class Verdict:
     phases: dict[str, PhaseVerdict]
     #: where ``threshold_pct`` came from: ``default``, ``--regress-pct``, ``calibration ...``
     threshold_source: str | None = field(default=None, metadata=OMIT_NONE)
+    #: the metrics that gate (``--metric``): ``wall`` and ``cpu`` by default (absent before 0.4)
+    gates: tuple[str, ...] | None = field(default=None, metadata=OMIT_NONE)
+    #: the intended slowdowns that applied (verdict ``accepted``, or still a regression beyond)
+    accepted: tuple[Acceptance, ...] | None = field(default=None, metadata=OMIT_NONE)
+    #: archive judge: the A/B run against the baseline's commit that decided the verdict
+    confirmation: Confirmation | None = field(default=None, metadata=OMIT_NONE)

@@ -1,0 +1,86 @@
+"""``ft-bench calibrate``: the target against itself, interleaved, several rounds (A/A)."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ftbench import paths
+from ftbench.archive.local import default_archive_dir
+from ftbench.archive.repo_id import repo_id
+from ftbench.judge import calibration
+from ftbench.judge.ab import judge_against
+from ftbench.judge.calibration import machine_key
+from ftbench.measure.worktree import BaseRef
+from ftbench.pipeline.ab import interleaved
+from ftbench.pipeline.request import RunRequest, calibration_dir, check_places
+from ftbench.report.build import base_side, build_report
+from ftbench.report.codec import to_value
+from ftbench.report.model import Report
+
+
+@dataclass(frozen=True)
+class CalibrationOutcome:
+    """What ``ft-bench calibrate`` measured and stored."""
+
+    rounds: tuple[calibration.Round, ...]
+    stored: calibration.Stored
+    path: Path
+
+
+def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
+    """A/A: the target against itself, interleaved, ``rounds`` times; the thresholds it
+    recommends are stored for this machine class, target and mode (see
+    :mod:`ftbench.judge.calibration`). A round that fails ends the calibration."""
+    check_places(request)
+    root, options = request.root, request.judge
+    self_ref = BaseRef("A/A", "", "A/A: this tree against itself")
+    made: list[calibration.Round] = []
+    report: Report | None = None
+    for _ in range(rounds):
+        measured, looks = interleaved(request, root)
+        if measured.current.error is not None:
+            raise measured.current.error
+        report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
+        against = base_side(
+            measured.base,
+            ref=replace(self_ref, commit=report.git.commit or ""),
+            order=measured.order,
+            setup=None,
+            stopped=measured.stopped,
+            tool_versions=dict(report.environment.tool_versions),
+        )
+        verdict = judge_against(replace(report, against=against), options, looks=looks)
+        phase = verdict.phases.get("warm") or next(iter(verdict.phases.values()), None)
+        made.append(
+            calibration.Round(
+                verdict=verdict.verdict,
+                pct_change=None if phase is None else phase.pct_change,
+                noise_floor_pct=None if phase is None else phase.noise_floor_pct,
+                median=None if phase is None else phase.current.median,
+                metric=verdict.metric,
+            )
+        )
+    assert report is not None
+    against_pct, archive_pct = calibration.recommend(made, alpha=options.alpha)
+    floors = [r.noise_floor_pct for r in made if r.noise_floor_pct is not None]
+    env = to_value(report.environment)
+    stored = calibration.Stored(
+        format=calibration.FORMAT,
+        created=report.timestamp,
+        machine=machine_key(env),
+        machine_class=calibration.machine_class(env),
+        config_hash=report.target.config_hash,
+        mode=report.mode,
+        tier=report.tier,
+        metric=made[-1].metric,
+        rounds=len(made),
+        false_alarms=sum(r.verdict == "regression" for r in made),
+        noise_floor_pct=round(statistics.median(floors), 2) if floors else None,
+        against_pct=against_pct,
+        archive_pct=archive_pct,
+    )
+    archive = default_archive_dir(root, request.archive_dir)
+    saved = calibration.save(calibration_dir(request), stored, paths.anchor(archive, root))
+    return CalibrationOutcome(tuple(made), stored, saved)

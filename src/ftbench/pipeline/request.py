@@ -1,0 +1,93 @@
+"""What ``ft-bench run`` was asked to do and how it ended; the runner of a tree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ftbench import paths
+from ftbench.archive.local import default_archive_dir
+from ftbench.archive.repo_id import repo_id
+from ftbench.archive.sync import open_local
+from ftbench.errors import FtbenchError
+from ftbench.judge.options import JudgeOptions
+from ftbench.measure.config import Target
+from ftbench.measure.runner import Progress, Runner, RunSettings
+from ftbench.report.files import REPORT_NAMES
+from ftbench.report.model import Report
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything ``ft-bench run`` was asked to do."""
+
+    root: Path
+    target: Target
+    settings: RunSettings
+    judge: JudgeOptions
+    out_dir: Path
+    archive_dir: Path | None = None
+    repo_id: str | None = None
+    upload_s3: bool = False
+    progress: Progress | None = None
+    #: ``--against REF``: measure REF's tree too, interleaved, and judge A/B
+    against: str | None = None
+    #: ``--confirm-budget-s``: the most time a confirming A/B run may take (None: a multiple
+    #: of the plain run's own measuring time, ``pipeline/ab.py``)
+    confirm_budget_s: float | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """The final report, its Markdown, what archiving printed, and how the run ends."""
+
+    report: Report
+    markdown: str
+    archive_output: str
+    #: what stopped the run or its judge (raised by the CLI after printing), or None
+    error: FtbenchError | None
+    exit_code: int
+
+
+def out_anchor(request: RunRequest) -> Path:
+    """Where the no-link walk to the reports and logs starts (:mod:`ftbench.paths`)."""
+    return paths.anchor(request.out_dir, request.root)
+
+
+def calibration_dir(request: RunRequest) -> Path:
+    """Where ``ft-bench calibrate`` stores, and runs find, this repository's calibrations."""
+    archive = default_archive_dir(request.root, request.archive_dir)
+    return archive / ".calibration" / repo_id(request.root, request.repo_id)
+
+
+def check_places(request: RunRequest) -> None:
+    """Refuse, before anything runs, a symbolic link on the way to a place the run writes:
+    the reports, logs (the A/B base side's too), the archive's folder of this repository,
+    its pending markers and calibrations (:mod:`ftbench.paths`; every write checks again)."""
+    root = request.root
+    paths.check(request.out_dir / "bench_artifacts" / "base", out_anchor(request))
+    local = open_local(root, request.archive_dir)
+    folder = local.root.joinpath(*local.prefix.split("/"), repo_id(root, request.repo_id))
+    for place in (folder, local.pending_dir, calibration_dir(request)):
+        paths.check(place, local.anchor)
+
+
+def make_runner(request: RunRequest, tree: Path, artifacts: Path) -> Runner:
+    """A Runner of the request's target in ``tree``, its logs under ``artifacts``."""
+    return Runner(
+        request.target,
+        request.settings,
+        tree,
+        artifacts,
+        request.progress,
+        protected=(
+            *(request.out_dir / n for n in REPORT_NAMES),
+            default_archive_dir(request.root, request.archive_dir),
+        ),
+        within=out_anchor(request),
+    )
+
+
+def artifacts(request: RunRequest) -> Path:
+    """Where the run's logs go."""
+    return request.out_dir / "bench_artifacts"
