@@ -26,6 +26,7 @@ from ftbench.measure.ab import ABResult, pair_plans, run_pairs
 from ftbench.measure.runner import BenchResult, Sample
 from ftbench.measure.worktree import BaseRef, base_of, checkout, messages, resolve_ref, run_setup
 from ftbench.pipeline.request import RunRequest, artifacts, make_runner
+from ftbench.pipeline.sides import base_environment, import_notes
 from ftbench.redact import target_environ
 from ftbench.report.build import base_side, build_report
 from ftbench.report.model import Acceptance, Confirmation, Report, Verdict
@@ -74,7 +75,8 @@ def _measure(
                 env["PATH"] = request.target.path
             for side in (tree, root):
                 run_setup(setup, side, env)
-        measured, looks = interleaved(request, tree, deadline=deadline)
+        sides = base_environment(request, tree)  # the base side imports its own code
+        measured, looks = interleaved(sides.request, tree, deadline=deadline)
         report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
         against = base_side(
             measured.base,
@@ -83,6 +85,7 @@ def _measure(
             setup=setup,
             stopped=measured.stopped,
             tool_versions=_base_versions(request, tree, report),
+            imports=sides.imports,
         )
     return measured.current, replace(report, against=against), looks
 
@@ -97,7 +100,7 @@ def measure_against(request: RunRequest) -> tuple[BenchResult, Report]:
     found, notes = accept.from_messages(messages(request.root, ref.commit))
     options = replace(options, accept=(*options.accept, *found))
     verdict = judge_against(report, options, looks=looks)
-    verdict = replace(verdict, notes=(*verdict.notes, *notes))
+    verdict = replace(verdict, notes=(*verdict.notes, *notes, *import_notes(report)))
     return measured, replace(report, regression=verdict)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ftbench import paths
@@ -35,6 +36,10 @@ class RunRequest:
     #: ``--confirm-budget-s``: the most time a confirming A/B run may take (None: a multiple
     #: of the plain run's own measuring time, ``pipeline/ab.py``)
     confirm_budget_s: float | None = None
+    #: the A/B base side's own environment (``pipeline/sides.py``): variables set for its
+    #: commands, and its target when it runs in an isolated environment
+    base_env: Mapping[str, str] = field(default_factory=dict)
+    base_target: Target | None = None
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,11 @@ def check_places(request: RunRequest) -> None:
 
 
 def make_runner(request: RunRequest, tree: Path, artifacts: Path) -> Runner:
-    """A Runner of the request's target in ``tree``, its logs under ``artifacts``."""
-    return Runner(
-        request.target,
+    """A Runner of the request's target in ``tree``, its logs under ``artifacts`` (another
+    tree than the request's: the A/B base side, in its own environment)."""
+    base = tree != request.root
+    runner = Runner(
+        request.base_target or request.target if base else request.target,
         request.settings,
         tree,
         artifacts,
@@ -86,6 +93,9 @@ def make_runner(request: RunRequest, tree: Path, artifacts: Path) -> Runner:
         ),
         within=out_anchor(request),
     )
+    if base:
+        runner.base_env.update(request.base_env)
+    return runner
 
 
 def artifacts(request: RunRequest) -> Path:

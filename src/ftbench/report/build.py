@@ -155,6 +155,7 @@ def base_side(
     setup: str | None,
     stopped: dict[str, str],
     tool_versions: dict[str, str | None],
+    imports: str | None = None,
 ) -> BaseSide:
     """The ``against`` block of an A/B report: the base tree's samples and how they ran."""
     return BaseSide(
@@ -166,6 +167,7 @@ def base_side(
         stopped=dict(stopped),
         tool_versions=dict(tool_versions),
         runs=build_runs(base),
+        imports=None if imports is None else scrub(imports),
     )
 
 

@@ -194,6 +194,9 @@ class BaseSide:
     stopped: dict[str, str]
     tool_versions: dict[str, str | None]
     runs: Runs
+    #: how the base side imports its own tree's code under an editable install of the
+    #: project (``measure/editable.py``), else absent
+    imports: str | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,148 @@
+"""``--against`` under editable installs (issue 20, item 1): the base side imports its own
+tree's code whatever the build backend, in a generated foreign repository (tests/foreign.py)
+with the project installed editable in its ``.venv``; and the mapping itself on fake probes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import foreign
+from ftbench.cli import app as cli
+from ftbench.measure import editable
+from ftbench.measure.editable import Probe
+from ftbench.pipeline import ab
+from ftbench.pipeline.sides import BaseEnvironment
+from ftbench.report.model import Report
+
+TIER = (
+    '[tiers.lib]\n[[tiers.lib.steps]]\nname = "work"\n'
+    'cmd = ["{python}", "-c", "import samplelib; samplelib.work()"]\n'
+)
+FEW = ["--skip-cold", "--runs", "6", "--warmup", "1", "--progress", "never", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def project_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's own .venv is the commands' interpreter (no active virtual environment)."""
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    for name in list(os.environ):
+        if name.startswith(("GITHUB_", "CI_", "FTBENCH_")):
+            monkeypatch.delenv(name)
+
+
+def _run(repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, Report]:
+    code = cli.main(["run", "--repo", str(repo), "--tier", "lib", "--against", "HEAD~1", *FEW])
+    capsys.readouterr()
+    return code, Report.from_json((repo / ".firsttry" / "bench_proof.json").read_text())
+
+
+def _slowed(tmp_path: Path, backend: str) -> Path:
+    repo = foreign.write(tmp_path / backend, backend, n=300_000)
+    uv = foreign.uv_program(tmp_path) if backend == "uv" else None
+    foreign.install(repo, backend, uv=uv)
+    (repo / "ftbench.toml").write_text(TIER)  # untracked: the current tree's configuration
+    foreign.slow_library(repo)
+    return repo
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", sorted(foreign.BACKENDS))
+def test_a_library_slowdown_is_a_regression_under_an_editable_install(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _slowed(tmp_path, backend)
+    code, report = _run(repo, capsys)
+    assert report.against is not None and report.regression is not None
+    imports = report.against.imports or ""
+    assert imports.startswith("editable install of samplelib"), imports
+    if backend == "setuptools-strict":  # a link tree under build/: nothing to map
+        assert "the base side ran in an isolated environment" in imports
+    else:
+        assert "(PYTHONPATH)" in imports
+    assert str(tmp_path) not in imports  # paths relative to the repository
+    assert code == 4, (report.regression.summary, imports)
+    warm = report.regression.phases["warm"]
+    assert warm.pct_change is not None and warm.pct_change > 10
+
+
+@pytest.mark.slow
+def test_without_the_base_environment_both_sides_measure_the_current_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What 0.3 did (issue 20: +50% was "no change", exit 0): the test above can fail."""
+    repo = _slowed(tmp_path, "hatchling")
+    monkeypatch.setattr(ab, "base_environment", lambda request, tree: BaseEnvironment(request))
+    code, report = _run(repo, capsys)
+    assert report.regression is not None and report.regression.verdict != "regression"
+    assert code == 0
+
+
+# --- the mapping, on fake probes ------------------------------------------------------------
+
+
+def _tree(tmp_path: Path) -> tuple[Path, Path]:
+    root, tree = tmp_path / "repo", tmp_path / "ab" / "base"
+    for where in (root, tree):
+        (where / "src" / "pkg").mkdir(parents=True)
+        (where / "src" / "pkg" / "__init__.py").write_text("")
+        (where / "flat").mkdir()
+        (where / "flat" / "mod.py").write_text("")
+    return root, tree
+
+
+def test_path_entries_and_hooks_are_mapped_into_the_base_tree(tmp_path: Path) -> None:
+    root, tree = _tree(tmp_path)
+    venv = root / ".venv" / "lib" / "site-packages"
+    found = Probe(
+        skip=(str(root / ".venv"),),
+        paths=("/usr/lib/python3.11", str(venv), str(root / "src")),
+        hooks={"mod": str(root / "flat" / "mod.py"), "other": "/elsewhere/other"},
+        editable=(("pkg", str(root)), ("other", "/elsewhere")),
+    )
+    overlay = tree.parent / "imports"
+    env = {"PYTHONPATH": f"{root / 'src'}{os.pathsep}/keep{os.pathsep}rel"}
+    made = editable.base_imports(found, root, tree, overlay, env)
+    assert made.unmapped is None
+    assert made.env["PYTHONPATH"].split(os.pathsep) == [
+        str(overlay),
+        str(tree / "src"),
+        "/keep",  # outside the repository: kept
+        "rel",  # relative: found from the base tree, where its commands run
+    ]
+    assert (overlay / "mod.py").resolve() == (tree / "flat" / "mod.py").resolve()
+    assert not (overlay / "other").exists()  # another project's editable install
+    assert made.note == (
+        "editable install of pkg: the base side imports its own tree's src/, "
+        "mod → flat/mod.py (PYTHONPATH)"
+    )
+    assert set(made.checked) == {"pkg", "mod"}
+    good = Probe(origins={"pkg": str(tree / "src/pkg/__init__.py"), "mod": str(overlay / "mod.py")})
+    assert editable.verify(made, good, tree) is not None  # the link itself is outside the tree
+    good = Probe(
+        origins={"pkg": str(tree / "src/pkg/__init__.py"), "mod": str(tree / "flat/mod.py")}
+    )
+    assert editable.verify(made, good, tree) is None
+    bad = Probe(origins={"pkg": str(root / "src/pkg/__init__.py"), "mod": None})
+    assert editable.verify(made, bad, tree) == "pkg, mod still imported from elsewhere"
+
+
+def test_a_place_the_base_tree_lacks_cannot_be_mapped(tmp_path: Path) -> None:
+    root, tree = _tree(tmp_path)
+    found = Probe(paths=(str(root / "build" / "__editable__.pkg"),), editable=(("pkg", str(root)),))
+    made = editable.base_imports(found, root, tree, tree.parent / "imports", {})
+    assert made.env == {} and made.note == "editable install of pkg"
+    assert made.unmapped == "not in the base tree: build/__editable__.pkg/"
+
+
+def test_nothing_of_the_repository_on_the_path_changes_nothing(tmp_path: Path) -> None:
+    root, tree = _tree(tmp_path)
+    found = Probe(skip=(str(root / ".venv"),), paths=(str(root / ".venv" / "lib"),))
+    assert editable.base_imports(found, root, tree, tmp_path / "o", {}) == editable.BaseImports()
+    assert editable.base_imports(None, root, tree, tmp_path / "o", {}) == editable.BaseImports()
+    hooked = Probe(editable=(("pkg", str(root)),))  # installed from here, by unknown means
+    made = editable.base_imports(hooked, root, tree, tmp_path / "o", {})
+    assert made.unmapped == "its import hook is not one ftbench can map"
