@@ -105,7 +105,8 @@ def test_python_placeholder_and_path_are_the_users(
     assert pro.steps[1].argv("pro", "normal")[0] == str(repo / ".venv" / "bin" / "python")
     assert pro.path.split(os.pathsep)[0] == str(repo / ".venv" / "bin")
     notes = tools.builtin_tiers(repo, pro.interp, pro.path).notes  # type: ignore[arg-type]
-    assert f"interpreter: {repo / '.venv' / 'bin' / 'python'} (from project .venv)" in notes
+    why = "from project .venv: no other virtual environment active"
+    assert f"interpreter: {repo / '.venv' / 'bin' / 'python'} ({why})" in notes
     assert "mypy left out: not found on the commands' PATH (pip install mypy)" in notes
 
 

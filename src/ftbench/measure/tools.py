@@ -148,10 +148,46 @@ def _python_tiers(
     source = "built-in (Python: {})"
     if have["ruff"]:
         out.tiers[f"{prefix}lite"] = Target("tier", f"{prefix}lite", (ruff,), source.format("ruff"))
+    elif interp.python is not None:
+        step = Step("compileall", ("{python}", "-m", "compileall", "-q", *_sources(repo_root)))
+        step = replace(step, pycache=True)
+        out.tiers[f"{prefix}lite"] = Target(
+            "tier", f"{prefix}lite", (step,), source.format("compileall, ruff not found")
+        )
+        out.notes.append(
+            "lite = python -m compileall (byte-compiles the sources; cold without bytecode): "
+            "ruff is not there; `ft-bench init` writes a tier of the project's own checks"
+        )
     pro = tuple(s for s in (ruff, mypy, pytest) if have[s.name])
     if pro:
         names = ", ".join(s.name for s in pro)
         out.tiers[f"{prefix}pro"] = Target("tier", f"{prefix}pro", pro, source.format(names))
+
+
+#: what ``compileall`` leaves out when it compiles the whole repository
+_NOT_SOURCES = r"(^|/)(\.[^/.][^/]*|venv|env|build|dist|node_modules|site-packages)(/|$)"
+
+
+_SOURCE_DIRS = ("src", "tests", "test")
+
+
+def _sources(root: Path) -> tuple[str, ...]:
+    """What the fallback ``lite`` compiles: ``src``, the test folders and the top-level
+    packages and modules; else the whole repository but virtual environments, dot folders
+    and build output."""
+    found = []
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        entries = []
+    for entry in entries:
+        name = entry.name
+        if name.startswith(".") or entry.is_symlink() or not name.isprintable():
+            continue
+        folder = entry.is_dir() and (name in _SOURCE_DIRS or (entry / "__init__.py").is_file())
+        if folder or (entry.suffix == ".py" and entry.is_file()):
+            found.append(name)
+    return tuple(found) if found else ("-x", _NOT_SOURCES, ".")
 
 
 def _is_python_repo(root: Path) -> bool:
@@ -261,13 +297,35 @@ def _check_program(step: Step, argv: list[str], root: Path, path: str, target: T
         if blocked is not None:
             raise SetupError(f"{where}: not executable: {blocked} (chmod +x {blocked}?)")
         raise SetupError(f"{where}: command not found: {program}{_hint(program, target)}")
-    if program == step.python and len(argv) > 2 and argv[1] == "-m":
-        module = argv[2]
-        if not has_module(program, module, path):
-            raise SetupError(
-                f"{where}: {program} cannot import {module}; install it: "
-                f"{program} -m pip install {module}"
-            )
+    _check_module(where, argv, root, path, step.env_for(target.tier, "normal"))
+
+
+#: a Python interpreter's name (``python``, ``python3``, ``python3.12``)
+_PYTHON = re.compile(r"python[0-9.]*")
+
+
+def _check_module(
+    where: str, argv: list[str], root: Path, path: str, env: Mapping[str, str]
+) -> None:
+    """``python -m MODULE`` (``{python}`` or any Python interpreter): the interpreter, run as
+    the step runs it (in the repository, with the step's ``env``), must find ``MODULE``'s
+    top-level package (nothing is imported), else a setup error with the install line
+    (exit 5, not a failing first sample)."""
+    program = argv[0]
+    if len(argv) < 3 or argv[1] != "-m" or not _PYTHON.fullmatch(Path(program).name):
+        return
+    if "/" in program:
+        found: str | None = str(Path(program) if Path(program).is_absolute() else root / program)
+    else:
+        found = shutil.which(program, path=path)
+    module = argv[2]
+    top = module.split(".")[0]
+    if found is not None and not has_module(found, top, path, cwd=root, env=env):
+        package = top.replace("_", "-")
+        raise SetupError(
+            f"{where}: {program} cannot import {module}; install it: "
+            f"{program} -m pip install {package} (or add it to the project's dependencies)"
+        )
 
 
 def _not_executable(program: str, path: str) -> str | None:
