@@ -17,6 +17,7 @@ from ftbench.report.escape import markdown_text as md
 from ftbench.report.escape import markdown_url
 from ftbench.report.formats import fmt_ci, fmt_pct, fmt_rss, fmt_s, table
 from ftbench.report.model import Phase, Report, Runs, Stats
+from ftbench.report.next_steps import next_steps
 from ftbench.report.verdict_md import (
     confirmation_lines,
     headline,
@@ -51,6 +52,7 @@ def render(report: Report) -> str:
         lines += ["", "### Steps (median wall time)", ""]
         lines += table(["step", "phase", "base", "current", "95% CI", "change"], step_rows)
     lines += metric_details(verdict)
+    lines += next_steps(report)
     lines += _environment(report)
     lines += _artifacts(report)
     lines.append("")
@@ -152,6 +154,8 @@ def _environment(report: Report) -> list[str]:
         ),
         ("Measured with", f"ftbench {md(report.tool.version)}, {md(report.measurement.probe)}"),
     ]
+    if report.against is not None and report.against.imports:  # under an editable install
+        rows.append(("Base side's code", md(report.against.imports)))
     load = report.load
     if load is not None and load.load1 is not None:
         pressure = (
@@ -198,10 +202,11 @@ def _artifacts(report: Report) -> list[str]:
     archive = report.archive
     out = ["", "### Artifacts", ""]
     links = ci_links(report)
-    if links:
-        out.append("- CI: " + " · ".join(links))
-    out += ["- Report: `.firsttry/bench_proof.json`", "- Logs: `.firsttry/bench_artifacts/`"]
-    if archive is not None and archive.local_key:
+    if links:  # in a pull request: the CI run's artifacts, no local path (they mean nothing)
+        out.append("- CI: " + " · ".join(links) + " (the reports and logs)")
+    elif report.environment.ci is None:
+        out += ["- Report: `.firsttry/bench_proof.json`", "- Logs: `.firsttry/bench_artifacts/`"]
+    if archive is not None and archive.local_key and report.environment.ci is None:
         out.append(f"- Archived as {code(archive.local_key)}")
     s3_url = markdown_url(archive.s3_url) if archive is not None and archive.s3_url else None
     if archive is not None and s3_url:
