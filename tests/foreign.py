@@ -152,6 +152,7 @@ def uv_program(tmp: Path) -> str:
 def install(path: Path, backend: str, *extra: str, uv: str | None = None) -> Path:
     """The project installed editable into its ``.venv`` (with ``extra`` packages); the
     venv's python. Skips the test when the backend cannot be installed here."""
+    path = path.resolve()
     settings = BACKENDS[backend][3]
     venv = path / ".venv"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}

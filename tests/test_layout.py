@@ -18,7 +18,8 @@ ALLOWED = {
     "archive": {"report"},
     "analyse": {"report", "archive"},
     "pipeline": {"measure", "report", "judge", "archive"},
-    "cli": {"measure", "report", "judge", "archive", "analyse", "pipeline"},
+    "adopt": {"measure"},
+    "cli": {"measure", "report", "judge", "archive", "analyse", "pipeline", "adopt"},
 }
 MAX_LINES = 420
 

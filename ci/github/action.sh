@@ -35,6 +35,28 @@ install() {
   out bin "$venv/bin/ft-bench"
 }
 
+project() {
+  # The project's own environment: .venv in the repository (made when missing), where the
+  # install command runs as if activated; ft-bench finds it (the commands' interpreter).
+  local py="${FTBENCH_PYTHON:-python3}"
+  if [ ! -x .venv/bin/python ]; then
+    "$py" -m venv .venv || { echo "::error title=ftbench::cannot make .venv with $py"; return 5; }
+  fi
+  # untracked, and not the project's files: kept out of git status (the report's dirty flag
+  # and fingerprint) without changing a tracked file
+  if git rev-parse --git-dir >/dev/null 2>&1; then
+    local exclude
+    exclude="$(git rev-parse --git-path info/exclude)"
+    mkdir -p "$(dirname "$exclude")"
+    grep -qx '/.venv/' "$exclude" 2>/dev/null || echo '/.venv/' >>"$exclude"
+  fi
+  echo "+ $FTBENCH_INSTALL   (in $PWD/.venv)"
+  if ! VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" bash -ec "$FTBENCH_INSTALL"; then
+    echo "::error title=ftbench::the install command failed (input: install)"
+    return 5
+  fi
+}
+
 keys() {
   out archive-dir "$PWD/.firsttry/archive"
   # Without S3 the archive is the baseline: actions/cache carries it between runs. Keys are
@@ -171,8 +193,9 @@ gate() {
 
 case "${1:-}" in
   install) install ;;
+  project) project ;;
   keys) keys ;;
   run) run ;;
   gate) gate ;;
-  *) echo "usage: action.sh install|keys|run|gate" >&2; exit 2 ;;
+  *) echo "usage: action.sh install|project|keys|run|gate" >&2; exit 2 ;;
 esac

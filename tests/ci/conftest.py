@@ -1,5 +1,5 @@
 """Fixtures of the CI-runner tests: ftbench's working tree as a git repository (what a
-user's workflow would fetch) and the sample repository they benchmark.
+user's workflow would fetch) and the generated foreign repository they benchmark.
 
 Tests marked ``ci_runners`` run only when selected (``-m ci_runners``; ``.ci/run`` does): they
 take minutes and need the tools of the dev set-up (act, pre-commit, hadolint from pip,
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ci.kit import ROOT, git, make_sample
+from ci.kit import ROOT, git, make_foreign
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -51,4 +51,5 @@ def ftbench_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def sample(tmp_path: Path) -> Iterator[Path]:
-    yield make_sample(tmp_path / "sample")
+    """A generated foreign repository (tests/foreign.py) after ``ft-bench init``."""
+    yield make_foreign(tmp_path / "samplelib")

@@ -1,5 +1,5 @@
 """Helpers of the CI-runner tests: ftbench's root, git, the docs' recipes, the tools, the
-sample repository they benchmark."""
+generated foreign repository they benchmark."""
 
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ from pathlib import Path
 
 import pytest
 
+import foreign
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DOCS = ROOT / "docs" / "ci.md"
+#: the foreign library's work (2 rounds of it, 3 when slowed down: +50%) and its waiting test
+WORK_N, WAIT_S, SLOW_WAIT_S = 3_000_000, 0.05, 0.3
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "ci",
     "GIT_AUTHOR_EMAIL": "ci@example.invalid",
     "GIT_COMMITTER_NAME": "ci",
     "GIT_COMMITTER_EMAIL": "ci@example.invalid",
 }
-#: CPU work whose size is read from size.txt: the sample repository's benchmarked command
-WORK_PY = "n = int(open('size.txt').read())\nprint(sum(i * i for i in range(n)))\n"
-FAST_SIZE, SLOW_SIZE = 30_000, 1_500_000
 
 
 def git(repo: Path, *args: str) -> str:
@@ -50,19 +51,58 @@ def tool(name: str) -> str:
     pytest.fail(f"{name} is not installed: run .ci/run (or pip install -e '.[dev]'; npm ci)")
 
 
-def make_sample(path: Path, size: int = FAST_SIZE) -> Path:
-    """A repository that is not ftbench's: one tier, one CPU-bound step sized by size.txt."""
-    path.mkdir(parents=True)
-    (path / "work.py").write_text(WORK_PY)
-    (path / "size.txt").write_text(f"{size}\n")
-    (path / "ftbench.toml").write_text(
-        '[tiers.lite]\ndescription = "sample work"\n'
-        '[[tiers.lite.steps]]\nname = "work"\ncmd = ["python3", "work.py"]\n'
+def runner_env(**extra: str) -> dict[str, str]:
+    """The environment a CI runner test starts its runner with: no CI variables of the
+    machine, no active virtual environment, no ruff on PATH (a foreign repository's runner
+    has none), bytecode written as anywhere else."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "CI", "GITLAB", "FTBENCH_"))
+        and k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+    }
+    path = env.get("PATH", os.defpath).split(os.pathsep)
+    env["PATH"] = os.pathsep.join(
+        p for p in path if p and not os.path.exists(os.path.join(p, "ruff"))
     )
-    (path / ".gitignore").write_text(".firsttry/\n")
-    git(path, "init", "-q", "-b", "main")
+    env.update(extra)
+    return env
+
+
+def make_foreign(path: Path) -> Path:
+    """A repository that is not ftbench's (tests/foreign.py: a library with a src layout and
+    its own tests, nothing installed, no ruff), after the documented first step: ``ft-bench
+    init`` wrote its tier (pytest, the default tier) into pyproject.toml, committed."""
+    foreign.write(path, "hatchling", n=WORK_N, wait=WAIT_S)
     # the archive's repository id comes from the remote: the same in every CI workspace
-    git(path, "remote", "add", "origin", "https://example.invalid/o/sample.git")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "sample")
+    git(path, "remote", "add", "origin", "https://example.invalid/o/samplelib.git")
+    # the user's environment, where pytest is installed (this one); the repository's own
+    # .venv is made by each recipe's install step
+    env = runner_env(VIRTUAL_ENV=str(BIN.parent))
+    proc = subprocess.run(
+        [str(BIN / "ft-bench"), "init", "--repo", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "pytest: {python} -m pytest -q" in proc.stdout, proc.stdout
+    git(path, "commit", "-q", "-am", "ftbench init")
     return path
+
+
+def pull_request(repo: Path, branch: str, change: str) -> str:
+    """A branch off main with one change (``readme``, ``library``: +50% work, ``test``: a
+    test waits longer), checked out; the merge-base."""
+    git(repo, "checkout", "-q", "main")
+    base = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-q", "-b", branch)
+    if change == "readme":
+        (repo / "README.md").write_text("# samplelib\n\nA sample library.\n")
+        git(repo, "commit", "-q", "-am", "README: a sentence")
+    elif change == "library":
+        foreign.slow_library(repo)
+    else:
+        foreign.slow_test(repo, SLOW_WAIT_S)
+    return base

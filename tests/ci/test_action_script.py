@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ci.kit import ROOT, git, make_sample
+import foreign
+from ci.kit import ROOT, git
 from hostile import github_html, tags
 
 SCRIPT = ROOT / "ci" / "github" / "action.sh"
@@ -73,7 +74,7 @@ def test_gate_refuses_unknown_words_and_a_missing_run(tmp_path: Path) -> None:
 
 
 def test_run_without_a_report_says_why_and_keeps_going(tmp_path: Path) -> None:
-    sample = make_sample(tmp_path / "sample")
+    sample = foreign.write(tmp_path / "sample")
     code, out, values = _step(
         "run",
         sample,
@@ -89,6 +90,24 @@ def test_run_without_a_report_says_why_and_keeps_going(tmp_path: Path) -> None:
     assert "ftbench stopped before writing a report (exit 5: setup error)" in summary
     assert "no-such-tier" in summary
     assert Path(values["comment"]).read_text() == summary
+
+
+def test_install_runs_in_the_repository_venv_kept_out_of_git_status(tmp_path: Path) -> None:
+    sample = foreign.write(tmp_path / "sample")
+    (sample / ".gitignore").write_text(".firsttry/\n")  # a project that does not ignore .venv
+    git(sample, "commit", "-q", "-am", "no .venv in .gitignore")
+    code, out, _ = _step(
+        "project",
+        sample,
+        tmp_path,
+        FTBENCH_PYTHON=sys.executable,
+        FTBENCH_INSTALL='test "$VIRTUAL_ENV" = "$PWD/.venv" && command -v pip > where.txt',
+    )
+    assert code == 0, out
+    assert (sample / "where.txt").read_text().strip() == str(sample / ".venv" / "bin" / "pip")
+    assert ".venv" not in git(sample, "status", "--porcelain")
+    code, out, _ = _step("project", sample, tmp_path, FTBENCH_INSTALL="exit 3")
+    assert code == 5 and "the install command failed (input: install)" in out
 
 
 def test_cache_keys_base_branch_first_on_a_pull_request(tmp_path: Path) -> None:
@@ -112,10 +131,10 @@ def test_cache_keys_base_branch_first_on_a_pull_request(tmp_path: Path) -> None:
 
 
 def test_merge_base_of_a_pull_request_is_passed_as_against(tmp_path: Path) -> None:
-    sample = make_sample(tmp_path / "sample")
+    sample = foreign.write(tmp_path / "sample")
     base = git(sample, "rev-parse", "HEAD")
     git(sample, "checkout", "-q", "-b", "feature")
-    (sample / "size.txt").write_text("1000\n")
+    (sample / "README.md").write_text("# changed\n")
     git(sample, "commit", "-q", "-am", "change")
     fake = tmp_path / "ft-bench"
     fake.write_text(

@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ftbench.cli import archive, calibrate, compare, dashboard, query, run, trend
+    from ftbench.cli import archive, calibrate, compare, dashboard, init, query, run, trend
 
     parser = _Parser(
         prog=PROG,
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     run.register(sub)
+    init.register(sub)
     calibrate.register(sub)
     compare.register(sub)
     trend.register(sub)

@@ -34,7 +34,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "regressions and archive the report.",
     )
     target = run.add_argument_group("target")
-    target.add_argument("--tier", help="tier from configuration or built-in (default: lite)")
+    target.add_argument(
+        "--tier",
+        help="tier from configuration or built-in (default: the configuration's default_tier, "
+        "else lite)",
+    )
     target.add_argument("--cmd", help="benchmark this command instead of a tier")
     target.add_argument(
         "--cache",

@@ -32,7 +32,7 @@ _STEP_KEYS = {
     *("name", "cmd", "shell", "cache", "clear", "env", "ok_exit_codes", "pycache"),
     *("pass_env", "version"),  # issue 9: secrets passed explicitly; the tool's version
 }
-TOP_KEYS = ("tiers",)
+TOP_KEYS = ("tiers", "default_tier")
 _TIER_KEYS = ("description", "steps", "setup")
 
 
@@ -169,6 +169,18 @@ def load_config(repo_root: Path) -> tuple[dict[str, Any], str] | None:
                 raise ConfigError("pyproject.toml: [tool.ftbench] must be a table")
             return table, "pyproject.toml [tool.ftbench]"
     return None
+
+
+def default_tier(repo_root: Path) -> str:
+    """The tier of ``ft-bench run`` without ``--tier``: the configuration's ``default_tier``
+    (``ft-bench init`` writes it), else :data:`DEFAULT_TIER`."""
+    loaded = load_config(repo_root)
+    if loaded is None or "default_tier" not in loaded[0]:
+        return DEFAULT_TIER
+    name = loaded[0]["default_tier"]
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{loaded[1]}: 'default_tier' must be a tier name")
+    return name
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ftbench.errors import ConfigError, SetupError
 from ftbench.measure import interpreter
-from ftbench.measure.config import DEFAULT_TIER, Step, Target, load_config, parse_tiers
+from ftbench.measure.config import Step, Target, default_tier, load_config, parse_tiers
 from ftbench.measure.interpreter import Interpreter, has_module
 
 FIRSTTRY_CACHE = ".firsttry/cache.json"
@@ -252,7 +252,7 @@ def resolve_target(
         interp = interpreter.find(repo_root, env)
         target = Target("cmd", "cmd", (Step("cmd", cmd, shell, tuple(cache or ())),), "--cmd")
         return bind(target, interp, interpreter.command_path(interp, env))
-    name = tier or DEFAULT_TIER
+    name = tier or default_tier(repo_root)
     configured = available_tiers(repo_root, env, builtin=False)
     if name in configured:
         return configured[name]
