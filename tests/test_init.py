@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import re
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -171,13 +172,11 @@ def test_a_read_only_repository_is_one_line(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder ftbench may not write in (as a user other than root sees a read-only one)."""
-    from ftbench.adopt import write
-
     def refused(*args: object, **kwargs: object) -> tuple[int, str]:
         raise PermissionError(errno.EACCES, "Permission denied")
 
     before = (repo / "pyproject.toml").read_text()
-    monkeypatch.setattr(write.tempfile, "mkstemp", refused)
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
     code, out = _init(repo, capsys)
     assert code == 5 and "cannot write pyproject.toml: Permission denied" in out
     assert "Traceback" not in out and (repo / "pyproject.toml").read_text() == before
@@ -214,3 +213,24 @@ def test_source_fills_in_where_ftbench_comes_from() -> None:
     assert recipes.render("pre-commit", "").todo.startswith("replace https://<host>/<owner>")
     bare = recipes.render("github", "")
     assert "install" not in bare.text  # nothing to install: no input
+
+
+def test_the_documented_line_counts_are_true(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/ci.md's table of what a user writes, per recipe, and what init writes."""
+    text = DOCS.read_text()
+    for kind, row in (
+        ("github", "GitHub Actions"),
+        ("gitlab", "GitLab CI"),
+        ("pre-commit", "pre-commit"),
+        ("docker", "Docker, your project's image"),
+    ):
+        block = re.search(rf"<!-- recipe: {kind} -->\n```\w*\n(.*?)```", text, re.S)
+        assert block is not None
+        count = recipes.lines(block.group(1))
+        assert f"| {row} | {count} (" in text, (kind, count)
+        assert count <= 10
+    assert _init(repo, capsys)[0] == 0
+    written = (repo / "pyproject.toml").read_text().split("[tool.mypy]\nstrict = true\n")[1]
+    assert recipes.lines(written) == 9 and "| 9 (the tier) |" in text

@@ -137,7 +137,7 @@ def _inside(path: str, root: str) -> str | None:
     return path[len(root) + 1 :] if path.startswith(root + os.sep) else None
 
 
-def _own(path: str, root: str, skip: tuple[str, ...]) -> str | None:
+def project_path(path: str, root: str, skip: tuple[str, ...]) -> str | None:
     """``path`` relative to ``root`` when it is the project's code: inside the repository,
     not in the interpreter's own prefix or site-packages (a ``.venv`` in the repository)."""
     if any(path == s or path.startswith(s + os.sep) for s in skip):
@@ -174,7 +174,7 @@ def base_imports(
     missing: list[str] = []
     checked: list[str] = []
     for place in found.paths:
-        rel = _own(place, real_root, found.skip)
+        rel = project_path(place, real_root, found.skip)
         if rel is None:
             continue
         mapped = os.path.normpath(os.path.join(real_tree, rel))
@@ -187,7 +187,7 @@ def base_imports(
             checked += _top_names(Path(mapped))
     links = []
     for name, place in sorted(found.hooks.items()):
-        rel = _own(os.path.realpath(place), real_root, found.skip)
+        rel = project_path(os.path.realpath(place), real_root, found.skip)
         if rel is None:
             continue
         mapped = os.path.join(real_tree, rel)

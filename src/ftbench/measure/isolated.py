@@ -28,7 +28,7 @@ from pathlib import Path
 from ftbench.errors import SetupError
 from ftbench.measure import tools
 from ftbench.measure.config import Target
-from ftbench.measure.editable import Probe, _own
+from ftbench.measure.editable import Probe, project_path
 from ftbench.measure.interpreter import Interpreter
 from ftbench.redact import scrub
 
@@ -89,7 +89,9 @@ def environment(
     real_root, own = os.path.realpath(root), {os.path.realpath(p) for p in has if p}
     # the user's site-packages, not the standard library (already there: a build front-end
     # drops what .pth files add, and would lose it)
-    visible = [p for p in found.paths if _own(p, real_root, found.skip) is None and p not in own]
+    visible = [
+        p for p in found.paths if project_path(p, real_root, found.skip) is None and p not in own
+    ]
     (purelib / "_ftbench_user_env.pth").write_text("".join(f"{p}\n" for p in visible))
     inside = {**clean, "VIRTUAL_ENV": str(where), "PATH": f"{where / 'bin'}{os.pathsep}"}
     inside["PATH"] += clean.get("PATH", os.defpath)
