@@ -81,6 +81,24 @@ def test_without_the_base_environment_both_sides_measure_the_current_code(
     assert code == 0
 
 
+@pytest.mark.slow
+def test_a_setup_that_reinstalls_per_side_leaves_the_user_environment_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``setup = "pip install -e ."`` runs in the base tree, then in this one: the user's
+    environment ends pointing at the working tree, and the base side still measures its own."""
+    repo = _slowed(tmp_path, "hatchling")
+    (repo / "ftbench.toml").write_text(
+        TIER.replace("[tiers.lib]\n", '[tiers.lib]\nsetup = "pip install -q -e ."\n')
+    )
+    code, report = _run(repo, capsys)
+    assert report.against is not None and report.against.setup == "pip install -q -e ."
+    assert "the base side imports its own tree's src/" in (report.against.imports or "")
+    assert code == 4, report.regression
+    pth = next((repo / ".venv").glob("lib/python*/site-packages/_editable_impl_samplelib.pth"))
+    assert pth.read_text().strip() == str(repo.resolve() / "src")
+
+
 # --- the mapping, on fake probes ------------------------------------------------------------
 
 
