@@ -172,6 +172,7 @@ def test_a_read_only_repository_is_one_line(
     repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder ftbench may not write in (as a user other than root sees a read-only one)."""
+
     def refused(*args: object, **kwargs: object) -> tuple[int, str]:
         raise PermissionError(errno.EACCES, "Permission denied")
 
