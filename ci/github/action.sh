@@ -125,9 +125,10 @@ run() {
       { echo "::error title=ftbench::args: not valid shell words"; out exit-code 2; return 0; }
   fi
   echo "+ ft-bench ${argv[*]} ${extra[*]}"
-  "$bin" "${argv[@]}" "${extra[@]}" 2> >(tee "$err" >&2)
-  local rc=$?
-  wait  # for tee
+  # stderr shown live and kept for the summary; a pipeline, so tee has finished when it ends
+  # (a process substitution's tee could still be writing when the file is read)
+  { "$bin" "${argv[@]}" "${extra[@]}" 2>&1 >&3 3>&- | tee "$err" >&2 3>&-; } 3>&1
+  local rc=${PIPESTATUS[0]}
   out exit-code "$rc"
   echo "ft-bench: exit $rc ($(meaning "$rc"))"
   if [ -f "$dir/bench_report.env" ] && [ -f "$dir/bench_proof.json" ]; then
