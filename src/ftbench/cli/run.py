@@ -211,8 +211,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=choose("never" if args.quiet else args.progress),
         )
     )
-    if not args.quiet:
-        print(outcome.markdown if args.format == "markdown" else _text(outcome.report, args))
+    if not args.quiet:  # the run's error is printed once: on stderr, by the CLI
+        text = outcome.markdown if args.format == "markdown" else _text(outcome.report, args)
+        print(text)
     _warn_no_baseline(outcome.report)
     verdict = outcome.report.regression
     if args.quiet and verdict is not None and verdict.exit_code != EXIT_OK:
@@ -250,7 +251,8 @@ def _warn_warm_slower(report: Report) -> None:
 def _text(report: Report, args: argparse.Namespace) -> str:
     from ftbench.report.text import render_text
 
-    return render_text(report, str((args.out_dir or Path(".firsttry")) / "bench_proof.json"))
+    where = str((args.out_dir or Path(".firsttry")) / "bench_proof.json")
+    return render_text(report, where, error=False)
 
 
 def _warn_no_baseline(report: Report) -> None:
@@ -293,6 +295,8 @@ def cmd_tiers(args: argparse.Namespace) -> int:
     for name, target in tiers.items():
         about = f": {target.description}" if target.description else ""
         print(terminal(f"{name}  ({target.source}){about}"))
+        if target.writes == "restore":
+            print("  writes: restore (changed tracked files put back after every sample)")
         for step in target.steps:
             argv = step.argv(name, args.mode)
             shown = argv[2] if step.shell else shlex.join(argv)

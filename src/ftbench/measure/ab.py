@@ -150,7 +150,9 @@ def _pairs(
                 side.phases[name].samples.append(sample)
             if runner is current:
                 current.progress.sample(name, index - start, upto - start, sample.wall_s, sample.ok)
-            error = runner.failure(sample, name, index, warmup=not record)
+            error = runner.failure(sample, name, index, warmup=not record) or (
+                runner.after_sample(sample, warmup=not record)
+            )
             if error is not None:
                 which = "base" if runner is base else "current"
                 raise FtbenchError(f"{which} side: {error}", exit_code=error.exit_code)

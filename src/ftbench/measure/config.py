@@ -20,6 +20,7 @@ from typing import Any
 
 from ftbench.errors import ConfigError
 from ftbench.measure import interpreter
+from ftbench.measure.tree import WRITES
 
 MODES: dict[str, tuple[int, int, int]] = {
     # mode: (cold samples, warm samples, warm-up runs)
@@ -33,7 +34,7 @@ _STEP_KEYS = {
     *("pass_env", "version"),  # issue 9: secrets passed explicitly; the tool's version
 }
 TOP_KEYS = ("tiers", "default_tier")
-_TIER_KEYS = ("description", "steps", "setup")
+_TIER_KEYS = ("description", "steps", "setup", "writes")
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,19 @@ class Target:
     interp: interpreter.Interpreter | None = field(default=None, compare=False)
     #: untimed shell command run in each tree of an A/B run before measuring (``--against``)
     setup: str | None = None
+    #: what the commands may do to the tracked files (``measure/tree.py``): ``refuse`` (a
+    #: change stops the run) or ``restore`` (put back after every sample that changed them)
+    writes: str = "refuse"
 
     def config_hash(self) -> str:
         """Hash of the target's definition (templates, not machine-specific paths)."""
-        body = {"kind": self.kind, "tier": self.tier, "steps": [_step_dict(s) for s in self.steps]}
+        body: dict[str, Any] = {
+            "kind": self.kind,
+            "tier": self.tier,
+            "steps": [_step_dict(s) for s in self.steps],
+        }
+        if self.writes != "refuse":  # only when set: existing tiers keep their hash
+            body["writes"] = self.writes
         raw = json.dumps(body, sort_keys=True).encode()
         return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -215,7 +225,12 @@ def parse_tiers(table: Mapping[str, Any], source: str) -> dict[str, Target]:
         setup = tier.get("setup")
         if setup is not None and not (isinstance(setup, str) and setup.strip()):
             raise ConfigError(f"{where}: 'setup' must be a non-empty command string")
-        result[tier_name] = Target("tier", tier_name, parsed, source, description, setup=setup)
+        writes = tier.get("writes", "refuse")
+        if writes not in WRITES:
+            raise ConfigError(f"{where}: 'writes' must be one of {', '.join(WRITES)}")
+        result[tier_name] = Target(
+            "tier", tier_name, parsed, source, description, setup=setup, writes=writes
+        )
     return result
 
 

@@ -191,7 +191,45 @@ def tool_version(argv0: str, path: str | None = None) -> str | None:
     if name not in KNOWN_TOOLS and not _PYTHON.match(name):  # the user's interpreter: asked
         return None
     program = argv0 if "/" in argv0 else shutil.which(argv0, path=path)
-    return read_version([program, "--version"], path=path) if program else None
+    if not program:
+        return None
+    return read_version([program, "--version"], path=path) or script_version(program, path)
+
+
+#: asks an interpreter which installed distribution provides the console script ``argv[1]``
+_SCRIPT_OWNER = (
+    "import sys, importlib.metadata as m\n"
+    "for d in m.distributions():\n"
+    "    if any(e.group == 'console_scripts' and e.name == sys.argv[1] for e in d.entry_points):\n"
+    "        print(d.metadata['Name'], d.version); break\n"
+)
+
+
+def script_version(program: str, path: str | None = None) -> str | None:
+    """The version of the distribution that installed ``program``, a Python console script
+    (its first line names its interpreter), for tools without ``--version`` (FirstTry 0.1.9
+    has none); None for anything else. Reads the installed metadata: nothing of the tool
+    runs."""
+    try:
+        with open(program, "rb") as fh:
+            first = fh.readline(4096)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    interpreter = first[2:].decode(errors="replace").strip().split(" ")[0]
+    if not _PYTHON.match(Path(interpreter).name) or not os.access(interpreter, os.X_OK):
+        return None
+    return read_version([interpreter, "-c", _SCRIPT_OWNER, Path(program).name], path=path)
+
+
+def module_version(python: str, module: str, path: str | None = None) -> str | None:
+    """``python -m module --version`` for a :data:`KNOWN_TOOLS` module (``{python} -m pytest``:
+    pytest's version, never the interpreter's); None for any other module."""
+    if module not in KNOWN_TOOLS:
+        return None
+    program = python if "/" in python else shutil.which(python, path=path)
+    return read_version([program, "-m", module, "--version"], path=path) if program else None
 
 
 def _tool_versions(
@@ -205,9 +243,12 @@ def _tool_versions(
         step = steps.get(name)
         reader = getattr(step, "version_argv", None)  # steps with a ``version`` command
         command = reader(target.tier, mode) if reader is not None else None
+        argv = step.argv(target.tier, mode) if step is not None and not step.shell else []
         try:
             if command:
                 versions[name] = read_version(command, cwd=repo_root, path=path)
+            elif len(argv) > 2 and argv[1] == "-m" and _PYTHON.match(Path(argv[0]).name):
+                versions[name] = module_version(program, argv[2], path)  # python -m pytest
             else:
                 versions[name] = tool_version(program, path)
         except Exception:  # a version is never worth a measured run

@@ -14,6 +14,7 @@ from ftbench.measure import cache
 from ftbench.measure.config import MODES, Target
 from ftbench.measure.executor import RSS_SCOPE, ProcessResult
 from ftbench.measure.load import LoadReading
+from ftbench.measure.tree import TreeStats
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class BenchResult:
     probe_backend: str = ""
     rss_scope: str = RSS_SCOPE  # what max_rss_kb covers (see executor.RSS_SCOPE)
     load: LoadReading | None = None  # how busy the machine was while measuring
+    tree: TreeStats | None = None  # the tracked files' checks (measure/tree.py)
 
 
 class Progress:

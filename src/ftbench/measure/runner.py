@@ -27,6 +27,7 @@ from ftbench.measure.results import Progress as Progress
 from ftbench.measure.results import RunSettings as RunSettings
 from ftbench.measure.results import Sample as Sample
 from ftbench.measure.results import StepSample as StepSample
+from ftbench.measure.tree import TreeGuard
 from ftbench.redact import log_secrets, scrub, target_environ
 from ftbench.signals import interrupted_error
 
@@ -67,6 +68,9 @@ class Runner:
         self._guarded = (artifacts_dir, *protected)
         self.cache_paths = self._resolve_caches()  # checked before any sample
         self.executor = executor if executor is not None else probe.default_executor()
+        #: the tracked files, checked after every sample (measure/tree.py)
+        self.tree = TreeGuard(self.root, target.writes)
+        self._tree_error: FtbenchError | None = None  # a change seen after a step
         #: where the reference loop's readings of the current phase go (measure/load.py)
         self._refs: list[float] = []
         self._last_ref = 0.0  # time.monotonic() of the last reading between samples
@@ -106,11 +110,13 @@ class Runner:
     def begin(self) -> BenchResult:
         """A new, empty result; the previous run's logs are gone from here."""
         self._remove_stale_logs()
+        self.tree.start()
         return BenchResult(
             self.target,
             self.settings,
             self.clock().replace(microsecond=0),
             probe_backend=self.executor.name,
+            tree=self.tree.stats,
         )
 
     def run(self) -> BenchResult:
@@ -163,14 +169,14 @@ class Runner:
             return
         self.progress.phase(name, count)
         # One step and nothing to do between samples: the executor runs them back to back.
-        batched = len(self.target.steps) == 1 and name != "cold"
+        batched = len(self.target.steps) == 1 and name != "cold" and not self._restoring
         samples = (
             self._batch(name, count)
             if batched
             else (self.sample(name, index) for index in range(1, count + 1))
         )
         with contextlib.closing(samples):
-            self._record(result, name, count, record, samples)
+            self._record(result, name, count, record, samples, batched=batched)
 
     def _record(
         self,
@@ -179,14 +185,33 @@ class Runner:
         count: int,
         record: PhaseResult | None,
         samples: Iterator[Sample],
+        *,
+        batched: bool = False,
     ) -> None:
+        """``batched``: the tracked files are checked after each batch (``_batch``), never
+        while the executor may still run its next samples."""
         for index, sample in enumerate(samples, 1):
             if record is not None:
                 record.samples.append(sample)
             self.progress.sample(name, index, count, sample.wall_s, sample.ok)
-            result.error = self.failure(sample, name, index, warmup=record is None)
+            warmup = record is None
+            result.error = self.failure(sample, name, index, warmup=warmup)
+            if result.error is None and not batched:
+                result.error = self.after_sample(sample, warmup=warmup)
             if result.error is not None:
                 return
+
+    @property
+    def _restoring(self) -> bool:
+        return self.target.writes == "restore"
+
+    def after_sample(self, sample: Sample, *, warmup: bool = False) -> FtbenchError | None:
+        """The tracked files after ``sample`` (batched samples: after their batch): the error
+        that stops the run when a command changed them (or could not be put back)."""
+        error, self._tree_error = self._tree_error, None
+        if error is None and (len(self.target.steps) == 1 or self._restoring):
+            error = self.tree.check(_what(sample, warmup))
+        return error
 
     def failure(
         self, sample: Sample, name: str, index: int, *, warmup: bool = False
@@ -201,10 +226,12 @@ class Runner:
             if failed.result.timed_out
             else (f"exited with code {failed.result.exit_code}")
         )
+        timed_out = failed.result.timed_out
+        hint = "" if asked or timed_out else tools.findings_hint(failed.result.exit_code)
         return FtbenchError(
             f"step '{failed.name}' {what} in "
             f"{'warm-up run' if warmup else f'{name} sample'} {index}"
-            f"{f': {asked}' if asked else ''} (log: {failed.log})",
+            f"{f': {asked}' if asked else ''} (log: {failed.log}){hint}",
             exit_code=EXIT_COMMAND_FAILED,
         )
 
@@ -324,6 +351,10 @@ class Runner:
                     mask_logs([log], self._secrets)
                 else:
                     discard_logs([log])
+            where = "warm-up runs" if phase == "warmup" else f"{phase} samples"
+            error = self.tree.check(f"step '{step.name}' in {where} {first}-{numbers[-1]}")
+            if error is not None:
+                raise error  # the batch's samples are recorded: the run stops here
             if ran < len(jobs):
                 return
 
@@ -350,6 +381,12 @@ class Runner:
                 with _cannot_run(step):
                     (measured,) = self.executor.run([job], stop_on_failure=True)
                 steps.append(self._step_sample(step, job, measured))
+                if len(self.target.steps) > 1 and not self._restoring and not self._tree_error:
+                    # a change is blamed on the step that made it (restore: on the sample)
+                    where = (
+                        f"warm-up run {index}" if phase == "warmup" else f"{phase} sample {index}"
+                    )
+                    self._tree_error = self.tree.check(f"step '{step.name}' in {where}")
                 if not steps[-1].ok:
                     break
         finally:
@@ -364,6 +401,13 @@ def _cannot_run(step: Step) -> Iterator[None]:
         yield
     except OSError as exc:
         raise SetupError(f"step '{step.name}': cannot run: {exc.strerror or exc}") from None
+
+
+def _what(sample: Sample, warmup: bool) -> str:
+    """``step 'x' in warm sample 3`` (one step), ``warm-up run 1`` (several)."""
+    warmup = warmup or sample.phase == "warmup"
+    where = f"warm-up run {sample.index}" if warmup else f"{sample.phase} sample {sample.index}"
+    return f"step '{sample.steps[0].name}' in {where}" if len(sample.steps) == 1 else where
 
 
 def _cpus() -> int:

@@ -42,6 +42,8 @@ class FirstTry:
     program: str
     interface: str | None  # "level" (run --level N), "tier" (run MODE --tier T) or None
     levels: tuple[str, ...] = ()
+    #: the option of ``run`` that checks without fixing, when its help shows one
+    check_only: str | None = None
 
 
 @dataclass
@@ -70,12 +72,24 @@ def detect_firsttry(path: str, timeout: float = 15.0) -> FirstTry | None:
         text = proc.stdout + proc.stderr
     except (OSError, subprocess.SubprocessError):
         return FirstTry(program, None)
+    found = re.search(r"(--no-fix|--no-autofix|--check-only|--dry-run)\b", text)
+    check = found.group(1) if found else None
     levels = re.search(r"--level[ =]\{([0-9, ]+)\}", text)
     if levels:
-        return FirstTry(program, "level", tuple(x.strip() for x in levels.group(1).split(",")))
+        numbers = tuple(x.strip() for x in levels.group(1).split(","))
+        return FirstTry(program, "level", numbers, check)
     if "--tier" in text:
-        return FirstTry(program, "tier")
+        return FirstTry(program, "tier", check_only=check)
     return FirstTry(program, None)
+
+
+def _firsttry_writes(ft: FirstTry) -> tuple[tuple[str, ...], str, str]:
+    """How a built-in FirstTry tier leaves the tree unchanged: its check-only option when
+    ``run --help`` shows one; else its fixes allowed and put back after every sample (FirstTry
+    0.1.9's level 1 runs ``ruff check --fix``): the extra arguments, ``writes``, a note."""
+    if ft.check_only is not None:
+        return (ft.check_only,), "refuse", f"check-only ({ft.check_only})"
+    return (), "restore", "its fixes put back after every sample (no check-only option)"
 
 
 def builtin_tiers(repo_root: Path, interp: Interpreter, path: str) -> Builtins:
@@ -95,30 +109,29 @@ def builtin_tiers(repo_root: Path, interp: Interpreter, path: str) -> Builtins:
 def _firsttry_tiers(ft: FirstTry, out: Builtins) -> None:
     source = "built-in (FirstTry CLI)"
     cache = FIRSTTRY_CACHES
+    extra, writes, how = _firsttry_writes(ft)
     if ft.interface == "tier":
-        cmd = ("firsttry", "run", "{mode}", "--tier", "{tier}")
+        cmd = ("firsttry", "run", "{mode}", "--tier", "{tier}", *extra)
         for t in ("lite", "pro"):
-            out.tiers[t] = Target("tier", t, (Step("firsttry", cmd, cache=cache),), source)
-        out.notes.append(f"FirstTry: {ft.program} (run MODE --tier TIER)")
+            step = Step("firsttry", cmd, cache=cache)
+            out.tiers[t] = Target("tier", t, (step,), f"{source}; {how}", writes=writes)
+        out.notes.append(f"FirstTry: {ft.program} (run MODE --tier TIER); {how}")
         return
     if ft.interface != "level" or not ft.levels:
         out.notes.append(
             f"FirstTry left out: `{ft.program} run --help` shows neither --level nor --tier"
         )
         return
-    for tier, i in _LEVEL_OF.items():
-        level = ft.levels[min(i, len(ft.levels) - 1)]
-        step = Step("firsttry", ("firsttry", "run", "--level", level), cache=cache, pycache=True)
-        out.tiers[tier] = Target("tier", tier, (step,), f"{source}: level {level}")
-    for level in ft.levels:
-        step = Step("firsttry", ("firsttry", "run", "--level", level), cache=cache, pycache=True)
-        out.tiers[f"firsttry-{level}"] = Target(
-            "tier", f"firsttry-{level}", (step,), f"{source}: level {level}"
-        )
+    named = {t: ft.levels[min(i, len(ft.levels) - 1)] for t, i in _LEVEL_OF.items()}
+    named.update({f"firsttry-{level}": level for level in ft.levels})
+    for tier, level in named.items():
+        argv = ("firsttry", "run", "--level", level, *extra)
+        step = Step("firsttry", argv, cache=cache, pycache=True)
+        about = f"{source}: level {level}; {how}"
+        out.tiers[tier] = Target("tier", tier, (step,), about, writes=writes)
     out.notes.append(
         f"FirstTry: {ft.program} (run --level {{{','.join(ft.levels)}}}): lite = level "
-        f"{out.tiers['lite'].steps[0].argv('lite', 'normal')[-1]}, pro = level "
-        f"{out.tiers['pro'].steps[0].argv('pro', 'normal')[-1]}"
+        f"{named['lite']}, pro = level {named['pro']}; {how}"
     )
 
 
@@ -367,3 +380,12 @@ def input_hint(log: Path) -> str | None:
     if "license" in tail.lower() and "firsttry" in tail.lower():
         hint += " (FirstTry: set FIRSTTRY_LICENSE_KEY, or start its trial once by hand)"
     return hint
+
+
+def findings_hint(exit_code: int) -> str:
+    """What to do when a step exited non-zero (said once, with the first failure)."""
+    return (
+        f": a check with findings exits non-zero; to time it anyway, run with -i "
+        f"(--ignore-failure), or give the step ok_exit_codes = [0, {exit_code}] in "
+        "[tool.ftbench] / ftbench.toml"
+    )

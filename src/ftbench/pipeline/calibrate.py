@@ -9,6 +9,7 @@ from pathlib import Path
 from ftbench import paths
 from ftbench.archive.local import default_archive_dir
 from ftbench.archive.repo_id import repo_id
+from ftbench.errors import FtbenchError
 from ftbench.judge import calibration
 from ftbench.judge.ab import judge_against
 from ftbench.judge.calibration import machine_key
@@ -29,6 +30,17 @@ class CalibrationOutcome:
     path: Path
 
 
+def _own_words(error: FtbenchError, number: int, rounds: int) -> FtbenchError:
+    """A failure in calibration's words: both sides are this tree (not a "base side")."""
+    text = str(error)
+    for side in ("base side: ", "current side: "):
+        text = text.removeprefix(side)
+    return FtbenchError(
+        f"calibration round {number} of {rounds} (this tree against itself): {text}",
+        exit_code=error.exit_code,
+    )
+
+
 def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
     """A/A: the target against itself, interleaved, ``rounds`` times; the thresholds it
     recommends are stored for this machine class, target and mode (see
@@ -38,10 +50,10 @@ def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
     self_ref = BaseRef("A/A", "", "A/A: this tree against itself")
     made: list[calibration.Round] = []
     report: Report | None = None
-    for _ in range(rounds):
+    for number in range(1, rounds + 1):
         measured, looks = interleaved(request, root)
         if measured.current.error is not None:
-            raise measured.current.error
+            raise _own_words(measured.current.error, number, rounds)
         report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
         against = base_side(
             measured.base,

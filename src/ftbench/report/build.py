@@ -33,6 +33,7 @@ from ftbench.report.model import (
     TargetInfo,
     TargetStep,
     Tool,
+    TreeCheck,
 )
 from ftbench.report.summary import summarize
 
@@ -171,6 +172,20 @@ def base_side(
     )
 
 
+def _tree(result: measured.BenchResult) -> TreeCheck | None:
+    stats = result.tree
+    if stats is None:
+        return None
+    return TreeCheck(
+        checked=stats.checked,
+        writes="restore" if result.target.writes == "restore" else "refuse",
+        checks=stats.checks,
+        check_s=_round(stats.seconds, 4),
+        restores=stats.restores,
+        changed=tuple(scrub(p) for p in stats.changed),
+    )
+
+
 def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str) -> Report:
     """The report of one run, not yet judged nor archived."""
     target = result.target
@@ -217,6 +232,7 @@ def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str)
             rss_scope=result.rss_scope,
         ),
         load=_load(result.load, runs),
+        tree=_tree(result),
         runs=runs,
         speedup=round(cold / warm, 3) if cold and warm else None,
         ok=error is None and all(p.ok for p in phases.values()),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ftbench.report.escape import markdown_code as code
 from ftbench.report.escape import markdown_text as md
 from ftbench.report.escape import markdown_url
+from ftbench.report.facts import markdown_lines, phase_exits, tree_text
 from ftbench.report.formats import fmt_ci, fmt_pct, fmt_rss, fmt_s, table
 from ftbench.report.model import Phase, Report, Runs, Stats
 from ftbench.report.next_steps import next_steps
@@ -45,6 +46,7 @@ def render(report: Report) -> str:
             lines += ["", "What the archive judge saw, against the baseline runs:"]
         lines += ["", *judged_table(report, verdict.phases)]
     lines += ["", "### This run (wall time)", "", *_phase_table(report.runs)]
+    lines += markdown_lines(report)  # exit codes counted as success, the tracked files
     if report.speedup:
         lines += ["", f"Cold → warm speedup: **{report.speedup:.2f}×**"]
     step_rows = _step_rows(report)
@@ -67,7 +69,8 @@ def _commands(phase: Phase) -> str:
     if not phase.ok:
         return f"❌ exit {phase.exit_code}"
     left_out = phase.failed + phase.timed_out
-    return f"ok ({left_out} left out)" if left_out else "ok"
+    notes = [n for n in (f"{left_out} left out" if left_out else "", phase_exits(phase)) if n]
+    return f"ok ({'; '.join(notes)})" if notes else "ok"
 
 
 def _phase_table(runs: Runs) -> list[str]:
@@ -132,7 +135,7 @@ def _environment(report: Report) -> list[str]:
     mem = env.memory_bytes
     commit = code((git.commit or "")[:12] or "–", cell=True)
     dirty = " (dirty)" if git.dirty else ""
-    tools = ", ".join(f"{md(k)}: {md(v)}" for k, v in env.tool_versions.items() if v)
+    tools = ", ".join(f"{md(k)}: {md(v or 'unknown')}" for k, v in env.tool_versions.items())
     cpus = env.cpu_count_logical if env.cpu_count_logical is not None else "?"
     cpu = md(env.cpu_model)
     rows = [
@@ -153,6 +156,7 @@ def _environment(report: Report) -> list[str]:
             f"({md(repo.fingerprint_method)})",
         ),
         ("Measured with", f"ftbench {md(report.tool.version)}, {md(report.measurement.probe)}"),
+        ("Tracked files", md(tree_text(report) or "")),
     ]
     if report.against is not None and report.against.imports:  # under an editable install
         rows.append(("Base side's code", md(report.against.imports)))

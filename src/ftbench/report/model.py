@@ -21,6 +21,7 @@ report still loads; a reader ignores fields it does not know):
   regression block's ``gates``, ``accepted``, ``confirmation``, ``baseline.window`` and
   ``baseline.commit``, the phases' ``gates`` and ``machine``, and the verdict ``accepted``
   (a reader of 0.3 cannot load a report whose verdict is ``accepted``).
+  Also ``tree`` (the tracked files checked between samples).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ftbench.errors import one_line
-from ftbench.report.codec import OMIT_NONE, ModelError, from_value, pattern, to_value
+from ftbench.report.codec import OMIT_NONE, ModelError, from_value, minimum, pattern, to_value
 from ftbench.report.runs import PHASE_NAMES as PHASE_NAMES
 from ftbench.report.runs import CacheSize as CacheSize
 from ftbench.report.runs import Phase as Phase
@@ -180,6 +181,24 @@ class MachineLoad:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TreeCheck:
+    """The tracked files, checked after every sample (``measure/tree.py``): a benchmark never
+    changes what it measures."""
+
+    #: False: not a git work tree, nothing was checked
+    checked: bool
+    #: the tier's ``writes``: ``refuse`` (a change stops the run) or ``restore`` (files put back)
+    writes: Literal["refuse", "restore"]
+    checks: int = field(metadata=minimum(0))
+    #: time spent checking, outside every sample's timing
+    check_s: float = field(metadata=minimum(0))
+    #: samples after which the changed files were put back (``writes = "restore"``)
+    restores: int = field(metadata=minimum(0))
+    #: what a command changed, when that stopped the run
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class BaseSide:
     """``ft-bench run --against REF``: the base side, measured interleaved with this run."""
 
@@ -224,6 +243,8 @@ class Report:
     measurement: Measurement
     #: the machine's load during the run (absent in reports of ftbench 0.2 and older)
     load: MachineLoad | None = field(default=None, metadata=OMIT_NONE)
+    #: the tracked files checked between samples (absent before 0.4)
+    tree: TreeCheck | None = field(default=None, metadata=OMIT_NONE)
     runs: Runs
     #: the base side of an A/B run (``--against``), else absent
     against: BaseSide | None = field(default=None, metadata=OMIT_NONE)

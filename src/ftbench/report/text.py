@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ftbench.report.escape import terminal
+from ftbench.report.facts import text_lines
 from ftbench.report.formats import fmt_ci, fmt_pct, fmt_rss, fmt_s
 from ftbench.report.model import Report
 from ftbench.report.verdict_md import NO_BASELINE_FIX, headline
@@ -23,12 +24,15 @@ def columns(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     return [indent + "  ".join(r[i].ljust(widths[i]) for i in keep).rstrip() for r in rows]
 
 
-def render_text(report: Report, report_path: str = ".firsttry/bench_proof.json") -> str:
+def render_text(
+    report: Report, report_path: str = ".firsttry/bench_proof.json", *, error: bool = True
+) -> str:
+    """``error=False``: the run's error is left out (the CLI prints it once, on stderr)."""
     verdict = report.regression
     # the headline's emoji is left out: terminals and logs do not all show them
     words = terminal(headline(report).split(" ", 1)[-1])
     lines = [f"ftbench: {words} · {terminal(report.tier)} tier ({terminal(report.mode)} mode)"]
-    if report.error:
+    if report.error and error:
         lines.append(f"  error: {terminal(report.error)}")
     if verdict is not None:
         lines.append(f"  verdict: {terminal(verdict.summary or verdict.verdict)}")
@@ -71,6 +75,7 @@ def render_text(report: Report, report_path: str = ".firsttry/bench_proof.json")
         )
     if len(rows) > 1:
         lines += ["", *columns(rows)]
+    lines += text_lines(report)  # exit codes counted as success, the tracked files
     if report.speedup:
         lines.append(f"  cold → warm speedup {report.speedup:.2f}×")
     lines += ["", f"  report: {report_path} (Markdown: bench_proof.md next to it)"]
