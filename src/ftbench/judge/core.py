@@ -239,10 +239,13 @@ def _archive_metric(
         threshold=threshold,
     )
     pooled = [v for vs in runs for v in vs]
+    cur_median = statistics.median(cur) if cur else None
+    base_median = statistics.median(pooled) if pooled else None
+    raw = None  # the change of the medians shown (seconds), beside the speed-relative one
+    if cur_median is not None and base_median:
+        raw = round((cur_median / base_median - 1) * 100, 4)
     return replace(
-        made,
-        current_median=statistics.median(cur) if cur else None,
-        baseline_median=statistics.median(pooled) if pooled else None,
+        made, current_median=cur_median, baseline_median=base_median, raw_pct_change=raw
     )
 
 

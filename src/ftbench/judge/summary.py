@@ -40,6 +40,8 @@ def _phase_summary(name: str, p: PhaseVerdict) -> str:
     text = f"{name} {pct(p.pct_change)}"
     if p.metrics is not None:  # reports of 0.2 and older judged wall time only
         text += f" {p.metric}"
+    if p.raw_pct_change is not None:
+        text += f" relative to the machine's speed (medians {pct(p.raw_pct_change)})"
     if p.ci95_pct is not None:
         text += f" (95% CI {pct(p.ci95_pct[0])}..{pct(p.ci95_pct[1])})"
     if p.p_value is not None:

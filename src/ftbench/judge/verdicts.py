@@ -72,6 +72,7 @@ def phase_verdict(
         metrics=per or None,
         steps=_steps(metric, mine, theirs),
         gates=gated,
+        raw_pct_change=decided.raw_pct_change,
     )
 
 

@@ -23,6 +23,14 @@ def fmt_pct(value: float | None) -> str:
     return ("+0" if text in ("+0", "-0") else "+0.0" if text in ("+0.0", "-0.0") else text) + "%"
 
 
+def fmt_change(value: float | None, raw: float | None = None) -> str:
+    """A judged change; one judged relative to the machine's speed (``raw``: the change of the
+    medians shown beside it) says so: ``-0.3% speed-adjusted (medians +6.0%)``."""
+    if raw is None or value is None:
+        return fmt_pct(value)
+    return f"{fmt_pct(value)} speed-adjusted (medians {fmt_pct(raw)})"
+
+
 def fmt_rss(kb: int | None, exact: bool) -> str:
     if kb is None:
         return "unknown"

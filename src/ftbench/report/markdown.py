@@ -52,7 +52,8 @@ def render(report: Report) -> str:
     step_rows = _step_rows(report)
     if step_rows:
         lines += ["", "### Steps (median wall time)", ""]
-        lines += table(["step", "phase", "base", "current", "95% CI", "change"], step_rows)
+        header = ["step", "phase", "base", "current", "95% CI", "change of the medians"]
+        lines += table([*header, "judged change (its metric)"], step_rows)
     lines += metric_details(verdict)
     lines += next_steps(report)
     lines += _environment(report)
@@ -108,9 +109,14 @@ def _step_rows(report: Report) -> list[list[str]]:
             base_phase = _base_phase(report, name)
             base = base_phase.steps.get(step) if base_phase is not None else None
             judged = verdict.phases.get(name) if verdict is not None else None
-            change = judged.steps.get(step) if judged is not None and judged.steps else None
-            if change is None and base is not None and stats is not None:
-                change = _pct(base.median, stats.median)
+            # the change column is computed from the medians beside it (wall time); the
+            # judge's per-step change is of its own metric, and says which
+            change = _pct(base.median, stats.median) if base and stats else None
+            other = judged.steps.get(step) if judged is not None and judged.steps else None
+            if other is not None and judged is not None and (judged.metric != "wall" or not base):
+                judged_text = f"{fmt_pct(other)} {md(judged.metric)}"
+            else:
+                judged_text = ""
             rows.append(
                 [
                     md(step),
@@ -119,6 +125,7 @@ def _step_rows(report: Report) -> list[list[str]]:
                     fmt_s(stats.median) if stats is not None else "–",
                     fmt_ci(stats.ci95) if stats is not None and stats.ci95 else "",
                     fmt_pct(change) if change is not None else "",
+                    judged_text,
                 ]
             )
     return rows

@@ -288,7 +288,8 @@ class Report:
         try:
             return from_value(cls, value, "report")
         except ModelError as exc:
-            raise ModelError(f"{source}: {exc}") from None
+            # one line, whatever a key holds (a name with a line break)
+            raise ModelError(" ".join(f"{source}: {exc}".splitlines())) from None
 
     # --- writing -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ftbench.report.escape import terminal
 from ftbench.report.facts import text_lines
-from ftbench.report.formats import fmt_ci, fmt_pct, fmt_rss, fmt_s
+from ftbench.report.formats import fmt_change, fmt_ci, fmt_rss, fmt_s
 from ftbench.report.model import Report
 from ftbench.report.verdict_md import NO_BASELINE_FIX, headline
 
@@ -66,7 +66,9 @@ def render_text(
                 terminal(judged.metric) if judged is not None else "",
                 _base(judged.current.median, judged.metric) if judged is not None else "",
                 _base(judged.baseline.median, judged.metric) if judged is not None else "",
-                fmt_pct(judged.pct_change) if judged and judged.pct_change is not None else "",
+                fmt_change(judged.pct_change, judged.raw_pct_change)
+                if judged and judged.pct_change is not None
+                else "",
                 fmt_ci(judged.ci95_pct, "pct") if judged and judged.ci95_pct else "",
                 f"±{judged.noise_floor_pct:.1f}%"
                 if judged and judged.noise_floor_pct is not None

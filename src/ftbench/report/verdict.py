@@ -46,6 +46,9 @@ class MetricVerdict:
     #: the smallest change these samples could have shown as significant, in percent
     noise_floor_pct: float | None = None
     reason: str = ""
+    #: the change of the medians shown, when ``pct_change`` was judged relative to the
+    #: machine's speed (archive rule, CPU time: ``judge/core.py``); else absent
+    raw_pct_change: float | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +76,8 @@ class PhaseVerdict:
     gates: tuple[str, ...] | None = field(default=None, metadata=OMIT_NONE)
     #: how this run's machine differed from its baselines' (archive judge), when it did
     machine: str | None = field(default=None, metadata=OMIT_NONE)
+    #: the change of the medians shown, when ``pct_change`` is relative to the machine's speed
+    raw_pct_change: float | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass(frozen=True, kw_only=True)

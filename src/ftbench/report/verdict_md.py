@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from ftbench.report.escape import markdown_code as code
 from ftbench.report.escape import markdown_text as md
-from ftbench.report.formats import fmt_ci, fmt_pct, p_text, table, value
+from ftbench.report.formats import fmt_change, fmt_ci, fmt_pct, p_text, table, value
 from ftbench.report.model import (
     Confirmation,
     MetricVerdict,
@@ -131,7 +131,9 @@ def judged_table(report: Report, phases: Mapping[str, PhaseVerdict]) -> list[str
                 md(p.metric),
                 _side(p.baseline.median, p.baseline.n, p.metric),
                 _side(p.current.median, p.current.n, p.metric),
-                f"**{fmt_pct(p.pct_change)}**" if p.pct_change is not None else "–",
+                f"**{fmt_change(p.pct_change, p.raw_pct_change)}**"
+                if p.pct_change is not None
+                else "–",
                 fmt_ci(p.ci95_pct, "pct"),
                 p_text(p.p_value),
                 f"±{p.noise_floor_pct:.1f}%" if p.noise_floor_pct is not None else "–",
@@ -178,7 +180,7 @@ def metric_details(verdict: Verdict | None) -> list[str]:
                     STATUS.get(m.verdict) or md(m.verdict),
                     value(m.baseline_median, rss),
                     value(m.current_median, rss),
-                    fmt_pct(m.pct_change),
+                    fmt_change(m.pct_change, m.raw_pct_change),
                     fmt_ci(m.ci95_pct, "pct"),
                     p_text(m.p_value),
                     f"±{m.noise_floor_pct:.1f}%" if m.noise_floor_pct is not None else "–",
