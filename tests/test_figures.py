@@ -56,9 +56,7 @@ def _run(cpu: float, ref: float, seed: int) -> Report:
     report = make_report(noisy(cpu * 2, 10, cv=0.01, seed=seed))
     warm = report.runs.warm
     assert warm is not None
-    return dataclasses.replace(
-        report, runs=Runs(warm=dataclasses.replace(warm, speed_ref_ms=ref))
-    )
+    return dataclasses.replace(report, runs=Runs(warm=dataclasses.replace(warm, speed_ref_ms=ref)))
 
 
 def test_speed_adjusted_cpu_change_shows_the_medians_change_too() -> None:

@@ -11,6 +11,8 @@ from ftbench.cli.common import bounded, repo_root
 from ftbench.errors import EXIT_OK, UsageError
 
 DEFAULT_ROUNDS = 5
+MIN_ROUNDS = 5  # judge.calibration.MIN_ROUNDS (not imported: --help stays fast)
+CAP = 2.0  # judge.calibration.CAP_FACTOR
 MODES = ("fast", "normal", "full")
 
 
@@ -39,6 +41,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help=f"A/A rounds (default {DEFAULT_ROUNDS})",
     )
     cal.add_argument("--metric", choices=d.METRIC_CHOICES, default="auto", help="deciding metric")
+    cal.add_argument(
+        "--force",
+        action="store_true",
+        help=f"store the thresholds measured even above {CAP:g}x the defaults (or from fewer "
+        f"than {MIN_ROUNDS} rounds): they can then hide real slowdowns",
+    )
     cal.add_argument("--skip-cold", action="store_true", help="no cold phase")
     cal.add_argument("--skip-warm", action="store_true", help="no warm phase")
     cal.add_argument(
@@ -94,6 +102,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             repo_id=args.repo_id,
         ),
         args.rounds,
+        force=args.force,
     )
     stored = outcome.stored
     print(f"calibration: {target.tier} ({stored.mode} mode), {stored.rounds} A/A rounds")
@@ -110,8 +119,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if stored.noise_floor_pct is not None:
         print(f"  noise floor (median of rounds): {stored.noise_floor_pct:.1f}%")
     print(
-        f"  recommended: --regress-pct {stored.archive_pct:g} (archive judge), "
-        f"{stored.against_pct:g} (--against)"
+        f"  measured: --regress-pct {stored.archive_measured_pct:g} (archive judge, 95% bound "
+        f"on the noise between rounds), {stored.against_measured_pct:g} (--against)"
     )
-    print(f"  stored: {outcome.path} (the default threshold of later runs on this machine class)")
+    if (stored.archive_pct, stored.against_pct) != (
+        stored.archive_measured_pct,
+        stored.against_measured_pct,
+    ):
+        print(
+            f"  capped at {CAP:g}x the defaults: {stored.archive_pct:g} (archive judge), "
+            f"{stored.against_pct:g} (--against); this machine is too noisy to gate at the "
+            "measured thresholds (--force stores them anyway; --against gates noisy machines)"
+        )
+    if outcome.path is None:
+        print(
+            f"  not stored: {stored.rounds} rounds give too wide a bound on the noise (at least "
+            f"{MIN_ROUNDS}; --force stores it anyway); later runs keep the default thresholds"
+        )
+        return EXIT_OK
+    print(
+        f"  stored: {outcome.path} (the default thresholds of later runs of this target on "
+        "this machine class while the tool versions stay the same)"
+    )
     return EXIT_OK

@@ -244,9 +244,7 @@ def _archive_metric(
     raw = None  # the change of the medians shown (seconds), beside the speed-relative one
     if cur_median is not None and base_median:
         raw = round((cur_median / base_median - 1) * 100, 4)
-    return replace(
-        made, current_median=cur_median, baseline_median=base_median, raw_pct_change=raw
-    )
+    return replace(made, current_median=cur_median, baseline_median=base_median, raw_pct_change=raw)
 
 
 def _speeds(mine: Phase, theirs: Sequence[Phase]) -> list[float] | None:

@@ -32,7 +32,7 @@ from ftbench.pipeline.request import (
     make_runner,
     out_anchor,
 )
-from ftbench.report.build import build_report
+from ftbench.report.build import build_report, step_programs
 from ftbench.report.files import write_reports
 from ftbench.report.model import Verdict
 from ftbench.signals import interrupted_error
@@ -40,15 +40,19 @@ from ftbench.signals import interrupted_error
 
 def _calibrated(request: RunRequest) -> tuple[RunRequest, str]:
     """The request with a stored calibration's thresholds as the judge's defaults (unless
-    ``--regress-pct`` was given), and a note when a calibration file could not be used."""
+    ``--regress-pct`` was given), and the note the verdict carries: which calibration, how old
+    (every run that uses one says so), or why a calibration file was not used."""
     if request.judge.regress_pct is not None or request.judge.baseline == "none":
         return request, ""
     machine = machine_key(environment.snapshot(request.root, {}))
+    target, mode = request.target, request.settings.mode
+
+    def versions() -> dict[str, str | None]:  # asked only when a calibration is stored
+        found = environment.snapshot(request.root, step_programs(target, mode), target, mode)
+        return dict(found["tool_versions"])
+
     found, note = calibration.load(
-        calibration_dir(request),
-        machine,
-        request.target.config_hash(),
-        request.settings.mode,
+        calibration_dir(request), machine, target.config_hash(), mode, versions
     )
     if found is None:
         return request, note

@@ -27,7 +27,8 @@ class CalibrationOutcome:
 
     rounds: tuple[calibration.Round, ...]
     stored: calibration.Stored
-    path: Path
+    #: where it was stored; None: too few rounds to store (:data:`calibration.MIN_ROUNDS`)
+    path: Path | None
 
 
 def _own_words(error: FtbenchError, number: int, rounds: int) -> FtbenchError:
@@ -41,7 +42,7 @@ def _own_words(error: FtbenchError, number: int, rounds: int) -> FtbenchError:
     )
 
 
-def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
+def calibrate(request: RunRequest, rounds: int, *, force: bool = False) -> CalibrationOutcome:
     """A/A: the target against itself, interleaved, ``rounds`` times; the thresholds it
     recommends are stored for this machine class, target and mode (see
     :mod:`ftbench.judge.calibration`). A round that fails ends the calibration."""
@@ -75,7 +76,7 @@ def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
             )
         )
     assert report is not None
-    against_pct, archive_pct = calibration.recommend(made, alpha=options.alpha)
+    found = calibration.recommend(made, alpha=options.alpha, force=force)
     floors = [r.noise_floor_pct for r in made if r.noise_floor_pct is not None]
     env = to_value(report.environment)
     stored = calibration.Stored(
@@ -90,9 +91,15 @@ def calibrate(request: RunRequest, rounds: int) -> CalibrationOutcome:
         rounds=len(made),
         false_alarms=sum(r.verdict == "regression" for r in made),
         noise_floor_pct=round(statistics.median(floors), 2) if floors else None,
-        against_pct=against_pct,
-        archive_pct=archive_pct,
+        against_pct=found.against_pct,
+        archive_pct=found.archive_pct,
+        against_measured_pct=found.against_measured_pct,
+        archive_measured_pct=found.archive_measured_pct,
+        forced=force,
+        tool_versions=dict(report.environment.tool_versions),
     )
+    if len(made) < calibration.MIN_ROUNDS and not force:
+        return CalibrationOutcome(tuple(made), stored, None)
     archive = default_archive_dir(root, request.archive_dir)
     saved = calibration.save(calibration_dir(request), stored, paths.anchor(archive, root))
     return CalibrationOutcome(tuple(made), stored, saved)

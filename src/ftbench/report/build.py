@@ -10,7 +10,7 @@ from pathlib import Path
 from ftbench import __version__
 from ftbench.measure import environment, fingerprint
 from ftbench.measure import runner as measured
-from ftbench.measure.config import Step
+from ftbench.measure.config import Step, Target
 from ftbench.measure.load import LoadReading
 from ftbench.measure.worktree import BaseRef
 from ftbench.redact import scrub, scrub_argv
@@ -186,6 +186,16 @@ def _tree(result: measured.BenchResult) -> TreeCheck | None:
     )
 
 
+def step_programs(target: Target, mode: str) -> dict[str, str]:
+    """Each step's program, found as the commands find it (the user's environment), for its
+    tool version; a shell is not a tool."""
+    programs = {s.name: s.argv(target.tier, mode)[0] for s in target.steps}
+    programs = {n: shutil.which(p, path=target.path or None) or p for n, p in programs.items()}
+    if target.kind == "cmd" or any(s.shell for s in target.steps):
+        programs = {name: prog for name, prog in programs.items() if "/sh" not in prog}
+    return programs
+
+
 def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str) -> Report:
     """The report of one run, not yet judged nor archived."""
     target = result.target
@@ -194,11 +204,7 @@ def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str)
     phases = dict(runs.items())
     cold = runs.cold.elapsed_s if runs.cold else None
     warm = runs.warm.elapsed_s if runs.warm else None
-    programs = {s.name: s.argv(target.tier, settings.mode)[0] for s in target.steps}
-    # found as the commands find them: the user's environment (target.path)
-    programs = {n: shutil.which(p, path=target.path or None) or p for n, p in programs.items()}
-    if target.kind == "cmd" or any(s.shell for s in target.steps):
-        programs = {name: prog for name, prog in programs.items() if "/sh" not in prog}
+    programs = step_programs(target, settings.mode)
     error = result.error
     return Report(
         schema=SCHEMA_VERSION,
