@@ -54,6 +54,8 @@ class History:
     keys: list[str] = field(default_factory=list)
     stamps: list[str] = field(default_factory=list)
     commits: list[str | None] = field(default_factory=list)
+    #: each report's own verdict (the one its summary and exit code gave), ``(A/B)`` marked
+    verdicts: list[str | None] = field(default_factory=list)
     columns: dict[SeriesKey, Column] = field(default_factory=dict)
     unreadable: int = 0  #: reports whose index lines could not be parsed
     _names: dict[str, str] = field(default_factory=dict)
@@ -96,6 +98,10 @@ class History:
         self.keys.append(key)
         self.stamps.append(stamp)
         self.commits.append(commit[:12] if isinstance(commit, str) and commit else None)
+        verdict = head.get("verdict")
+        if isinstance(verdict, str):
+            verdict = self._intern(verdict + (" (A/B)" if head.get("ab") is True else ""))
+        self.verdicts.append(verdict if isinstance(verdict, str) else None)
         tier, mode = self._intern(tier), self._intern(mode)
         columns = self.columns
         for row in rows:  # 12 rows a report here: kept plain and inline, it is the hot loop
@@ -132,6 +138,13 @@ class History:
             col.verdict.append(self._intern(verdict) if isinstance(verdict, str) else None)
 
     # -- reading out --------------------------------------------------------------------------
+
+    def newest_verdict(self, tier: str, mode: str) -> str | None:
+        """The verdict of the newest report of ``tier``/``mode`` (the report's own)."""
+        found = [
+            c.report[-1] for k, c in self.columns.items() if k[:2] == (tier, mode) and c.report
+        ]
+        return self.verdicts[max(found, key=lambda i: self.stamps[i])] if found else None
 
     def groups(self) -> list[tuple[str, str]]:
         """Every ``(tier, mode)``, sorted."""

@@ -148,7 +148,7 @@ def build(
                 "name": f"{tier} / {mode}",
                 "reports": max(len(s.points.values) for s in whole or found),
                 "newest": newest.stamps[-1],
-                "verdict": newest.verdicts[-1],
+                "verdict": history.newest_verdict(tier, mode),  # the report's, not a phase's
                 "changes": "; ".join(f"{s.phase}: {_changes_text(s)}" for s in whole) or "none",
             }
         )

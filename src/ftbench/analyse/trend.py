@@ -28,7 +28,11 @@ if TYPE_CHECKING:
     from ftbench.archive.base import Archives
 
 PhaseName = Literal["warm", "cold"]
-METRICS = ("wall_s", "user_s", "sys_s", "max_rss_kb")
+#: ``cpu_s``: user + system CPU time (the sum of the two rows), what ``--metric cpu`` gates
+METRICS = ("wall_s", "cpu_s", "user_s", "sys_s", "max_rss_kb")
+#: the trend metric of each gated metric (``regression.gates``; ``any`` gates wall and cpu:
+#: the trend follows wall time, the user's time)
+GATE_METRICS = {"wall": "wall_s", "cpu": "cpu_s", "rss": "max_rss_kb"}
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -48,8 +52,10 @@ class Point:
     max: float | None = None
     ci95: tuple[float, float] | None = None
     config_hash: str | None = None
-    #: the report's regression verdict of this phase (``regression``, ``ok``, ...), if judged
+    #: the report's verdict of this phase (the A/B confirmation's when one decided it)
     verdict: str | None = None
+    #: an A/B report (``--against``): judged against a ref measured in the same job
+    ab: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +70,7 @@ class Point:
             "ci95": list(self.ci95) if self.ci95 else None,
             "config_hash": self.config_hash,
             "verdict": self.verdict,
+            "ab": self.ab,
         }
 
 
@@ -115,6 +122,8 @@ class Trend:
     notes: tuple[str, ...] = ()
     step: str | None = None
     metric: str = "wall_s"
+    #: why this metric, when it was not asked for: the gate's
+    metric_reason: str | None = None
 
     @property
     def starts(self) -> dict[int, Change]:
@@ -133,6 +142,7 @@ class Trend:
             "phase": self.phase,
             "step": self.step,
             "metric": self.metric,
+            "metric_reason": self.metric_reason,
             "branch": self.branch,
             "penalty": self.penalty,
             "noise": None if self.noise is None else round(self.noise, 6),
@@ -193,6 +203,7 @@ def point_of(key: str, row: dict[str, Any]) -> Point | None:
         ci95=ci95,
         config_hash=row.get("config_hash"),
         verdict=row.get("phase_verdict"),
+        ab=row.get("ab") is True,
     )
 
 
@@ -228,20 +239,43 @@ def select(
         mode = mode if mode is not None else head.get("mode")
         if phase is None:
             phase = "warm" if any(r.get("phase") == "warm" for r in rows) else "cold"
+        wanted = ("user_s", "sys_s") if metric == "cpu_s" else (metric,)
+        found: dict[str, dict[str, Any]] = {}
         for row in rows:
-            if (
-                row.get("phase") == phase
-                and row.get("step") == step
-                and row.get("metric") == metric
-            ):
-                point = point_of(key, row)
-                if point is not None:
-                    points.append(point)
-                break
+            name = row.get("metric")
+            if row.get("phase") == phase and row.get("step") == step and name in wanted:
+                found.setdefault(str(name), row)
+        if len(found) == len(wanted):
+            point = point_of(key, _summed(found) if metric == "cpu_s" else found[metric])
+            if point is not None:
+                points.append(point)
         if last is not None and len(points) >= last:
             break
     points.sort(key=lambda p: (p.timestamp, key_name(p.key)))
     return Selection(tier, mode, phase or "warm", tuple(points))
+
+
+def _summed(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One ``cpu_s`` row: the user and system CPU medians added (no interval of the sum)."""
+    user, system = rows["user_s"], rows["sys_s"]
+    total = (positive(user.get("value")) or 0.0) + (positive(system.get("value")) or 0.0)
+    return {**user, "metric": "cpu_s", "value": total, "ci_low": None, "ci_high": None}
+
+
+def gate_metric(rows: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> tuple[str, str | None]:
+    """The metric a trend follows when none is asked for: the newest judged report's gate
+    (``gates`` of its verdict), and why (None: no report says, wall time as before 0.4)."""
+    for _, found in rows:
+        gates = next((str(r["gates"]) for r in found if isinstance(r.get("gates"), str)), "")
+        if gates:
+            names = gates.split(",")
+            if "wall" in names:  # --metric any: wall and CPU; wall is the user's time
+                if len(names) > 1:
+                    return "wall_s", "the gate's: --metric any, wall time being the user's"
+                return "wall_s", "the gate's: --metric wall"
+            metric = GATE_METRICS.get(names[0], "wall_s")
+            return metric, f"the gate's: --metric {names[0]}"
+    return "wall_s", None
 
 
 # --- change points --------------------------------------------------------------------------
@@ -307,8 +341,11 @@ def history(
     metric: str = "wall_s",
     refresh: bool = True,
 ) -> list[tuple[str, list[dict[str, Any]]]]:
-    """``(key, runs rows of the metric)`` of ``repo_id``'s reports, newest first."""
-    return archives.run_rows(repo_id, notes, keep=(needle(step, metric),), refresh=refresh)
+    """``(key, runs rows of the metric)`` of ``repo_id``'s reports, newest first (``cpu_s``:
+    the user and system rows; ``auto``: every phase metric's)."""
+    names = {"cpu_s": ("user_s", "sys_s"), "auto": METRICS}.get(metric, (metric,))
+    keep = tuple(needle(step, name) for name in names if name != "cpu_s")
+    return archives.run_rows(repo_id, notes, keep=keep, refresh=refresh)
 
 
 def analyse(
@@ -320,7 +357,7 @@ def analyse(
     branch: str | None = None,
     phase: PhaseName | None = None,
     step: str | None = None,
-    metric: str = "wall_s",
+    metric: str | None = "wall_s",
     last: int | None = DEFAULT_LAST,
     since: str | None = None,
     penalty: float = DEFAULT_PENALTY,
@@ -329,11 +366,16 @@ def analyse(
 ) -> Trend:
     """``repo_id``'s trend over ``archives``: select the points, find the change points.
 
+    ``metric=None``: the metric the newest judged report's gate used (:func:`gate_metric`).
     ``notes`` (e.g. from opening the archives) come first in :attr:`Trend.notes`, then those
     of reading (an unreachable store, an unreadable report).
     """
     all_notes = list(notes)
-    rows = history(archives, repo_id, all_notes, step=step, metric=metric, refresh=refresh)
+    asked = metric or "auto"
+    rows = history(archives, repo_id, all_notes, step=step, metric=asked, refresh=refresh)
+    reason = None
+    if metric is None:
+        metric, reason = gate_metric(rows)
     selection = select(
         rows,
         tier=tier,
@@ -345,7 +387,7 @@ def analyse(
         last=last,
         since=since,
     )
-    return trend_of(
+    made = trend_of(
         selection,
         repo_id,
         branch=branch,
@@ -354,3 +396,4 @@ def analyse(
         penalty=penalty,
         notes=all_notes,
     )
+    return replace(made, metric_reason=reason)

@@ -159,10 +159,15 @@ def run_rows(key: str, report: Report) -> list[dict[str, Any]]:
         "probe": report.measurement.probe,
         "succeeded": report.succeeded,
         "verdict": reg.verdict if reg is not None else None,
+        # since 0.4: the metrics that gated (what `trend` follows), and A/B reports marked
+        "gates": ",".join(reg.gates) if reg is not None and reg.gates else None,
+        "ab": report.against is not None,
     }
     rows: list[dict[str, Any]] = []
+    decided = reg.confirmation.phases if reg is not None and reg.confirmation else {}
     for name, ph in report.runs.items():
-        pv = reg.phases.get(name) if reg is not None else None
+        # the phase's verdict as the report decided it: an A/B confirmation's when one ran
+        pv = decided.get(name) or (reg.phases.get(name) if reg is not None else None)
         verdict = pv.verdict if pv is not None else None
         rows.extend({**common, **row} for row in _phase_rows(name, ph, verdict))
     if not rows:
@@ -249,6 +254,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "probe": "VARCHAR",
         "succeeded": "BOOLEAN",
         "verdict": "VARCHAR",
+        "gates": "VARCHAR",
+        "ab": "BOOLEAN",
         "phase": "VARCHAR",
         "ok": "BOOLEAN",
         "failed_samples": "INTEGER",

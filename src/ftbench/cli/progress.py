@@ -37,11 +37,13 @@ class _Tracker:
         self.clock = clock
         self.started = clock()
         self.phase, self.total, self.done, self.step = "", 0, 0, ""
+        self.pair: tuple[int, int] | None = None  # A/B: the pairs of the current stretch
         self.run_started = self.started
         self.times: list[float] = []
 
     def begin_phase(self, name: str, total: int) -> None:
         self.phase, self.total, self.done, self.times = name, total, 0, []
+        self.pair = None
         self.run_started = self.clock()
 
     def finish(self, index: int, wall_s: float) -> None:
@@ -101,14 +103,52 @@ class PlainProgress(Progress):
             + (f", {name} ETA {clock_text(eta)})" if eta is not None and index < total else ")")
         )
 
+    def pairs(self, name: str, first: int, last: int, cap: int | None) -> None:
+        self._state.begin_phase(name, 2 * (last - first + 1))
+        self._state.pair = (first, last)
+        elapsed = clock_text(self._state.elapsed())
+        most = f", at most {cap}" if cap is not None and cap > last else ""
+        if first == 1:
+            self._print(
+                f"{name}: {last} pair(s) of base and current samples, interleaved{most} "
+                f"(elapsed {elapsed})"
+            )
+        else:
+            self._print(
+                f"{name}: extended to {last} pairs{most}: not clear after {first - 1} "
+                f"(elapsed {elapsed})"
+            )
+        if self._thread is None and self._interval > 0:
+            self._thread = threading.Thread(target=self._beat, name="ftbench-progress")
+            self._thread.daemon = True
+            self._thread.start()
+
+    def pair(
+        self, name: str, index: int, last: int, side: str, wall_s: float, ok: bool, first: int = 1
+    ) -> None:
+        st = self._state
+        st.finish(st.done + 1, wall_s)
+        eta = st.eta()
+        self._print(
+            f"{name} pair {index}/{last} {side}: {fmt_s(wall_s)}{'' if ok else ' FAILED'} "
+            f"(elapsed {clock_text(st.elapsed())}"
+            + (
+                f", {name} ETA {clock_text(eta)})"
+                if eta is not None and st.done < st.total
+                else ")"
+            )
+        )
+
     def heartbeat(self) -> None:
         """The line printed when nothing was printed for ``interval`` seconds."""
         st = self._state
         step = f", step {st.step}" if st.step else ""
         running = clock_text(st.clock() - st.run_started)
+        where = f"{min(st.done + 1, st.total)}/{st.total}"
+        if st.pair is not None:  # A/B: the pair running, two samples each
+            where = f"pair {min(st.pair[0] + st.done // 2, st.pair[1])}/{st.pair[1]}"
         self._print(
-            f"{st.phase} {min(st.done + 1, st.total)}/{st.total}{step}: running for {running} "
-            f"(elapsed {clock_text(st.elapsed())})"
+            f"{st.phase} {where}{step}: running for {running} (elapsed {clock_text(st.elapsed())})"
         )
 
     def _beat(self) -> None:
@@ -171,6 +211,22 @@ class RichProgress(Progress):
         last = f"last {fmt_s(wall_s)}" + ("" if ok else " [red]failed[/red]")
         shown = f"ETA {clock_text(eta)}" if eta is not None and index < total else ""
         self._bar.update(self._task, completed=index, last=last, eta=shown)
+
+    def pairs(self, name: str, first: int, last: int, cap: int | None) -> None:
+        self._state.begin_phase(name, 2 * (last - first + 1))
+        label = f"{name} pairs" if first == 1 else f"{name} pairs {first}-{last} (extended)"
+        total = 2 * (last - first + 1)
+        self._task = self._bar.add_task(self._describe(label, ""), total=total, last="", eta="")
+
+    def pair(
+        self, name: str, index: int, last: int, side: str, wall_s: float, ok: bool, first: int = 1
+    ) -> None:
+        st = self._state
+        st.finish(st.done + 1, wall_s)
+        eta = st.eta()
+        done = f"pair {index}/{last} {side} {fmt_s(wall_s)}" + ("" if ok else " [red]failed[/red]")
+        shown = f"ETA {clock_text(eta)}" if eta is not None and st.done < st.total else ""
+        self._bar.update(self._task, completed=st.done, last=done, eta=shown)
 
     def close(self) -> None:
         self._bar.stop()

@@ -130,6 +130,14 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="the most time an A/B run confirming the archive judge's suspicion may take "
         "(default: 3 times the run's own measuring time, at least 30 s)",
     )
+    ab.add_argument(
+        "--base-definition",
+        choices=("own", "current"),
+        default="own",
+        help="when the tier's definition differs between REF and HEAD: each side runs its own "
+        "(own, default: a changed command is part of the commit; steps only one side has are "
+        "measured, not judged) or both run HEAD's (current)",
+    )
     add_archive_arguments(run)
     run.set_defaults(func=cmd_run)
 
@@ -208,6 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             upload_s3=args.upload_s3,
             against=args.against,
             confirm_budget_s=args.confirm_budget_s,
+            base_definition=args.base_definition,
             progress=choose("never" if args.quiet else args.progress),
         )
     )

@@ -37,7 +37,7 @@ DESCRIPTION = (
     "and optionally a chart (HTML or SVG; PNG needs matplotlib). Always exits 0 unless the "
     "arguments or archive are unusable."
 )
-METRICS = ("wall_s", "user_s", "sys_s", "max_rss_kb")
+METRICS = ("wall_s", "cpu_s", "user_s", "sys_s", "max_rss_kb")
 CHART_SUFFIXES = (".html", ".svg", ".png")
 _penalty = bounded(float, low=0, open_low=True)
 
@@ -59,7 +59,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--step", default=None, metavar="S", help="follow step S (default: the whole phase)"
     )
     sel.add_argument(
-        "--metric", choices=METRICS, default="wall_s", help="metric to follow (default wall_s)"
+        "--metric",
+        choices=METRICS,
+        default=None,
+        help="metric to follow (default: the one the newest judged report's gate used: wall_s "
+        "with --metric any, wall time being the user's time; cpu_s is user + system CPU)",
     )
     sel.add_argument("--branch", default=None, metavar="B", help="only reports of branch B")
     add_range_arguments(sel, last=DEFAULT_LAST, what="")
@@ -167,7 +171,9 @@ def describe(trend: Trend) -> str:
     ]
     if trend.step:
         parts.append(f"step {trend.step}")
-    if trend.metric != "wall_s":
+    if trend.metric_reason:  # chosen for the user: say which and why
+        parts.append(f"metric {trend.metric} ({trend.metric_reason})")
+    elif trend.metric != "wall_s":
         parts.append(f"metric {trend.metric}")
     if trend.branch:
         parts.append(f"branch {trend.branch}")
@@ -204,7 +210,8 @@ def change_line(change: Change, trend: Trend) -> str:
 
 def table_rows(trend: Trend, *, ascii_marks: bool = True) -> list[list[str]]:
     """Header, then one row per point, oldest first."""
-    rows = [["#", "timestamp", "commit", "branch", series_name(trend) + " median", "n", "change"]]
+    head = ["#", "timestamp", "commit", "branch", series_name(trend) + " median", "n"]
+    rows = [[*head, "verdict", "change"]]
     starts = trend.starts
     for i, p in enumerate(trend.points):
         change = starts.get(i)
@@ -221,6 +228,8 @@ def table_rows(trend: Trend, *, ascii_marks: bool = True) -> list[list[str]]:
                 p.branch or "-",
                 fmt_value(trend, p.value),
                 str(p.n),
+                # the phase's verdict as the report decided it; A/B reports marked
+                (p.verdict or "-") + (" (A/B)" if p.ab else ""),
                 mark,
             ]
         )

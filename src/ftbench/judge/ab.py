@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from statistics import NormalDist
 
 from ftbench.judge import accept, gate, paired
@@ -26,6 +27,7 @@ from ftbench.report.model import (
     Phase,
     PhaseVerdict,
     Report,
+    Runs,
     Verdict,
     VerdictName,
 )
@@ -59,7 +61,12 @@ def judge_against(
             reason="not an A/B run",
             threshold=(threshold, source),
         )
-    diffs = tuple(_tool_differences(base.tool_versions, current.environment.tool_versions))
+    judged = _common_steps(current)
+    diffs = tuple(_tool_differences(base.tool_versions, current.environment.tool_versions, judged))
+    if judged is not None:  # the sides ran different steps: only the ones both ran count
+        current = _restricted(current, judged)
+        base = current.against
+        assert base is not None
     measured = [
         ph for ph in PHASES if current.runs.get(ph) is not None and base.runs.get(ph) is not None
     ]
@@ -95,6 +102,7 @@ def judge_against(
         phases=verdicts,
         comparable=not diffs,
         differences=diffs,
+        notes=definition_notes(current),
         selection=f"A/B against {base.how}",
         reason="" if verdicts or not diffs else "the two sides run different tool versions",
         threshold=(threshold, source),
@@ -216,9 +224,65 @@ def _values(
     return [c for c, _ in kept], [b for _, b in kept]
 
 
-def _tool_differences(base: dict[str, str | None], current: dict[str, str | None]) -> list[str]:
+def _tool_differences(
+    base: dict[str, str | None], current: dict[str, str | None], steps: frozenset[str] | None
+) -> list[str]:
+    """Tool versions that differ between the sides, of the judged ``steps`` (None: all)."""
     return [
         f"tool_versions.{step}: {base.get(step)} -> {current.get(step)}"
         for step in sorted(set(base) | set(current))
-        if base.get(step) != current.get(step)
+        if base.get(step) != current.get(step) and (steps is None or step in steps)
     ]
+
+
+def _common_steps(report: Report) -> frozenset[str] | None:
+    """The steps both sides ran, when one side ran steps the other did not (else None)."""
+    base = report.against
+    if base is None or not base.unjudged_steps:
+        return None
+    return frozenset(s.name for s in report.target.steps) & {
+        st.name for _, ph in base.runs.items() for s in ph.samples for st in s.steps
+    }
+
+
+def _restricted(report: Report, names: frozenset[str]) -> Report:
+    """The report with each sample of both sides summed over the steps ``names`` only."""
+
+    def phase(ph: Phase) -> Phase:
+        samples = tuple(
+            replace(s, wall_s=p.wall_s, user_s=p.user_s, sys_s=p.sys_s, max_rss_kb=p.max_rss_kb)
+            for s, p in zip(ph.samples, m.restrict(ph.samples, names), strict=True)
+        )
+        steps = {k: v for k, v in ph.steps.items() if k in names}
+        return replace(ph, samples=samples, steps=steps)
+
+    def runs(r: Runs) -> Runs:
+        return Runs(**{name: phase(ph) for name, ph in r.items()})
+
+    assert report.against is not None
+    against = replace(report.against, runs=runs(report.against.runs))
+    return replace(report, runs=runs(report.runs), against=against)
+
+
+def definition_notes(report: Report) -> list[str]:
+    """What the verdict says when the tier's definition differs between REF and HEAD."""
+    base = report.against
+    if base is None or base.definition is None:
+        return []
+    changes = "; ".join(base.definition_changes or ()) or "it differs"
+    if base.definition == "own":
+        out = [
+            f"the tier's definition differs between {base.ref} and HEAD ({changes}): each side "
+            "ran its own, so the change of definition is judged with the commit "
+            "(--base-definition current: HEAD's on both sides)"
+        ]
+    else:
+        out = [
+            f"the tier's definition differs between {base.ref} and HEAD ({changes}): both sides "
+            "ran HEAD's (the commit's code only)"
+        ]
+    if base.unjudged_steps:
+        out.append(
+            f"steps only one side ran, measured but not judged: {', '.join(base.unjudged_steps)}"
+        )
+    return out

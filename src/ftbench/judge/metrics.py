@@ -11,8 +11,9 @@ and reported whatever gates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 METRICS = ("cpu", "wall", "rss")
 UNITS = {"cpu": "s", "wall": "s", "rss": "KiB"}
@@ -66,4 +67,37 @@ def values(samples: Iterable[Counted], metric: str) -> list[float]:
     for s in samples:
         if counts(s) and (v := value(s, metric)) is not None:
             out.append(v)
+    return out
+
+
+@dataclass(frozen=True)
+class Part:
+    """A sample restricted to some of its steps (an A/B run whose sides define the tier with
+    different steps: only the steps both ran are judged)."""
+
+    wall_s: float
+    user_s: float
+    sys_s: float
+    max_rss_kb: int | None
+    ok: bool
+    timed_out: bool
+
+
+def restrict(samples: Sequence[Any], names: Collection[str]) -> list[Part]:
+    """``samples`` (of either stage: a step's times are on it, or on its ``result``) summed
+    over the steps named ``names``."""
+    out = []
+    for sample in samples:
+        steps = [getattr(s, "result", s) for s in sample.steps if s.name in names]
+        rss = [r.max_rss_kb for r in steps if r.max_rss_kb is not None]
+        out.append(
+            Part(
+                wall_s=sum(r.wall_s for r in steps),
+                user_s=sum(r.user_s for r in steps),
+                sys_s=sum(r.sys_s for r in steps),
+                max_rss_kb=max(rss) if rss else None,
+                ok=sample.ok,
+                timed_out=sample.timed_out,
+            )
+        )
     return out

@@ -98,7 +98,9 @@ def run_pairs(
             looks = plan.looks()
             phase_meter = LoadMeter()
             for look in looks:
-                done = _pairs(current, base, result, name, look, record=True, start=done)
+                done = _pairs(
+                    current, base, result, name, look, record=True, start=done, cap=plan.maximum
+                )
                 cur = result.current.phases[name].samples
                 if decide(name, cur, result.base.phases[name].samples, plan.rejecting):
                     result.stopped[name] = f"clear after {done} pairs"
@@ -134,6 +136,7 @@ def _pairs(
     *,
     record: bool,
     start: int = 0,
+    cap: int | None = None,
 ) -> int:
     """Run pairs ``start+1 .. upto`` of phase ``name``; returns the pairs done. A failing
     sample ends the run (``FtbenchError``) unless failures are allowed."""
@@ -141,19 +144,19 @@ def _pairs(
     if record:
         for _, side in sides:
             side.phases.setdefault(name, PhaseResult(name, 0)).planned = upto
-    current.progress.phase(name, upto - start)
+    progress = current.progress
+    progress.pairs(name, start + 1, upto, cap)
     for index in range(start + 1, upto + 1):
         order = sides if index % 2 else sides[::-1]
         for runner, side in order:
             sample = runner.sample(name, index)
             if record:
                 side.phases[name].samples.append(sample)
-            if runner is current:
-                current.progress.sample(name, index - start, upto - start, sample.wall_s, sample.ok)
+            which = "current" if runner is current else "base"
+            progress.pair(name, index, upto, which, sample.wall_s, sample.ok, first=start + 1)
             error = runner.failure(sample, name, index, warmup=not record) or (
                 runner.after_sample(sample, warmup=not record)
             )
             if error is not None:
-                which = "base" if runner is base else "current"
                 raise FtbenchError(f"{which} side: {error}", exit_code=error.exit_code)
     return upto

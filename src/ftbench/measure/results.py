@@ -120,5 +120,18 @@ class Progress:
     def step(self, name: str, index: int, step: str) -> None:
         """Step ``step`` of run ``index`` of phase ``name`` starts (not called in batches)."""
 
+    def pairs(self, name: str, first: int, last: int, cap: int | None) -> None:
+        """A/B: pairs ``first``..``last`` of phase ``name`` start (``first > 1``: sampling was
+        extended, the answer not yet clear), at most ``cap`` pairs in all. Default: a phase."""
+        self.phase(name, last - first + 1)
+
+    def pair(
+        self, name: str, index: int, last: int, side: str, wall_s: float, ok: bool, first: int = 1
+    ) -> None:
+        """A/B: the ``side`` (``base`` or ``current``) of pair ``index`` (of ``last``) finished.
+        Default: the current side's as a sample of the stretch that started at ``first``."""
+        if side == "current":
+            self.sample(name, index - first + 1, last - first + 1, wall_s, ok)
+
     def close(self) -> None:
         """The run is over."""

@@ -21,10 +21,12 @@ from ftbench.judge import accept
 from ftbench.judge.ab import clear_enough, judge_against, pairs_to_reject
 from ftbench.judge.baseline import Acceptances
 from ftbench.judge.confirm import confirmed, confirming_options, not_confirmed, suspicion
-from ftbench.measure import environment
+from ftbench.judge.metrics import restrict
+from ftbench.measure import environment, tools
 from ftbench.measure.ab import ABResult, pair_plans, run_pairs
 from ftbench.measure.runner import BenchResult, Sample
 from ftbench.measure.worktree import BaseRef, base_of, checkout, messages, resolve_ref, run_setup
+from ftbench.pipeline.definitions import Definitions, base_definition
 from ftbench.pipeline.request import RunRequest, artifacts, make_runner
 from ftbench.pipeline.sides import base_environment, import_notes
 from ftbench.redact import target_environ
@@ -38,10 +40,15 @@ CONFIRM_MIN_BUDGET_S = 30.0
 
 
 def interleaved(
-    request: RunRequest, tree: Path, *, deadline: float | None = None
+    request: RunRequest,
+    tree: Path,
+    *,
+    deadline: float | None = None,
+    about: Definitions | None = None,
 ) -> tuple[ABResult, dict[str, int]]:
     """This tree and ``tree`` measured pair by pair; per phase, the looks that can reject
-    (the judge splits alpha over them)."""
+    (the judge splits alpha over them). ``about``: what the base side runs (its own tier
+    definition) and which steps are judged (``pipeline/definitions.py``)."""
     settings = request.settings
     phases = sum(
         not skip and n > 0
@@ -52,13 +59,28 @@ def interleaved(
     )
     plans = pair_plans(settings, pairs_to_reject(request.judge, phases))
     current = make_runner(request, request.root, artifacts(request))
-    base = make_runner(request, tree, artifacts(request) / "base")
+    base = make_runner(_base_request(request, about), tree, artifacts(request) / "base")
+    judged = about.judged if about is not None else None
 
     def decide(phase: str, cur: list[Sample], bas: list[Sample], looks: int) -> bool:
+        if judged is not None:  # steps only one side runs are never judged
+            pair = restrict(cur, judged), restrict(bas, judged)
+            return clear_enough(*pair, request.judge, phases=len(plans), looks=looks)
         return clear_enough(cur, bas, request.judge, phases=len(plans), looks=looks)
 
     looks = {name: plan.rejecting for name, plan in plans.items()}
     return run_pairs(current, base, decide, plans, deadline), looks
+
+
+def _base_request(request: RunRequest, about: Definitions | None) -> RunRequest:
+    """``request`` with the base side's target: REF's definition of the tier (``about``), in
+    the base side's own interpreter when it runs in an isolated environment."""
+    if about is None:
+        return request
+    own, isolated = about.target, request.base_target
+    if isolated is not None and isolated.interp is not None:
+        own = tools.bind(own, isolated.interp, isolated.path or "")
+    return replace(request, base_target=own)
 
 
 def _measure(
@@ -76,7 +98,8 @@ def _measure(
             for side in (tree, root):
                 run_setup(setup, side, env)
         sides = base_environment(request, tree)  # the base side imports its own code
-        measured, looks = interleaved(sides.request, tree, deadline=deadline)
+        about = base_definition(request.target, tree, request.base_definition)
+        measured, looks = interleaved(sides.request, tree, deadline=deadline, about=about)
         report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
         against = base_side(
             measured.base,
@@ -84,8 +107,14 @@ def _measure(
             order=measured.order,
             setup=setup,
             stopped=measured.stopped,
-            tool_versions=_base_versions(request, tree, report),
+            tool_versions=_base_versions(replace(request, target=about.target), tree, report),
             imports=sides.imports,
+        )
+        against = replace(  # the tier's definitions differ: what each side ran
+            against,
+            definition=about.ran,  # type: ignore[arg-type]
+            definition_changes=about.changes or None,
+            unjudged_steps=about.apart or None,
         )
     return measured.current, replace(report, against=against), looks
 
@@ -116,7 +145,7 @@ def _base_versions(request: RunRequest, tree: Path, report: Report) -> dict[str,
     versions = dict(report.environment.tool_versions)
     if inside:
         versions.update(environment.snapshot(tree, inside)["tool_versions"])
-    return versions
+    return {s.name: versions.get(s.name) for s in target.steps}  # the base side's own steps
 
 
 def acceptances(root: Path) -> Acceptances:

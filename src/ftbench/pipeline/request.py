@@ -40,6 +40,9 @@ class RunRequest:
     #: commands, and its target when it runs in an isolated environment
     base_env: Mapping[str, str] = field(default_factory=dict)
     base_target: Target | None = None
+    #: ``--base-definition``: the base side runs REF's definition of the tier (``own``) or
+    #: HEAD's (``current``) when they differ (``pipeline/definitions.py``)
+    base_definition: str = "own"
 
 
 @dataclass(frozen=True)

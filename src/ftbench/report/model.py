@@ -21,7 +21,8 @@ report still loads; a reader ignores fields it does not know):
   regression block's ``gates``, ``accepted``, ``confirmation``, ``baseline.window`` and
   ``baseline.commit``, the phases' ``gates`` and ``machine``, and the verdict ``accepted``
   (a reader of 0.3 cannot load a report whose verdict is ``accepted``).
-  Also ``tree`` (the tracked files checked between samples).
+  Also ``tree`` (the tracked files checked between samples), ``raw_pct_change`` (phase and
+  metric verdicts) and ``against.definition``, ``definition_changes``, ``unjudged_steps``.
 """
 
 from __future__ import annotations
@@ -216,6 +217,14 @@ class BaseSide:
     #: how the base side imports its own tree's code under an editable install of the
     #: project (``measure/editable.py``), else absent
     imports: str | None = field(default=None, metadata=OMIT_NONE)
+    #: when the tier's definition differs between REF and HEAD: which one the base side ran,
+    #: ``own`` (REF's: a changed command is part of what the commit changes) or ``current``
+    #: (HEAD's on both sides, ``--base-definition current``); absent when they are alike
+    definition: Literal["own", "current"] | None = field(default=None, metadata=OMIT_NONE)
+    #: how REF's definition differs from HEAD's, one line each (``step 'x': A -> B``)
+    definition_changes: tuple[str, ...] | None = field(default=None, metadata=OMIT_NONE)
+    #: steps only one side ran (``'lint' added``): measured and shown, never judged
+    unjudged_steps: tuple[str, ...] | None = field(default=None, metadata=OMIT_NONE)
 
 
 @dataclass(frozen=True, kw_only=True)
