@@ -170,3 +170,35 @@ def test_restore_leaves_no_ref_or_stash(
     assert (run_git(repo, "for-each-ref"), run_git(repo, "stash", "list")) == before
     assert (repo / "README.md").read_text() == "dirty\n"
     assert os.path.getsize(repo / "README.md") == 6
+
+
+def test_builtin_firsttry_tiers_never_change_the_tree() -> None:
+    """FirstTry 0.1.9 autofixes at every level and has no check-only option: its tiers put
+    the files back after every sample; a FirstTry whose help shows one passes it instead."""
+    from ftbench.measure import tools
+
+    out = tools.Builtins()
+    tools._firsttry_tiers(tools.FirstTry("/bin/firsttry", "level", ("1", "2", "3", "4")), out)
+    assert {t.writes for t in out.tiers.values()} == {"restore"}
+    assert out.tiers["lite"].steps[0].argv("lite", "fast") == ["firsttry", "run", "--level", "1"]
+    assert "put back after every sample" in out.notes[-1]
+    checked = tools.Builtins()
+    ft = tools.FirstTry("/bin/firsttry", "level", ("1", "2"), check_only="--no-fix")
+    tools._firsttry_tiers(ft, checked)
+    lite = checked.tiers["lite"]
+    assert lite.writes == "refuse"
+    assert lite.steps[0].argv("lite", "fast") == ["firsttry", "run", "--level", "1", "--no-fix"]
+
+
+def test_check_only_option_read_from_firsttry_help(tmp_path: Path) -> None:
+    from ftbench.measure import tools
+
+    script = tmp_path / "firsttry"
+    script.write_text("#!/bin/sh\necho 'usage: firsttry run [-h] [--level {1,2,3,4}] [--no-fix]'\n")
+    script.chmod(0o755)
+    found = tools.detect_firsttry(str(tmp_path))
+    assert (
+        found is not None
+        and found.check_only == "--no-fix"
+        and found.levels == ("1", "2", "3", "4")
+    )
