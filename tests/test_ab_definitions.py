@@ -101,7 +101,10 @@ def test_an_added_step_is_measured_and_reported_apart_never_judged(
     against, verdict = report.against, report.regression
     assert against is not None and verdict is not None
     assert against.unjudged_steps == ("'extra' added",)
-    assert verdict.verdict == "no change", verdict.summary
+    # judged on the step both ran: the added 0.2 s (+200% or more) is not in the change
+    warm_change = verdict.phases["warm"].pct_change
+    assert verdict.verdict != "regression" and warm_change is not None, verdict.summary
+    assert abs(warm_change) < 30, verdict.summary
     assert any("measured but not judged: 'extra' added" in n for n in verdict.notes)
     warm = report.runs.warm
     assert warm is not None and "extra" in warm.steps  # measured on the current side

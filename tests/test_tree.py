@@ -202,3 +202,26 @@ def test_check_only_option_read_from_firsttry_help(tmp_path: Path) -> None:
         and found.check_only == "--no-fix"
         and found.levels == ("1", "2", "3", "4")
     )
+
+
+def test_restore_of_files_that_were_clean(
+    repo_factory: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As FirstTry 0.1.9 on more-itertools: clean tracked files fixed by every sample."""
+    repo = repo_factory(tmp_path / "r", tier(EDIT, writes="restore"))
+    code, _, err = invoke(capsys, repo)
+    assert code == 0, err
+    assert (repo / "README.md").read_text() == "# test repository\n"
+    assert report(repo)["tree"]["restores"] == 6  # type: ignore[index]
+
+
+def test_a_failing_autofixer_is_stopped_for_its_change_first(
+    repo_factory: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ruff check --fix` fixes some findings and exits 1 for the others: the changed files are
+    what the user must hear about first (then, once restored, the -i hint)."""
+    repo = repo_factory(tmp_path / "r", tier(EDIT + "; exit 1"))
+    code, _, err = invoke(capsys, repo)
+    assert code == 3 and "changed tracked files: README.md" in err and "-i" not in err
+    code, _, err = invoke(capsys, repo, "--skip-cold")  # batched: checked after the failure
+    assert code == 3 and "step 'edit' in warm-up runs changed tracked files" in err

@@ -154,9 +154,8 @@ def _pairs(
                 side.phases[name].samples.append(sample)
             which = "current" if runner is current else "base"
             progress.pair(name, index, upto, which, sample.wall_s, sample.ok, first=start + 1)
-            error = runner.failure(sample, name, index, warmup=not record) or (
-                runner.after_sample(sample, warmup=not record)
-            )
+            changed = runner.after_sample(sample, warmup=not record)  # puts files back too
+            error = changed or runner.failure(sample, name, index, warmup=not record)
             if error is not None:
                 raise FtbenchError(f"{which} side: {error}", exit_code=error.exit_code)
     return upto

@@ -27,7 +27,7 @@ from ftbench.measure.results import Progress as Progress
 from ftbench.measure.results import RunSettings as RunSettings
 from ftbench.measure.results import Sample as Sample
 from ftbench.measure.results import StepSample as StepSample
-from ftbench.measure.tree import TreeGuard
+from ftbench.measure.tree import TreeChanged, TreeGuard
 from ftbench.redact import log_secrets, scrub, target_environ
 from ftbench.signals import interrupted_error
 
@@ -68,8 +68,8 @@ class Runner:
         self._guarded = (artifacts_dir, *protected)
         self.cache_paths = self._resolve_caches()  # checked before any sample
         self.executor = executor if executor is not None else probe.default_executor()
-        #: the tracked files, checked after every sample (measure/tree.py)
-        self.tree = TreeGuard(self.root, target.writes)
+        self.tree = TreeGuard(self.root, target.writes)  # checked after every sample
+        self._restoring = target.writes == "restore"
         self._tree_error: FtbenchError | None = None  # a change seen after a step
         #: where the reference loop's readings of the current phase go (measure/load.py)
         self._refs: list[float] = []
@@ -177,6 +177,11 @@ class Runner:
         )
         with contextlib.closing(samples):
             self._record(result, name, count, record, samples, batched=batched)
+        if batched and result.error is not None and not isinstance(result.error, TreeChanged):
+            # a failure ended the batch before its check: a changed tree is what the run
+            # stops on (the user's files come first)
+            what = f"step '{self.target.steps[0].name}' in {_where(name)}"
+            result.error = self.tree.check(what) or result.error
 
     def _record(
         self,
@@ -188,26 +193,20 @@ class Runner:
         *,
         batched: bool = False,
     ) -> None:
-        """``batched``: the tracked files are checked after each batch (``_batch``), never
-        while the executor may still run its next samples."""
+        """``batched``: the tree is checked after each batch (``_batch``), never mid-batch."""
         for index, sample in enumerate(samples, 1):
             if record is not None:
                 record.samples.append(sample)
             self.progress.sample(name, index, count, sample.wall_s, sample.ok)
             warmup = record is None
-            result.error = self.failure(sample, name, index, warmup=warmup)
-            if result.error is None and not batched:
-                result.error = self.after_sample(sample, warmup=warmup)
+            failed = self.failure(sample, name, index, warmup=warmup)
+            changed = None if batched else self.after_sample(sample, warmup=warmup)
+            result.error = changed or failed  # a changed tree first: the user's files
             if result.error is not None:
                 return
 
-    @property
-    def _restoring(self) -> bool:
-        return self.target.writes == "restore"
-
     def after_sample(self, sample: Sample, *, warmup: bool = False) -> FtbenchError | None:
-        """The tracked files after ``sample`` (batched samples: after their batch): the error
-        that stops the run when a command changed them (or could not be put back)."""
+        """The error that stops the run when a command changed the tracked files."""
         error, self._tree_error = self._tree_error, None
         if error is None and (len(self.target.steps) == 1 or self._restoring):
             error = self.tree.check(_what(sample, warmup))
@@ -221,12 +220,8 @@ class Runner:
         asked = None if failed.result.ok else tools.input_hint(self.root / failed.log)
         if asked is None and (sample.ok or self.settings.allow_failure):
             return None
-        what = (
-            "timed out"
-            if failed.result.timed_out
-            else (f"exited with code {failed.result.exit_code}")
-        )
         timed_out = failed.result.timed_out
+        what = "timed out" if timed_out else f"exited with code {failed.result.exit_code}"
         hint = "" if asked or timed_out else tools.findings_hint(failed.result.exit_code)
         return FtbenchError(
             f"step '{failed.name}' {what} in "
@@ -351,8 +346,7 @@ class Runner:
                     mask_logs([log], self._secrets)
                 else:
                     discard_logs([log])
-            where = "warm-up runs" if phase == "warmup" else f"{phase} samples"
-            error = self.tree.check(f"step '{step.name}' in {where} {first}-{numbers[-1]}")
+            error = self.tree.check(f"step '{step.name}' in {_where(phase)} {first}-{numbers[-1]}")
             if error is not None:
                 raise error  # the batch's samples are recorded: the run stops here
             if ran < len(jobs):
@@ -383,10 +377,8 @@ class Runner:
                 steps.append(self._step_sample(step, job, measured))
                 if len(self.target.steps) > 1 and not self._restoring and not self._tree_error:
                     # a change is blamed on the step that made it (restore: on the sample)
-                    where = (
-                        f"warm-up run {index}" if phase == "warmup" else f"{phase} sample {index}"
-                    )
-                    self._tree_error = self.tree.check(f"step '{step.name}' in {where}")
+                    what = f"step '{step.name}' in {_where(phase, index)}"
+                    self._tree_error = self.tree.check(what)
                 if not steps[-1].ok:
                     break
         finally:
@@ -403,10 +395,15 @@ def _cannot_run(step: Step) -> Iterator[None]:
         raise SetupError(f"step '{step.name}': cannot run: {exc.strerror or exc}") from None
 
 
+def _where(phase: str, index: int | None = None) -> str:
+    """``warm sample 3``, ``warm-up run 1``; without ``index``: ``warm samples``."""
+    name = "warm-up run" if phase == "warmup" else f"{phase} sample"
+    return f"{name}s" if index is None else f"{name} {index}"
+
+
 def _what(sample: Sample, warmup: bool) -> str:
     """``step 'x' in warm sample 3`` (one step), ``warm-up run 1`` (several)."""
-    warmup = warmup or sample.phase == "warmup"
-    where = f"warm-up run {sample.index}" if warmup else f"{sample.phase} sample {sample.index}"
+    where = _where("warmup" if warmup else sample.phase, sample.index)
     return f"step '{sample.steps[0].name}' in {where}" if len(sample.steps) == 1 else where
 
 

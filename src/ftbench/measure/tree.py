@@ -62,6 +62,12 @@ class TreeStats:
     changed: list[str] = field(default_factory=list)
 
 
+class TreeChanged(FtbenchError):
+    """A command changed the tracked files (and they were not put back)."""
+
+    exit_code = EXIT_COMMAND_FAILED
+
+
 class TreeGuard:
     """Checks (and, with ``restore``, puts back) the tracked files of ``root``."""
 
@@ -152,8 +158,9 @@ class TreeGuard:
 
 
 def _index(entry: str | None) -> str | None:
-    """The index part of a state entry (XY without the worktree letter, mode, index hash)."""
-    if entry is None:
+    """The index part of a state entry (the staged letter, mode, index hash); None when the
+    index holds what HEAD holds (no entry, or nothing staged)."""
+    if entry is None or entry[0] == ".":
         return None
     xy, *rest = entry.split(" ")
     return " ".join([xy[0], *rest[:2]])
@@ -173,6 +180,4 @@ def changed_error(what: str, changed: list[str], *, restoring: bool) -> FtbenchE
             'writes = "restore" on the tier to put the files back after every sample; '
             "ftbench left them as the command wrote them (git diff shows what changed)"
         )
-    return FtbenchError(
-        f"{what} changed tracked files: {names}; {why}", exit_code=EXIT_COMMAND_FAILED
-    )
+    return TreeChanged(f"{what} changed tracked files: {names}; {why}")

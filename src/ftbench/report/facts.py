@@ -74,6 +74,6 @@ def text_lines(report: Report) -> list[str]:
 
     out = [f"  {terminal(step)}: {terminal(text)}" for step, text in ignored_exits(report)]
     tree = report.tree
-    if tree is not None and (tree.restores or tree.changed):
+    if tree is not None and tree.restores:  # a change that stopped the run: its error says it
         out.append(f"  tracked files: {terminal(tree_text(report) or '')}")
     return out
