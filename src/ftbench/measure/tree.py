@@ -32,6 +32,8 @@ WRITES = ("refuse", "restore")
 _STATUS = ("--untracked-files=no", "--no-renames", "--", ".", ":(exclude).firsttry")
 #: files named in a message before "and N more"
 SHOWN = 5
+#: changed files the report keeps
+KEPT = 100
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class TreeGuard:
             return None
         if self.writes == "restore" and "HEAD" not in changed and self._restore(now, changed):
             return None
-        self.stats.changed = changed
+        self.stats.changed = changed[:KEPT]
         return changed_error(what, changed, restoring=self.writes == "restore")
 
     def _restore(self, now: State, changed: list[str]) -> bool:

@@ -9,6 +9,9 @@ from collections import Counter
 
 from ftbench.report.model import Phase, Report
 
+#: changed files named before "and N more"
+SHOWN = 5
+
 
 def _codes(samples: list[tuple[int, bool]]) -> str:
     """``exit 1 in 10 of 10 samples`` (exit codes other than 0, most frequent first)."""
@@ -48,7 +51,10 @@ def tree_text(report: Report) -> str | None:
         return "not checked (not a git work tree)"
     cost = f"{tree.checks} checks, {tree.check_s:.2f} s outside the timings"
     if tree.changed:
-        return f"changed by a command: {', '.join(tree.changed)} (the run stopped; {cost})"
+        names = ", ".join(tree.changed[:SHOWN]) + (
+            f" and {len(tree.changed) - SHOWN} more" if len(tree.changed) > SHOWN else ""
+        )
+        return f"changed by a command: {names} (the run stopped; {cost})"
     if tree.restores:
         return (
             f"the commands change tracked files: put back after {tree.restores} samples "
