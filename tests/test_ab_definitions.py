@@ -126,3 +126,32 @@ def test_ab_progress_says_pair_side_and_extension(
     # a threshold of 0%: never clear on "no change", so sampling goes on and says so
     extended = [line for line in lines if "[ftbench] warm: extended to " in line]
     assert extended and "not clear after 6" in extended[0], lines
+
+
+def test_an_isolated_base_side_runs_refs_definition_in_its_own_interpreter(tmp_path: Path) -> None:
+    """Both base-side changes at once: REF's definition of the tier (issue 21) run by the
+    isolated environment's interpreter (issue 20), not HEAD's commands nor the user's Python."""
+    from ftbench.judge.options import JudgeOptions
+    from ftbench.measure.config import Step, Target
+    from ftbench.measure.interpreter import Interpreter
+    from ftbench.measure.results import RunSettings
+    from ftbench.measure.tools import bind
+    from ftbench.pipeline.ab import _base_request
+    from ftbench.pipeline.definitions import Definitions
+    from ftbench.pipeline.request import RunRequest
+
+    def tier(cmd: str) -> Target:
+        return Target("tier", "t", (Step("tests", cmd),), "test")
+
+    user, venv = Interpreter("/usr/bin/python3", "PATH"), Interpreter("/iso/bin/python", "iso")
+    head = bind(tier("{python} -m pytest -n 2"), user, "/usr/bin")
+    request = RunRequest(
+        tmp_path, head, RunSettings(), JudgeOptions(), tmp_path,
+        base_target=bind(head, venv, "/iso/bin"),
+    )  # fmt: skip
+    ref = bind(tier("{python} -m pytest -n 0"), user, "/usr/bin")
+    base = _base_request(request, Definitions(ref, "own")).base_target
+    assert base is not None
+    assert base.steps[0].argv("t", "normal") == ["/iso/bin/python", "-m", "pytest", "-n", "0"]
+    assert base.path == "/iso/bin"
+    assert _base_request(request, None) is request
