@@ -45,10 +45,14 @@ def interleaved(
     *,
     deadline: float | None = None,
     about: Definitions | None = None,
+    current: tuple[RunRequest, Path] | None = None,
+    logs: Path | None = None,
 ) -> tuple[ABResult, dict[str, int]]:
-    """This tree and ``tree`` measured pair by pair; per phase, the looks that can reject
-    (the judge splits alpha over them). ``about``: what the base side runs (its own tier
-    definition) and which steps are judged (``pipeline/definitions.py``)."""
+    """This tree (or ``current``: another tree, and the request its side runs with) and
+    ``tree`` measured pair by pair, their logs under ``logs`` (default: the run's) and its
+    ``base/``; per phase, the looks that can reject (the judge splits alpha over them).
+    ``about``: what the base side runs (its own tier definition) and which steps are judged
+    (``pipeline/definitions.py``)."""
     settings = request.settings
     phases = sum(
         not skip and n > 0
@@ -58,8 +62,9 @@ def interleaved(
         )
     )
     plans = pair_plans(settings, pairs_to_reject(request.judge, phases))
-    current = make_runner(request, request.root, artifacts(request))
-    base = make_runner(_base_request(request, about), tree, artifacts(request) / "base")
+    folder = logs or artifacts(request)
+    mine = make_runner(*current, folder) if current else make_runner(request, request.root, folder)
+    base = make_runner(_base_request(request, about), tree, folder / "base")
     judged = about.judged if about is not None else None
 
     def decide(phase: str, cur: list[Sample], bas: list[Sample], looks: int) -> bool:
@@ -69,7 +74,7 @@ def interleaved(
         return clear_enough(cur, bas, request.judge, phases=len(plans), looks=looks)
 
     looks = {name: plan.rejecting for name, plan in plans.items()}
-    return run_pairs(current, base, decide, plans, deadline), looks
+    return run_pairs(mine, base, decide, plans, deadline), looks
 
 
 def _base_request(request: RunRequest, about: Definitions | None) -> RunRequest:
@@ -88,29 +93,55 @@ def _measure(
 ) -> tuple[BenchResult, Report, dict[str, int]]:
     """Both trees measured interleaved; the report (its ``against`` block the base side,
     not yet judged) and the looks per phase."""
-    root = request.root
-    with checkout(root, ref.commit) as tree:
-        setup = request.target.setup
-        if setup:
-            env = target_environ(os.environ)  # as the commands get it: no ftbench credentials
-            if request.target.path:
-                env["PATH"] = request.target.path
-            for side in (tree, root):
-                run_setup(setup, side, env)
-        sides = base_environment(request, tree)  # the base side imports its own code
+    with checkout(request.root, ref.commit) as tree:
+        for side in (tree, request.root):
+            setup_tree(request, side)
         about = base_definition(request.target, tree, request.base_definition)
-        measured, looks = interleaved(sides.request, tree, deadline=deadline, about=about)
-        report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
-        against = base_side(
-            measured.base,
-            ref=ref,
-            order=measured.order,
-            setup=setup,
-            stopped=measured.stopped,
-            tool_versions=_base_versions(replace(request, target=about.target), tree, report),
-            imports=sides.imports,
-        )
-        against = replace(  # the tier's definitions differ: what each side ran
+        return measure_trees(request, ref, tree, deadline=deadline, about=about)
+
+
+def setup_tree(request: RunRequest, tree: Path) -> None:
+    """The tier's untimed ``setup`` command in ``tree``, if it has one."""
+    setup = request.target.setup
+    if setup:
+        env = target_environ(os.environ)  # as the commands get it: no ftbench credentials
+        if request.target.path:
+            env["PATH"] = request.target.path
+        run_setup(setup, tree, env)
+
+
+def measure_trees(
+    request: RunRequest,
+    ref: BaseRef,
+    tree: Path,
+    *,
+    current: Path | None = None,
+    deadline: float | None = None,
+    logs: Path | None = None,
+    about: Definitions | None = None,
+) -> tuple[BenchResult, Report, dict[str, int]]:
+    """This tree (or the ``current`` tree) and ``ref``'s ``tree``, both set up, measured
+    interleaved, each side importing its own tree's code (``pipeline/sides.py``): the report
+    (its ``against`` block the base side, not yet judged) and the looks per phase."""
+    sides = base_environment(request, tree)
+    mine = None if current is None else (base_environment(request, current).request, current)
+    measured, looks = interleaved(
+        sides.request, tree, deadline=deadline, about=about, current=mine, logs=logs
+    )
+    side = current or request.root
+    report = build_report(measured.current, side, repo_id=repo_id(request.root, request.repo_id))
+    ran = about.target if about is not None else request.target
+    against = base_side(
+        measured.base,
+        ref=ref,
+        order=measured.order,
+        setup=request.target.setup,
+        stopped=measured.stopped,
+        tool_versions=_base_versions(replace(request, target=ran), tree, report),
+        imports=sides.imports,
+    )
+    if about is not None:  # the tier's definitions differ: what each side ran
+        against = replace(
             against,
             definition=about.ran,  # type: ignore[arg-type]
             definition_changes=about.changes or None,
