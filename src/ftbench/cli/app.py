@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ftbench.cli import archive, calibrate, compare, dashboard, init, query, run, trend
+    from ftbench.cli import archive, bisect, calibrate, compare, dashboard, init, query, run, trend
 
     parser = _Parser(
         prog=PROG,
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.register(sub)
     init.register(sub)
     calibrate.register(sub)
+    bisect.register(sub)
     compare.register(sub)
     trend.register(sub)
     query.register(sub)

@@ -33,60 +33,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         ".firsttry/bench_proof.{json,md} and bench_report.env, judge "
         "regressions and archive the report.",
     )
-    target = run.add_argument_group("target")
-    target.add_argument(
-        "--tier",
-        help="tier from configuration or built-in (default: the configuration's default_tier, "
-        "else lite)",
-    )
-    target.add_argument("--cmd", help="benchmark this command instead of a tier")
-    target.add_argument(
-        "--cache",
-        action="append",
-        metavar="PATH",
-        help="cache path of --cmd, cleared before cold samples (repeatable)",
-    )
-    target.add_argument("--shell", action="store_true", help="run --cmd through /bin/sh")
-    target.add_argument(
-        "--repo",
-        type=Path,
-        help="repository root (default: the git top level of the current directory)",
-    )
-    samples = run.add_argument_group("samples")
-    samples.add_argument(
-        "--mode",
-        choices=MODES,
-        default="normal",
-        help="sample counts: fast 3 cold/5 warm, normal 5/10, full 10/30",
-    )
-    samples.add_argument("--runs", type=_count, metavar="N", help="warm samples")
-    samples.add_argument("--cold-runs", type=_count, metavar="N", help="cold samples")
-    samples.add_argument(
-        "--warmup", type=_count, metavar="N", help="unrecorded warm-up runs before the warm samples"
-    )
-    samples.add_argument("--skip-cold", action="store_true", help="no cold phase")
-    samples.add_argument("--skip-warm", action="store_true", help="no warm phase")
-    samples.add_argument(
-        "--timeout-s",
-        type=_seconds,
-        metavar="S",
-        help="bound on each sample; the process group is killed after it",
-    )
-    samples.add_argument(
-        "--max-procs", type=_count, metavar="N", help="exported to the target as FT_MAX_PROCS"
-    )
-    samples.add_argument(
-        "--allow-failure",
-        action="store_true",
-        help="keep going and exit 0 when a command fails or times out",
-    )
-    samples.add_argument(
-        "-i",
-        "--ignore-failure",
-        action="store_true",
-        help="time every sample whatever its exit code (as hyperfine -i; recorded in the "
-        "report, exit codes kept); timeouts still fail",
-    )
+    add_target_arguments(run)
+    add_sample_arguments(run)
     output = run.add_argument_group("output")
     output.add_argument(
         "--out-dir",
@@ -147,7 +95,70 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     tiers.set_defaults(func=cmd_tiers)
 
 
-def _settings(args: argparse.Namespace) -> RunSettings:
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--tier``, ``--cmd`` (``--cache``, ``--shell``) and ``--repo`` (run, bisect)."""
+    target = parser.add_argument_group("target")
+    target.add_argument(
+        "--tier",
+        help="tier from configuration or built-in (default: the configuration's default_tier, "
+        "else lite)",
+    )
+    target.add_argument("--cmd", help="benchmark this command instead of a tier")
+    target.add_argument(
+        "--cache",
+        action="append",
+        metavar="PATH",
+        help="cache path of --cmd, cleared before cold samples (repeatable)",
+    )
+    target.add_argument("--shell", action="store_true", help="run --cmd through /bin/sh")
+    target.add_argument(
+        "--repo",
+        type=Path,
+        help="repository root (default: the git top level of the current directory)",
+    )
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser, *, allow_failure: bool = True) -> None:
+    """Sample counts, timeouts and failures (run, bisect): :func:`run_settings` reads them."""
+    samples = parser.add_argument_group("samples")
+    samples.add_argument(
+        "--mode",
+        choices=MODES,
+        default="normal",
+        help="sample counts: fast 3 cold/5 warm, normal 5/10, full 10/30",
+    )
+    samples.add_argument("--runs", type=_count, metavar="N", help="warm samples")
+    samples.add_argument("--cold-runs", type=_count, metavar="N", help="cold samples")
+    samples.add_argument(
+        "--warmup", type=_count, metavar="N", help="unrecorded warm-up runs before the warm samples"
+    )
+    samples.add_argument("--skip-cold", action="store_true", help="no cold phase")
+    samples.add_argument("--skip-warm", action="store_true", help="no warm phase")
+    samples.add_argument(
+        "--timeout-s",
+        type=_seconds,
+        metavar="S",
+        help="bound on each sample; the process group is killed after it",
+    )
+    samples.add_argument(
+        "--max-procs", type=_count, metavar="N", help="exported to the target as FT_MAX_PROCS"
+    )
+    if allow_failure:
+        samples.add_argument(
+            "--allow-failure",
+            action="store_true",
+            help="keep going and exit 0 when a command fails or times out",
+        )
+    samples.add_argument(
+        "-i",
+        "--ignore-failure",
+        action="store_true",
+        help="time every sample whatever its exit code (as hyperfine -i; recorded in the "
+        "report, exit codes kept); timeouts still fail",
+    )
+
+
+def run_settings(args: argparse.Namespace) -> RunSettings:
     from ftbench.measure.config import MODES as COUNTS
     from ftbench.measure.runner import RunSettings
 
@@ -170,7 +181,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         skip_warm=args.skip_warm,
         timeout_s=args.timeout_s,
         max_procs=args.max_procs,
-        allow_failure=args.allow_failure,
+        allow_failure=getattr(args, "allow_failure", False),
         ignore_failure=args.ignore_failure,
     )
 
@@ -196,7 +207,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.cmd is not None and args.tier is not None:
         raise UsageError("give either --tier or --cmd, not both")
     root = repo_root(args.repo)
-    settings = _settings(args)
+    settings = run_settings(args)
     _warn_huge_plan(settings)
     options = judge_options(args)
     _warn_config(root)
@@ -229,7 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"ft-bench: {terminal(verdict.verdict)}: {terminal(verdict.summary)}")
     _warn_warm_slower(outcome.report)
     sys.stdout.write(outcome.archive_output)
-    _append_step_summary(outcome.markdown)
+    append_step_summary(outcome.markdown)
     if outcome.error is not None:
         raise outcome.error
     return outcome.exit_code
@@ -276,7 +287,7 @@ def _warn_no_baseline(report: Report) -> None:
         print(f"::warning title=ftbench: no baseline::{workflow_data(message)}")
 
 
-def _append_step_summary(markdown: str) -> None:
+def append_step_summary(markdown: str) -> None:
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return

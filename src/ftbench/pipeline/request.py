@@ -43,6 +43,9 @@ class RunRequest:
     #: ``--base-definition``: the base side runs REF's definition of the tier (``own``) or
     #: HEAD's (``current``) when they differ (``pipeline/definitions.py``)
     base_definition: str = "own"
+    #: ``--bisect``: on an A/B regression, the commit in ``REF..HEAD`` it came with, found
+    #: within this many seconds (None: no bisection)
+    bisect_budget_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ftbench.errors import one_line
+from ftbench.report.bisect import Bisection as Bisection
+from ftbench.report.bisect import BisectStep as BisectStep
 from ftbench.report.codec import OMIT_NONE, ModelError, from_value, minimum, pattern, to_value
 from ftbench.report.runs import PHASE_NAMES as PHASE_NAMES
 from ftbench.report.runs import CacheSize as CacheSize

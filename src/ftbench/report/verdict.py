@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ftbench.report.bisect import Bisection
 from ftbench.report.codec import OMIT_NONE, minimum
 from ftbench.report.runs import Runs
 
@@ -154,3 +155,5 @@ class Verdict:
     accepted: tuple[Acceptance, ...] | None = field(default=None, metadata=OMIT_NONE)
     #: archive judge: the A/B run against the baseline's commit that decided the verdict
     confirmation: Confirmation | None = field(default=None, metadata=OMIT_NONE)
+    #: A/B judge with ``--bisect``: the commit inside ``REF..HEAD`` the slowdown came with
+    bisect: Bisection | None = field(default=None, metadata=OMIT_NONE)
