@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from ftbench import cli
+from ftbench.report.model import Report
 
 Git = Callable[..., str]
 CONFIG = '[tiers.lite]\n[[tiers.lite.steps]]\nname = "work"\ncmd = ["{py}", "work.py"]\n'
@@ -221,6 +222,56 @@ def test_bad_arguments_are_one_line_and_exit_2_or_5(
         assert cli.main(["bisect", "--repo", repo, *FAST, *args]) == exit_code
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_run_against_with_bisect_names_the_commit_and_escapes_its_subject(
+    tmp_path: Path,
+    run_git: Git,
+    capsys: pytest.CaptureFixture[str],
+    validate_report: Callable[[Any], dict[str, Any]],
+) -> None:
+    repo = tmp_path / "r"
+    shas = make_history(repo, run_git, 4, None)
+    hostile = "switch <img src=x> @admin #1 | `x` [a](b)"
+    culprit = commit(repo, run_git, hostile, level(SLOW_MIB))
+    commit(repo, run_git, "after", None)
+    code = cli.main(
+        ["run", "--repo", str(repo), *FAST, "--quiet", "--against", shas[0], "--bisect"]
+    )
+    capsys.readouterr()
+    assert code == 4
+    value = validate_report(repo / ".firsttry/bench_proof.json")
+    assert value["regression"]["bisect"]["culprit"] == culprit
+    report = Report.from_json((repo / ".firsttry/bench_proof.json").read_text())
+    verdict = report.regression
+    assert verdict is not None and verdict.bisect is not None
+    assert verdict.bisect.culprit == culprit and verdict.bisect.status == "found"
+    assert verdict.bisect.reused  # the run's own A/B was BAD against GOOD
+    assert f"the slowdown came with {culprit[:12]} '{hostile}'" in verdict.summary
+    markdown = (repo / ".firsttry/bench_proof.md").read_text()
+    assert "<img" not in markdown and "@admin" not in markdown and "#1 " not in markdown
+    assert "&lt;img src=x&gt;" in markdown or "&lt;img" in markdown
+    assert "Bisect" in markdown
+    assert worktrees(repo, run_git) == 1
+
+
+def test_run_with_bisect_on_one_commit_does_not_bisect(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "r"
+    shas = make_history(repo, run_git, 1, 1)
+    code = cli.main(
+        ["run", "--repo", str(repo), *FAST, "--quiet", "--against", shas[0], "--bisect"]
+    )
+    capsys.readouterr()
+    assert code == 4
+    report = Report.from_json((repo / ".firsttry/bench_proof.json").read_text())
+    assert report.regression is not None and report.regression.bisect is None
+
+
+def test_bisect_without_against_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--bisect"]) == 2
+    assert "--bisect needs --against" in capsys.readouterr().err
 
 
 def test_sigterm_removes_every_worktree(tmp_path: Path, run_git: Git) -> None:

@@ -86,6 +86,21 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "(own, default: a changed command is part of the commit; steps only one side has are "
         "measured, not judged) or both run HEAD's (current)",
     )
+    ab.add_argument(
+        "--bisect",
+        action="store_true",
+        help="when the A/B verdict is a regression and REF..HEAD holds more than one commit, "
+        "find the commit it came with (as ft-bench bisect REF HEAD; docs/bisect.md) and name "
+        "it in the verdict",
+    )
+    ab.add_argument(
+        "--bisect-budget-min",
+        type=bounded(float, low=0, open_low=True),
+        default=None,
+        metavar="N",
+        help="the most minutes --bisect may take (default 30; implies --bisect); when it "
+        "runs out, the narrowed range is the answer",
+    )
     add_archive_arguments(run)
     run.set_defaults(func=cmd_run)
 
@@ -206,6 +221,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--cache and --shell only apply to --cmd")
     if args.cmd is not None and args.tier is not None:
         raise UsageError("give either --tier or --cmd, not both")
+    if (args.bisect or args.bisect_budget_min is not None) and args.against is None:
+        raise UsageError("--bisect needs --against REF (the range REF..HEAD is bisected)")
     root = repo_root(args.repo)
     settings = run_settings(args)
     _warn_huge_plan(settings)
@@ -228,6 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             against=args.against,
             confirm_budget_s=args.confirm_budget_s,
             base_definition=args.base_definition,
+            bisect_budget_s=_bisect_budget(args),
             progress=choose("never" if args.quiet else args.progress),
         )
     )
@@ -244,6 +262,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if outcome.error is not None:
         raise outcome.error
     return outcome.exit_code
+
+
+def _bisect_budget(args: argparse.Namespace) -> float | None:
+    """``--bisect``'s budget in seconds (None: no bisection)."""
+    if not args.bisect and args.bisect_budget_min is None:
+        return None
+    from ftbench.pipeline.bisect import DEFAULT_BUDGET_MIN
+
+    return 60.0 * (args.bisect_budget_min or DEFAULT_BUDGET_MIN)
 
 
 def _warn_config(root: Path) -> None:

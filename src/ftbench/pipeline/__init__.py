@@ -21,6 +21,7 @@ from ftbench.judge.baseline import evaluate
 from ftbench.judge.calibration import machine_key
 from ftbench.measure import environment
 from ftbench.pipeline.ab import acceptances, confirm, measure_against
+from ftbench.pipeline.bisect import bisected
 from ftbench.pipeline.calibrate import CalibrationOutcome as CalibrationOutcome
 from ftbench.pipeline.calibrate import calibrate as calibrate
 from ftbench.pipeline.request import RunOutcome as RunOutcome
@@ -79,6 +80,8 @@ def run(request: RunRequest) -> RunOutcome:
     failed_command = measured.error is not None and measured.error.exit_code == EXIT_COMMAND_FAILED
     if report.against is not None:
         verdict = report.regression
+        if request.bisect_budget_s is not None and measured.error is None:
+            verdict, judge_error = bisected(request, report, measured_s)
     elif measured.error is None or (settings.allow_failure and failed_command):
         try:
             archives, notes = open_archives(root, request.archive_dir)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ftbench.report import bisect_view
 from ftbench.report.escape import markdown_code as code
 from ftbench.report.escape import markdown_text as md
 from ftbench.report.formats import fmt_change, fmt_ci, fmt_pct, p_text, table, value
@@ -104,6 +105,8 @@ def verdict_lines(report: Report, verdict: Verdict | None) -> list[str]:
         out += ["", f"> ⚠️ Nothing was gated in CI. To get a baseline, {NO_BASELINE_FIX}."]
     if verdict.notes:
         out += ["", *(f"- {md(note)}" for note in verdict.notes)]
+    if verdict.bisect is not None:  # --bisect (report/bisect_view.py)
+        out += ["", *bisect_view.verdict_lines(verdict.bisect)]
     return out
 
 
