@@ -9,6 +9,7 @@ import math
 import os
 import random
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -544,3 +545,31 @@ def test_selection_of_odd_reports(
     trend_cli.print_history(t, out)
     assert len(t.points) < 1 or out.getvalue().count("\n") >= len(t.points) + 2
     json.dumps(t.to_dict(), allow_nan=False)
+
+
+def test_trend_prints_the_bisect_command_of_each_change_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tier = "lite; rm -rf ~"
+    reports = [
+        make_report(
+            [0.1 if i < 6 else 0.13] * 10,
+            tier=tier,
+            timestamp=ts(i),
+            commit=f"{i:04x}" + "c" * 36,
+            repo_id="bisectrepo",
+        )
+        for i in range(12)
+    ]
+    root = archive(tmp_path, reports)
+    args = ["trend", "--repo", str(tmp_path), "--archive-dir", str(root), "--repo-id", "bisectrepo"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    expected = shlex.join(
+        ["ft-bench", "bisect", "0005cccccccc", "0006cccccccc", "--tier", tier, "--mode", "normal"]
+    )
+    line = next(x for x in out.splitlines() if "find the commit" in x)
+    assert line.strip() == f"find the commit: {expected} --skip-cold --metric wall"
+    assert main([*args, "--json"]) == 0
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    assert changes[0]["bisect"] == f"{expected} --skip-cold --metric wall"

@@ -129,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         skipped_chart = chart_line is not None and chart_line.startswith("[")
         data = trend.to_dict()
+        for found, change in zip(data["changes"] or [], trend.changes or (), strict=True):
+            found["bisect"] = bisect_command(trend, change)
         data["message"] = too_few_line(trend) if len(trend.points) < 2 else None
         data["chart"] = str(args.chart) if chart_line and not skipped_chart else None
         out.write(json.dumps(data, indent=2) + "\n")
@@ -243,7 +245,37 @@ def summary_lines(trend: Trend) -> list[str]:
     noise = f"noise {trend.noise * 100:.1f}%, " if trend.noise is not None else ""
     if not trend.changes:
         return [f"no change points ({noise}penalty {trend.penalty:g})"]
-    return [change_line(c, trend) for c in trend.changes]
+    out = []
+    for change in trend.changes:
+        out.append(change_line(change, trend))
+        command = bisect_command(trend, change)
+        if command:
+            out.append(f"  find the commit: {command}")
+    return out
+
+
+#: ``ft-bench bisect --metric`` for each metric trend follows
+BISECT_METRICS = {"wall_s": "wall", "user_s": "cpu", "sys_s": "cpu", "max_rss_kb": "rss"}
+
+
+def bisect_command(trend: Trend, change: Change) -> str | None:
+    """The ``ft-bench bisect`` command that finds the commit of a change point between
+    reports of two different commits (None when either commit is unknown or they are the
+    same). Names come from the archive: quoted for the shell."""
+    import shlex
+
+    before = trend.points[change.index - 1].commit if change.index > 0 else None
+    after = change.commit
+    if not before or not after or before == after:
+        return None
+    words = ["ft-bench", "bisect", before[:12], after[:12]]
+    if trend.tier:
+        words += ["--tier", trend.tier]
+    if trend.mode in ("fast", "normal", "full"):
+        words += ["--mode", trend.mode]
+    words += ["--skip-cold" if trend.phase == "warm" else "--skip-warm"]
+    words += ["--metric", BISECT_METRICS.get(trend.metric, "any")]
+    return shlex.join(words)
 
 
 def print_history(trend: Trend, out: TextIO) -> None:
