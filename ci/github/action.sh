@@ -92,6 +92,18 @@ merge_base() {
   git merge-base HEAD "origin/$base" 2>/dev/null
 }
 
+# bisect: true adds --bisect (and its budget) when this ftbench has it
+bisect_args() {
+  [ "${FTBENCH_BISECT:-false}" = true ] || return 0
+  if ! "$bin" run --help 2>/dev/null | grep -q -- '--bisect'; then
+    echo "::notice title=ftbench::this ftbench has no --bisect: the regression is not bisected"
+    return 0
+  fi
+  argv+=(--bisect)
+  [ -n "${FTBENCH_BISECT_BUDGET_MIN:-}" ] && argv+=(--bisect-budget-min "$FTBENCH_BISECT_BUDGET_MIN")
+  return 0
+}
+
 run() {
   local bin="${FTBENCH_BIN:?install step did not run}" dir=".firsttry" ref=""
   local note="${RUNNER_TEMP:-/tmp}/ftbench-comment.md" err="${RUNNER_TEMP:-/tmp}/ftbench-stderr.log"
@@ -114,6 +126,7 @@ run() {
   if [ -n "$ref" ]; then
     if "$bin" run --help 2>/dev/null | grep -q -- '--against'; then
       argv+=(--against "$ref")
+      bisect_args
     else
       echo "::notice title=ftbench::this ftbench has no --against: judged against the archive only"
     fi

@@ -154,6 +154,41 @@ def test_merge_base_of_a_pull_request_is_passed_as_against(tmp_path: Path) -> No
     assert f"ARGS: run --progress never --against {base} --mode fast --fail-on warm" in out
 
 
+@pytest.mark.parametrize(
+    ("helps", "env", "expected"),
+    [
+        ("--against REF --bisect", {"FTBENCH_BISECT": "true"}, "--against {base} --bisect\n"),
+        (
+            "--against REF --bisect",
+            {"FTBENCH_BISECT": "true", "FTBENCH_BISECT_BUDGET_MIN": "12"},
+            "--against {base} --bisect --bisect-budget-min 12\n",
+        ),
+        ("--against REF --bisect", {"FTBENCH_BISECT": "false"}, "--against {base}\n"),
+        ("--against REF", {"FTBENCH_BISECT": "true"}, "--against {base}\n"),
+    ],
+)
+def test_bisect_is_passed_with_against_when_this_ftbench_has_it(
+    tmp_path: Path, helps: str, env: dict[str, str], expected: str
+) -> None:
+    sample = make_sample(tmp_path / "sample")
+    base = git(sample, "rev-parse", "HEAD")
+    git(sample, "checkout", "-q", "-b", "feature")
+    (sample / "size.txt").write_text("1000\n")
+    git(sample, "commit", "-q", "-am", "change")
+    fake = tmp_path / "ft-bench"
+    fake.write_text(
+        f'#!/bin/sh\n[ "$2" = --help ] && {{ echo "  {helps}"; exit 0; }}\necho "ARGS: $*"\n'
+    )
+    fake.chmod(0o755)
+    code, out, _ = _step(
+        "run", sample, tmp_path, FTBENCH_BIN=str(fake), GITHUB_BASE_REF="main", **env
+    )
+    assert code == 0, out
+    assert "ARGS: run --progress never " + expected.format(base=base) in out + "\n"
+    if "--bisect" not in helps:
+        assert "has no --bisect" in out
+
+
 def test_error_lines_quoting_names_stay_in_their_code_block(tmp_path: Path) -> None:
     """ftbench stopped before writing a report and its error line quotes a step name with a
     code fence, a tag and a mention: the summary and the comment keep them in one code block
