@@ -255,6 +255,25 @@ def test_run_against_with_bisect_names_the_commit_and_escapes_its_subject(
     assert worktrees(repo, run_git) == 1
 
 
+def test_a_slowdown_only_in_uncommitted_changes_is_said_so(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "r"
+    shas = make_history(repo, run_git, 3, None)
+    (repo / "level.txt").write_text(level(SLOW_MIB))  # not committed
+    code = cli.main(
+        ["run", "--repo", str(repo), *FAST, "--quiet", "--against", shas[0], "--bisect"]
+    )
+    capsys.readouterr()
+    assert code == 4
+    report = Report.from_json((repo / ".firsttry/bench_proof.json").read_text())
+    assert report.regression is not None and report.regression.bisect is not None
+    found = report.regression.bisect
+    assert found.status == "no slowdown" and found.reused is None
+    assert found.summary.endswith("the slowdown is in the uncommitted changes")
+    assert "uncommitted changes" in found.notes[0]
+
+
 def test_run_with_bisect_on_one_commit_does_not_bisect(
     tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -318,5 +318,9 @@ def bisected(
         return replace(verdict, notes=(*verdict.notes, f"--bisect: {exc}")), None
     except KeyboardInterrupt as exc:  # before any measuring: the verdict stands
         return verdict, interrupted_error(exc)
+    if known is None and found.status == "no slowdown":
+        found = replace(
+            found, summary=f"{found.summary}: the slowdown is in the uncommitted changes"
+        )
     summary = f"{verdict.summary}; {found.summary}" if verdict.summary else found.summary
     return replace(verdict, summary=summary, bisect=found), error

@@ -151,7 +151,8 @@ def measure_step(
     found = where(cur, bas)
     if error is not None:
         stopped = error if error.exit_code > 128 else None
-        return Measured(found, "skipped", _side(error, reference), samples, elapsed, stopped)
+        why = _side(error, reference).replace(f"{request.root}/", "")  # logs: as in the repo
+        return Measured(found, "skipped", why, samples, elapsed, stopped)
     decision = rule.decide(found, last=True)
     reason = rule.why(found, decision)
     how = result.stopped.get(change.phase)
