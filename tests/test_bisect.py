@@ -28,8 +28,10 @@ from ftbench.report.model import Report
 
 Git = Callable[..., str]
 CONFIG = '[tiers.lite]\n[[tiers.lite.steps]]\nname = "work"\ncmd = ["{py}", "work.py"]\n'
-WORK = """import sys, time
+WORK = """import os, sys, time
 mib, nap, code = open("level.txt").read().split()
+if os.path.exists("a.flag") and os.path.exists("b.flag"):  # two changes, slow together
+    mib = 48
 data = bytearray(int(mib) << 20)
 data[:: 4096] = b"\\1" * len(range(0, len(data), 4096))
 time.sleep(float(nap))
@@ -158,6 +160,39 @@ def test_a_merge_culprit_is_bisected_into_its_branch(
     assert paths[branch[1]] == f"merged by {merge[:12]}"
     assert any(f"merge {merge[:12]}" in note for note in found["notes"])
     assert worktrees(repo, run_git) == 1
+
+
+def test_a_merge_whose_branches_are_slow_only_together_is_the_culprit(
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "r"
+    shas = make_history(repo, run_git, 2, None)
+    run_git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "b.flag").write_text("")
+    commit(repo, run_git, "feature: b", None)
+    commit(repo, run_git, "feature: more", None)
+    run_git(repo, "checkout", "-q", "main")
+    (repo / "a.flag").write_text("")
+    commit(repo, run_git, "main: a", None)
+    run_git(repo, "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+    merge = run_git(repo, "rev-parse", "HEAD")
+    last = commit(repo, run_git, "after", None)
+    code, found = bisect(repo, capsys, shas[0], last)
+    assert code == 0 and found["status"] == "found", found["summary"]
+    assert found["culprit"] == merge
+    assert any("the merge itself" in note for note in found["notes"])
+
+
+def test_subjects_are_read_as_written(tmp_path: Path, run_git: Git) -> None:
+    from ftbench.measure import history
+
+    repo = tmp_path / "r"
+    shas = make_history(repo, run_git, 1, None)
+    subject = "x\x01\x1e\x1f y ☃ 'q' \"d\" $(rm -rf /) <b>|</b> \u202e"
+    last = commit(repo, run_git, subject, None)
+    path = history.first_parent_path(repo, last, [shas[0]])
+    assert [c.sha for c in path] == [shas[1], last]
+    assert path[-1].subject == subject and path[-1].parents == (shas[1],)
 
 
 def test_failing_commits_are_skipped_and_the_answer_is_the_range(

@@ -113,17 +113,18 @@ def test_failed_samples_leave_their_pair_out() -> None:
     assert found is not None and found.pairs == 9
 
 
-def metric(verdict: str, pct: float, low: float) -> MetricVerdict:
+def metric(verdict: str, pct: float, low: float, floor: float | None = None) -> MetricVerdict:
     return MetricVerdict(
         verdict=verdict,  # type: ignore[arg-type]
         current_median=1.0,
         baseline_median=1.0,
         pct_change=pct,
         ci95_pct=(low, pct + 5),
+        noise_floor_pct=floor,
     )
 
 
-def test_the_surest_regression_is_bisected() -> None:
+def test_the_change_standing_out_most_from_its_noise_is_bisected() -> None:
     from factory import TEMPLATE
 
     assert TEMPLATE.regression is not None
@@ -135,7 +136,7 @@ def test_the_surest_regression_is_bisected() -> None:
             current=side,
             baseline=side,
             gates=("wall", "cpu"),
-            metrics={"wall": metric("regression", 40, 8), "cpu": metric("no change", 1, -1)},
+            metrics={"wall": metric("regression", 40, 8, 8), "cpu": metric("no change", 1, -1)},
         ),
         "warm": PhaseVerdict(
             verdict="regression",
@@ -143,11 +144,21 @@ def test_the_surest_regression_is_bisected() -> None:
             current=side,
             baseline=side,
             gates=("wall", "cpu"),
-            metrics={"wall": metric("inconclusive", 30, -2), "cpu": metric("regression", 25, 20)},
+            metrics={
+                "wall": metric("inconclusive", 30, -2),
+                "cpu": metric("regression", 25, 20, 2),
+            },
         ),
     }
     verdict = dataclasses.replace(TEMPLATE.regression, phases=phases)
+    # cold wall +40% over a noise floor of 8%, warm cpu +25% over 2%: the warm cpu change
     assert rule.regressed(verdict) == rule.Change("warm", "cpu", 25, (20, 30))
+    noisy = dict(
+        phases,
+        warm=dataclasses.replace(phases["warm"], metrics={"cpu": metric("regression", 25, 20, 12)}),
+    )
+    found = rule.regressed(dataclasses.replace(verdict, phases=noisy))
+    assert found is not None and found.phase == "cold"
     quiet = {name: dataclasses.replace(p, metrics={}) for name, p in phases.items()}
     assert rule.regressed(dataclasses.replace(verdict, phases=quiet)) is None
 

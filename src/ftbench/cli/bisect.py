@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--metric",
         choices=d.METRIC_CHOICES,
         default="any",
-        help="which regression is bisected: any (default): the surest of wall and CPU time; "
+        help="which regression is bisected: any (default): of wall and CPU time, the one "
+        "standing out most from its noise; "
         "or wall, cpu or rss (peak memory)",
     )
     judge.add_argument(

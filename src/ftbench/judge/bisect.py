@@ -2,8 +2,8 @@
 the search stands. Pure functions of samples and decisions (``pipeline/bisect.py`` measures).
 
 **The change.** BAD measured against GOOD (an A/B run judged by :mod:`.ab`) must be a
-regression; the phase and gated metric that regressed most surely (the largest lower bound
-of the 95% interval) are bisected, and their median per-pair ratio is the change
+regression; of the phases and gated metrics that regressed, the one whose change stands out
+most from its noise floor is bisected, and its median per-pair ratio is the change
 ``delta = log(BAD / GOOD)``.
 
 **A step.** A commit is measured interleaved against a *reference*, a commit already known
@@ -112,7 +112,8 @@ class Change:
 
 def regressed(verdict: Verdict) -> Change | None:
     """The change to bisect: among the phases and gated metrics the A/B verdict calls a
-    regression, the surest (largest lower bound of its interval, then largest change)."""
+    regression, the one standing out most from its noise (the largest change over its noise
+    floor: a step needs the fewest pairs on it; then the largest lower bound)."""
     found = []
     for phase, p in verdict.phases.items():
         figures = p.metrics or {}
@@ -121,7 +122,9 @@ def regressed(verdict: Verdict) -> Change | None:
             if v is None or v.verdict != "regression" or v.pct_change is None:
                 continue
             low = v.ci95_pct[0] if v.ci95_pct is not None else v.pct_change
-            found.append((low, v.pct_change, Change(phase, metric, v.pct_change, v.ci95_pct)))
+            floor = v.noise_floor_pct
+            clear = v.pct_change / floor if floor else 0.0
+            found.append((clear, low, Change(phase, metric, v.pct_change, v.ci95_pct)))
     if not found:
         return None
     return max(found, key=lambda f: (f[0], f[1]))[2]
