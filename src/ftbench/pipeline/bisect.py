@@ -10,7 +10,8 @@ made it slower, measured with interleaved A/B steps inside a budget (``docs/bise
 3. A merge found as the culprit is bisected into: its merged branch's first-parent commits,
    from their fork point (like GOOD: an ancestor of a commit like GOOD) to the merge (like
    BAD).
-4. The culprit is confirmed against its parent with a full A/B run of the bisected phase.
+4. The culprit is confirmed against its parent with a full A/B run of the bisected phase,
+   judged on the bisected metric.
 
 Every worktree is removed whatever ends the bisection; after a signal what was measured is
 returned with the error.
@@ -137,8 +138,11 @@ class _Bisector:
         return self.logs / f"{len(self.answer.steps) + 1:02d}"
 
     def _phase_only(self) -> RunRequest:
+        """The request measuring the bisected phase alone, judged on the bisected metric alone
+        (the A/B run's adaptive stop then waits for that metric's answer)."""
         settings = steps.only(self.run_request.settings, self.change.phase)
-        return replace(self.run_request, settings=settings)
+        judge = replace(self.run_request.judge, metric=self.change.metric)
+        return replace(self.run_request, settings=settings, judge=judge)
 
     def _affordable(self) -> bool:
         """Whether a step's first look and then a culprit's confirmation fit in the budget

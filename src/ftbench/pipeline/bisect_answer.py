@@ -264,9 +264,14 @@ class Answer:
         return self._made("no slowdown", text, used_s)
 
     def found(self, culprit: Commit, by: BisectStep, used_s: float) -> Bisection:
+        against = (
+            "its parent"
+            if culprit.parents[:1] == (by.reference,)
+            else f"GOOD-like {(by.reference or '')[:12]}"
+        )
         return self._made(
             "found",
-            f"the slowdown came with {quoted(culprit)} ({_figure(by)} against its parent)",
+            f"the slowdown came with {quoted(culprit)} ({_figure(by)} against {against})",
             used_s,
             culprit=culprit,
             by=by,
