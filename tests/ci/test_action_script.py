@@ -170,10 +170,10 @@ def test_merge_base_of_a_pull_request_is_passed_as_against(tmp_path: Path) -> No
 def test_bisect_is_passed_with_against_when_this_ftbench_has_it(
     tmp_path: Path, helps: str, env: dict[str, str], expected: str
 ) -> None:
-    sample = make_sample(tmp_path / "sample")
+    sample = foreign.write(tmp_path / "sample")
     base = git(sample, "rev-parse", "HEAD")
     git(sample, "checkout", "-q", "-b", "feature")
-    (sample / "size.txt").write_text("1000\n")
+    (sample / "README.md").write_text("# changed\n")
     git(sample, "commit", "-q", "-am", "change")
     fake = tmp_path / "ft-bench"
     fake.write_text(
