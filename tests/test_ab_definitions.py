@@ -87,7 +87,9 @@ def test_both_sides_run_heads_definition_on_request(
     assert code == 0
     against, verdict = report.against, report.regression
     assert against is not None and verdict is not None and against.definition == "current"
-    assert verdict.verdict == "no change"  # the same command on both sides
+    # the same command on both sides: REF's (15x slower) would be a clear improvement; a
+    # loaded machine may leave 6 pairs of the same command undecided
+    assert verdict.verdict in ("no change", "inconclusive")
     assert any("both sides ran HEAD's" in n for n in verdict.notes)
 
 
