@@ -3,7 +3,7 @@
 * reproduce the verdict locally: the ``ft-bench run`` command of this run's target and
   sampling, ``--against`` the base side's commit (an A/B run's, else the baseline runs': the
   archive a CI job judged against is not on the reviewer's machine);
-* a range of several commits: ``--bisect`` (:func:`_bisect`, a place kept for it);
+* a regression not bisected yet: the ``ft-bench bisect`` command finding its commit;
 * a slowdown that is intended: the ``Ftbench-Accept`` commit trailer that accepts it
   (``judge/accept.py``), with the tier, the phase and the change rounded up.
 
@@ -55,20 +55,22 @@ def _base_commit(report: Report, verdict: Verdict) -> str | None:
 
 def reproduce(report: Report) -> str:
     """The ``ft-bench run`` that measures this run's target the same way, against its base."""
-    words = ["ft-bench", "run"]
-    target = report.target
-    if target.kind == "cmd" and target.steps:
-        step = target.steps[0]
-        cmd = step.cmd if isinstance(step.cmd, str) else shlex.join(step.cmd)
-        words += ["--cmd", cmd, *(["--shell"] if step.shell else [])]
-    else:
-        words += ["--tier", report.tier]
-    words += _sampling(report)
+    words = ["ft-bench", "run", *_target(report), *_sampling(report)]
     verdict = report.regression
     base = _base_commit(report, verdict) if verdict is not None else None
     if base:
         words += ["--against", base[:12]]
     return shlex.join(words)
+
+
+def _target(report: Report) -> list[str]:
+    """``--cmd CMD [--shell]`` or ``--tier TIER``: what this run measured."""
+    target = report.target
+    if target.kind == "cmd" and target.steps:
+        step = target.steps[0]
+        cmd = step.cmd if isinstance(step.cmd, str) else shlex.join(step.cmd)
+        return ["--cmd", cmd, *(["--shell"] if step.shell else [])]
+    return ["--tier", report.tier]
 
 
 def _sampling(report: Report) -> list[str]:
@@ -86,9 +88,20 @@ def _sampling(report: Report) -> list[str]:
 
 
 def _bisect(report: Report) -> list[str]:
-    """``--bisect`` when the range has several commits: added with ``ft-bench run
-    --bisect`` (a line of this list)."""
-    return []
+    """A regression whose base is a known commit and that was not bisected yet: the
+    ``ft-bench bisect`` command that finds the commit it came with (worth it when the range
+    holds several commits; one commit is its own answer)."""
+    verdict = report.regression
+    if verdict is None or verdict.verdict != "regression" or verdict.bisect is not None:
+        return []
+    base, head = _base_commit(report, verdict), report.git.commit
+    if not base or not head or base == head:
+        return []
+    words = ["ft-bench", "bisect", base[:12], head[:12], *_target(report), *_sampling(report)]
+    return [
+        f"- Which commit? When {code(base[:12] + '..' + head[:12])} holds several commits: "
+        f"{code(shlex.join(words))} (or `--bisect` on the A/B run)"
+    ]
 
 
 def accept_trailer(report: Report, verdict: Verdict) -> str | None:
