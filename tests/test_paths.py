@@ -4,6 +4,7 @@ item 1): ftbench.paths, and every place ``ft-bench run`` writes, each with a pla
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -300,3 +301,33 @@ def test_dashboard_and_chart_outputs_below_a_link_are_refused(
         err = capsys.readouterr().err.splitlines()
         assert code == 5 and len(err) == 1 and "symbolic link" in err[0], (args, err)
     assert untouched(outside)
+
+
+def test_the_one_writer_makes_files_users_read_readable_and_keeps_a_mode_when_asked(
+    tmp_path: Path,
+) -> None:
+    """Issue 19: one atomic writer; reports, charts and calibrations 0644 (0.3.0 made the
+    report files 0600 and the charts 0644); a file the user owns (ft-bench init) keeps its."""
+    written = paths.write(tmp_path / "out" / "bench_proof.json", "{}", tmp_path)
+    assert written.read_text() == "{}" and stat.S_IMODE(written.stat().st_mode) == 0o644
+    mine = tmp_path / "ftbench.toml"
+    mine.write_text("old")
+    mine.chmod(0o600)
+    paths.write(mine, b"new", tmp_path, mode=None)
+    assert mine.read_text() == "new" and stat.S_IMODE(mine.stat().st_mode) == 0o600
+    assert not [p for p in tmp_path.rglob(".*.tmp")]  # no temporary file left
+
+
+def test_the_one_writer_replaces_a_link_and_refuses_one_on_the_way(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim").write_text("keep")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "report.md").symlink_to(outside / "victim")
+    paths.write(repo / "report.md", "new", repo)
+    assert (outside / "victim").read_text() == "keep" and not (repo / "report.md").is_symlink()
+    (repo / ".firsttry").symlink_to(outside)
+    with pytest.raises(UnsafePathError):
+        paths.write(repo / ".firsttry" / "bench_proof.json", "x", repo)
+    assert sorted(p.name for p in outside.iterdir()) == ["victim"]

@@ -17,10 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factory import TEMPLATE
-from ftbench import redact
+from ftbench import paths, redact
 from ftbench.measure.config import Step, Target
 from ftbench.measure.runner import BenchResult, Runner, RunSettings
-from ftbench.report import files as report_files
 from ftbench.report.build import build_report
 from ftbench.report.files import REPORT_NAMES, dotenv_lines, write_reports
 from ftbench.report.formats import fmt_s
@@ -193,7 +192,7 @@ def test_atomic_write_leaves_old_file_on_failure(
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        report_files.atomic_write(target, "new")
+        paths.write(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
 

@@ -24,6 +24,7 @@ import errno
 import os
 import shutil
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +173,48 @@ def remove_entry(dir_fd: int, name: str, *, ignore_errors: bool = False) -> None
     except OSError:
         if not ignore_errors:
             raise
+
+
+#: what every file ftbench writes for users to read gets (reports, charts, archived reports,
+#: calibrations): readable by all, as a CI artifact or a static host publishes it
+READABLE = 0o644
+
+
+def write(
+    path: Path | str,
+    data: str | bytes,
+    base: Path | str | None = None,
+    *,
+    mode: int | None = READABLE,
+) -> Path:
+    """The one atomic writer: ``path`` whole or not at all (a temporary file in its
+    directory, then a rename). Its directory is made after refusing every link from the
+    anchor ``base`` down (without ``base``: a place the user named, made as named); a link at
+    ``path`` is replaced, never followed. ``mode``: the file's permissions (None: an existing
+    file's, else the umask's). Returns the path written. (An archived report is created once
+    by a hard link instead: ``archive/local.py``.)"""
+    path = Path(path)
+    if base is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    folder = directory(path.parent, path.parent if base is None else base)
+    if mode is None:
+        try:
+            mode = os.stat(folder / path.name).st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            os.fchmod(fh.fileno(), mode)
+        os.replace(tmp, folder / path.name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return folder / path.name
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -12,9 +12,7 @@ Files are written whole (a temporary file renamed over), never through a symboli
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -166,23 +164,7 @@ def write_file(root: Path, relative: str, text: str, *, replace: bool) -> bool:
     if path.exists() and not replace:
         return False
     try:
-        folder = paths.directory(path.parent, root)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                os.fchmod(fh.fileno(), mode)
-            os.replace(tmp, folder / path.name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        paths.write(path, text, root, mode=None)  # an existing file keeps its permissions
     except OSError as exc:
         raise SetupError(f"cannot write {relative}: {exc.strerror or exc}") from None
     return True
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -12,12 +12,9 @@ with its size and commit, and mark reports whose verdict was ``regression``.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ftbench import paths
 from ftbench.analyse import MAX_POINTS
 from ftbench.analyse.sampling import pick
 from ftbench.errors import SetupError
@@ -299,18 +297,8 @@ def svg_from(s: dict[str, Any]) -> str:
 
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` atomically (temporary file, then ``os.replace``); parents created."""
-    path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o644)  # published as is (CI artifacts, static hosts)
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        paths.write(path, text)  # readable by all: published as is (CI artifacts, static hosts)
     except OSError as exc:
         raise SetupError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

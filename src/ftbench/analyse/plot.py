@@ -8,13 +8,12 @@ then ``os.replace``.
 
 from __future__ import annotations
 
-import contextlib
+import io
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ftbench import paths
 from ftbench.errors import SetupError
 
 if TYPE_CHECKING:
@@ -141,22 +140,9 @@ def write_chart(trend: Trend, path: Path) -> None:
 
 
 def _save(fig: Figure, path: Path) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+        paths.write(path, png.getvalue())
     except OSError as exc:
         raise SetupError(f"cannot write the chart {path}: {exc.strerror or exc}") from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise SetupError(f"cannot write the chart {path}: {exc.strerror or exc}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()

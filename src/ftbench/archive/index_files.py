@@ -24,13 +24,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ftbench import paths
 from ftbench.archive.index import Store, index_of, run_lines
 from ftbench.archive.index_check import SegmentDamage, check_fields, check_text
 from ftbench.archive.index_rows import TABLES, Segment
@@ -223,14 +223,7 @@ class Index:
         kept = {k: v for k, v in self.checked.items() if k in listed}
         body = {"version": CACHE_VERSION, "objects": kept}
         with contextlib.suppress(OSError):
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.cache.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(body, fh, separators=(",", ":"))
-                os.replace(tmp, self.cache)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+            paths.write(self.cache, json.dumps(body, separators=(",", ":")))
 
 
 def cache_path(archive_root: Path, where: str) -> Path:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ftbench.report.machine import MachineClass
 from ftbench.report.model import Phase, Report, Stats
 
 #: Version of the row layout; part of every index path (``index/v1/...``).
@@ -94,12 +95,6 @@ class Segment:
         return cls(max(stamps), min(stamps), len(items), digest, repo, month)
 
 
-def machine_class(report: Report) -> str:
-    """``os/arch/cpu model/cores``: what makes timings of two machines comparable."""
-    env = report.environment
-    return f"{env.os}/{env.arch}/{env.cpu_model}/{env.cpu_count}"
-
-
 def _common(key: str, report: Report) -> dict[str, Any]:
     return {
         "key": key,
@@ -154,7 +149,7 @@ def run_rows(key: str, report: Report) -> list[dict[str, Any]]:
     reg = report.regression
     common = {
         **_common(key, report),
-        "machine": machine_class(report),
+        "machine": MachineClass.of(report.environment).label,
         "config_hash": report.target.config_hash,
         "probe": report.measurement.probe,
         "succeeded": report.succeeded,

@@ -217,10 +217,7 @@ class LocalArchive:
             paths.directory(self.pending_dir, self.anchor)
             if marker.name.startswith(HASHED):
                 if not marker.exists():  # the key inside, written whole or not at all
-                    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.pending_dir)
-                    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                        fh.write(key)
-                    os.replace(tmp, marker)
+                    paths.write(marker, key, self.anchor)
                 return
             with contextlib.suppress(FileExistsError):
                 marker.touch(exist_ok=False)

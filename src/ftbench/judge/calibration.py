@@ -22,12 +22,9 @@ machine class is part of its file name).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 import statistics
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -109,15 +106,6 @@ class Recommendation:
         )
 
 
-def machine_class(environment: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: environment.get(k) for k in ("cpu_model", "cpu_count", "os", "arch")}
-
-
-def machine_key(environment: Mapping[str, Any]) -> str:
-    raw = json.dumps(machine_class(environment), sort_keys=True).encode()
-    return hashlib.sha256(raw).hexdigest()[:12]
-
-
 def path_for(directory: Path, machine: str, config_hash: str, mode: str) -> Path:
     return directory / f"{machine}-{config_hash}-{mode}.json"
 
@@ -195,16 +183,7 @@ def save(directory: Path, stored: Stored, anchor: Path | None = None) -> Path:
     archive's, :func:`ftbench.paths.anchor`; default: ``directory`` as named) and the file."""
     directory = paths.directory(directory, directory if anchor is None else anchor)
     path = path_for(directory, stored.machine, stored.config_hash, stored.mode)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(asdict(stored), indent=2) + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return paths.write(path, json.dumps(asdict(stored), indent=2) + "\n", directory)
 
 
 def load(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ftbench.report.machine import MachineClass
 from ftbench.report.model import Report
 
 
@@ -9,7 +10,7 @@ def differences(current: Report, other: Report, *, same_target: bool = True) -> 
     """What makes ``other`` (a baseline) not comparable with ``current``.
 
     The target (tier, mode, configuration hash; only with ``same_target``), the machine class
-    (CPU model, core count, OS, architecture), the measuring backend and the tool versions
+    (:class:`~ftbench.report.machine.MachineClass`), the measuring backend and the tool versions
     (where both sides know them).
     Each entry reads ``field: baseline-value -> current``.
     """
@@ -24,10 +25,7 @@ def differences(current: Report, other: Report, *, same_target: bool = True) -> 
     )
     cur, base = current.environment, other.environment
     pairs += [
-        ("cpu_model", base.cpu_model, cur.cpu_model),
-        ("cpu_count", base.cpu_count, cur.cpu_count),
-        ("os", base.os, cur.os),
-        ("arch", base.arch, cur.arch),
+        *MachineClass.of(cur).differences(MachineClass.of(base)),
         ("measurement.probe", other.measurement.probe, current.measurement.probe),
     ]
     for step in sorted(set(cur.tool_versions) | set(base.tool_versions)):

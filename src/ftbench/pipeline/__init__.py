@@ -18,7 +18,6 @@ from ftbench.archive.sync import archive_report, open_archives
 from ftbench.errors import EXIT_COMMAND_FAILED, EXIT_OK, FtbenchError
 from ftbench.judge import calibration
 from ftbench.judge.baseline import evaluate
-from ftbench.judge.calibration import machine_key
 from ftbench.measure import environment
 from ftbench.pipeline.ab import acceptances, confirm, measure_against
 from ftbench.pipeline.bisect import bisected
@@ -35,6 +34,7 @@ from ftbench.pipeline.request import (
 )
 from ftbench.report.build import build_report, step_programs
 from ftbench.report.files import write_reports
+from ftbench.report.machine import MachineClass
 from ftbench.report.model import Verdict
 from ftbench.signals import interrupted_error
 
@@ -45,7 +45,7 @@ def _calibrated(request: RunRequest) -> tuple[RunRequest, str]:
     (every run that uses one says so), or why a calibration file was not used."""
     if request.judge.regress_pct is not None or request.judge.baseline == "none":
         return request, ""
-    machine = machine_key(environment.snapshot(request.root, {}))
+    machine = MachineClass.of(environment.snapshot(request.root, {})).key
     target, mode = request.target, request.settings.mode
 
     def versions() -> dict[str, str | None]:  # asked only when a calibration is stored

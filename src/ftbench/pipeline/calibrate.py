@@ -12,12 +12,11 @@ from ftbench.archive.repo_id import repo_id
 from ftbench.errors import FtbenchError
 from ftbench.judge import calibration
 from ftbench.judge.ab import judge_against
-from ftbench.judge.calibration import machine_key
 from ftbench.measure.worktree import BaseRef
 from ftbench.pipeline.ab import interleaved
 from ftbench.pipeline.request import RunRequest, calibration_dir, check_places
 from ftbench.report.build import base_side, build_report
-from ftbench.report.codec import to_value
+from ftbench.report.machine import MachineClass
 from ftbench.report.model import Report
 
 
@@ -78,12 +77,12 @@ def calibrate(request: RunRequest, rounds: int, *, force: bool = False) -> Calib
     assert report is not None
     found = calibration.recommend(made, alpha=options.alpha, force=force)
     floors = [r.noise_floor_pct for r in made if r.noise_floor_pct is not None]
-    env = to_value(report.environment)
+    machine = MachineClass.of(report.environment)
     stored = calibration.Stored(
         format=calibration.FORMAT,
         created=report.timestamp,
-        machine=machine_key(env),
-        machine_class=calibration.machine_class(env),
+        machine=machine.key,
+        machine_class=machine.as_dict(),
         config_hash=report.target.config_hash,
         mode=report.mode,
         tier=report.tier,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from ftbench import paths
@@ -22,20 +21,6 @@ JSON_NAME = "bench_proof.json"
 MD_NAME = "bench_proof.md"
 ENV_NAME = "bench_report.env"
 REPORT_NAMES = (JSON_NAME, MD_NAME, ENV_NAME)
-
-
-def atomic_write(path: Path, text: str, anchor: Path | None = None) -> None:
-    """Write ``path`` whole or not at all; no link between ``anchor`` (default: the
-    directory of ``path``) and it, and a link at ``path`` is replaced, not followed."""
-    folder = paths.directory(path.parent, path.parent if anchor is None else anchor)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, folder / path.name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -83,11 +68,11 @@ def write_reports(
     markdown = render(report)
     ignore = out_dir / ".gitignore"
     if out_dir.name == ".firsttry" and not os.path.lexists(ignore):
-        atomic_write(ignore, GITIGNORE, anchor)
-    atomic_write(out_dir / JSON_NAME, report.to_json(pretty=pretty), anchor)
-    atomic_write(out_dir / MD_NAME, markdown, anchor)
+        paths.write(ignore, GITIGNORE, anchor)
+    paths.write(out_dir / JSON_NAME, report.to_json(pretty=pretty), anchor)
+    paths.write(out_dir / MD_NAME, markdown, anchor)
     shown = os.path.join(out_dir.name, JSON_NAME)
-    atomic_write(out_dir / ENV_NAME, "\n".join(dotenv_lines(report, shown)) + "\n", anchor)
+    paths.write(out_dir / ENV_NAME, "\n".join(dotenv_lines(report, shown)) + "\n", anchor)
     return markdown
 
 
