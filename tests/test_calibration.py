@@ -180,3 +180,15 @@ def test_age_is_counted_from_the_day_it_was_made(tmp_path: Path) -> None:
     got, note = calibration.load(tmp_path, "m", "h", "fast", same, today=date(2026, 12, 5))
     assert got is not None and got.source == "calibration of 2026-11-26 (5 rounds, 9 days old)"
     assert note.startswith("thresholds from calibration of 2026-11-26 (5 rounds, 9 days old)")
+
+
+@pytest.mark.parametrize("extra", [["--cache", "x"], ["--shell"]])
+def test_calibrate_refuses_cmd_options_without_cmd_as_run_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    """Issue 19: calibrate's copy of run's arguments had lost this check (``--cache`` was
+    dropped without a word); both read the one argument group now."""
+    for command in ("run", "calibrate"):
+        code = cli.main([command, "--repo", str(tmp_path), "--tier", "lite", *extra])
+        assert code == 2
+        assert "--cache and --shell only apply to --cmd" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftbench.cli.common import bounded, repo_root
-from ftbench.errors import EXIT_OK, UsageError
+from ftbench.errors import EXIT_OK
 from ftbench.report.escape import terminal
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    from ftbench.cli.run import add_sample_arguments, add_target_arguments
+    from ftbench.cli.target import add_sample_arguments, add_target_arguments
     from ftbench.judge import options as d
     from ftbench.pipeline.bisect import DEFAULT_BUDGET_MIN
 
@@ -110,16 +110,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
-    from ftbench.cli.run import run_settings
+    from ftbench.cli.target import resolve_target, run_settings
     from ftbench.judge.options import JudgeOptions
-    from ftbench.measure import tools
     from ftbench.pipeline.bisect import BisectRequest, bisect
     from ftbench.pipeline.request import RunRequest, check_places
 
-    if args.cmd is None and (args.cache or args.shell):
-        raise UsageError("--cache and --shell only apply to --cmd")
-    if args.cmd is not None and args.tier is not None:
-        raise UsageError("give either --tier or --cmd, not both")
     root = repo_root(args.repo)
     settings = run_settings(args)
     options = JudgeOptions(
@@ -128,10 +123,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
         baseline="none",
         **({"alpha": args.alpha} if args.alpha is not None else {}),
     )
-    target = tools.resolve_target(
-        root, tier=args.tier, cmd=args.cmd, cache=args.cache, shell=args.shell
-    )
-    tools.check_commands(target, settings.mode, root)
+    target = resolve_target(args, root, settings)
     run = RunRequest(
         root=root,
         target=target,

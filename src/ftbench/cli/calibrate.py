@@ -8,12 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from ftbench.cli.common import bounded, repo_root
-from ftbench.errors import EXIT_OK, UsageError
+from ftbench.cli.target import (
+    add_sample_arguments,
+    add_target_arguments,
+    resolve_target,
+    run_settings,
+)
+from ftbench.errors import EXIT_OK
 
 DEFAULT_ROUNDS = 5
 MIN_ROUNDS = 5  # judge.calibration.MIN_ROUNDS (not imported: --help stays fast)
 CAP = 2.0  # judge.calibration.CAP_FACTOR
-MODES = ("fast", "normal", "full")
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -27,12 +32,8 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "machine and the thresholds it recommends; stores them so that later runs of the "
         "same target on the same machine class use them by default (docs/regression.md).",
     )
-    cal.add_argument("--tier", help="tier from configuration or built-in (default: lite)")
-    cal.add_argument("--cmd", help="calibrate with this command instead of a tier")
-    cal.add_argument("--shell", action="store_true", help="run --cmd through /bin/sh")
-    cal.add_argument("--cache", action="append", metavar="PATH", help="cache path of --cmd")
-    cal.add_argument("--repo", type=Path, help="repository root")
-    cal.add_argument("--mode", choices=MODES, default="normal", help="sample counts per round")
+    add_target_arguments(cal)
+    add_sample_arguments(cal, allow_failure=False)
     cal.add_argument(
         "--rounds",
         type=bounded(int, low=2),
@@ -47,17 +48,6 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help=f"store the thresholds measured even above {CAP:g}x the defaults (or from fewer "
         f"than {MIN_ROUNDS} rounds): they can then hide real slowdowns",
     )
-    cal.add_argument("--skip-cold", action="store_true", help="no cold phase")
-    cal.add_argument("--skip-warm", action="store_true", help="no warm phase")
-    cal.add_argument(
-        "--timeout-s", type=bounded(float, low=0, open_low=True), metavar="S", help="per sample"
-    )
-    cal.add_argument(
-        "-i",
-        "--ignore-failure",
-        action="store_true",
-        help="time every sample whatever its exit code (linters with findings)",
-    )
     cal.add_argument("--archive-dir", help="local archive directory (calibrations live in it)")
     cal.add_argument("--repo-id", help="repository id used in archive keys")
     cal.add_argument("--out-dir", type=Path, help="log directory (default: .firsttry)")
@@ -67,30 +57,10 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from ftbench import pipeline
     from ftbench.judge.options import JudgeOptions
-    from ftbench.measure import tools
-    from ftbench.measure.config import MODES as COUNTS
-    from ftbench.measure.runner import RunSettings
 
-    if args.cmd is not None and args.tier is not None:
-        raise UsageError("give either --tier or --cmd, not both")
     root = repo_root(args.repo)
-    if args.skip_cold and args.skip_warm:
-        raise UsageError("--skip-cold and --skip-warm leave nothing to run")
-    cold, warm, warmup = COUNTS[args.mode]
-    settings = RunSettings(
-        mode=args.mode,
-        cold_runs=cold,
-        warm_runs=warm,
-        warmup=warmup,
-        skip_cold=args.skip_cold,
-        skip_warm=args.skip_warm,
-        timeout_s=args.timeout_s,
-        ignore_failure=args.ignore_failure,
-    )
-    target = tools.resolve_target(
-        root, tier=args.tier, cmd=args.cmd, cache=args.cache, shell=args.shell
-    )
-    tools.check_commands(target, settings.mode, root)
+    settings = run_settings(args)
+    target = resolve_target(args, root, settings)
     outcome = pipeline.calibrate(
         pipeline.RunRequest(
             root=root,
