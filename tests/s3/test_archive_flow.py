@@ -399,23 +399,10 @@ def test_doctor_hints(
     assert "w" * 20 not in out and seaweed.secret_key not in out
 
 
-def _cli_has_run() -> bool:
-    proc = subprocess.run(
-        [sys.executable, "-m", "ftbench", "run", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return proc.returncode == 0 and "--upload-s3" in proc.stdout
-
-
 @pytest.mark.slow
 def test_ft_bench_run_upload_s3_end_to_end(
     s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
 ) -> None:
-    if not _cli_has_run():
-        pytest.skip("ftbench.cli.app 'run' with --upload-s3 is not wired yet")
     env = {**os.environ, **s3_env}
     proc = subprocess.run(
         [
