@@ -291,13 +291,16 @@ def test_open_archives_notes_why_s3_is_not_read(
     monkeypatch.setenv("S3_ENDPOINT_URL", "ftp://127.0.0.1:1")
     archives, notes = open_archives(tmp_path)
     assert [s.name for s in archives.stores] == ["local"]
-    assert notes == ["S3 archive unavailable: S3_ENDPOINT_URL must start with https:// or http://"]
+    assert notes == [
+        "S3 archive not read: S3 not configured or unavailable "
+        "(S3_ENDPOINT_URL must start with https:// or http://)"
+    ]
     monkeypatch.setenv("S3_ENDPOINT_URL", s3_env["S3_ENDPOINT_URL"])
     with monkeypatch.context() as patch:
         patch.setattr(sync, "boto3_available", lambda: False)
         archives, notes = open_archives(tmp_path)
     assert [s.name for s in archives.stores] == ["local"]
-    assert notes == ["S3 archive unavailable: boto3 not installed"]
+    assert notes == ["S3 archive not read: boto3 not installed (pip install 'ftbench[s3]')"]
     set_env(
         monkeypatch,
         {

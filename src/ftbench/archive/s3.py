@@ -44,6 +44,19 @@ def boto3_available() -> bool:
     return True
 
 
+def unusable(config: S3Config) -> S3Error | None:
+    """Why S3 cannot be used with ``config`` (kind ``config`` or ``boto3``), or None: the one
+    answer, which the commands raise, print with the guide's ``[SKIP]`` lines, or note."""
+    if not config.is_usable:
+        problems = "; ".join(config.problems) or (
+            "S3_ENABLED is false" if not config.enabled else "S3_BUCKET_NAME is not set"
+        )
+        return S3Error(f"S3 not configured or unavailable ({problems})", kind="config")
+    if not boto3_available():
+        return S3Error("boto3 not installed (pip install 'ftbench[s3]')", kind="boto3")
+    return None
+
+
 def make_client(config: S3Config, max_pool_connections: int = 10) -> S3Client:
     """A boto3 S3 client for ``config``; raises :class:`S3Error` when boto3 is missing."""
     try:

@@ -36,7 +36,7 @@ from ftbench.archive.metadata import (
     report_metadata,
 )
 from ftbench.archive.repo_id import check_repo_id, repo_id
-from ftbench.archive.s3 import S3Config, S3Error, S3Store, boto3_available
+from ftbench.archive.s3 import S3Config, S3Error, S3Store, unusable
 from ftbench.archive.s3config import prefix_problem
 from ftbench.errors import FtbenchError
 from ftbench.report.model import ArchiveRef, Report
@@ -152,12 +152,11 @@ def open_archives(
     stores: list[ArchiveStore] = [open_local(repo_root, archive_dir, config, check=check)]
     notes: list[str] = []
     if config.enabled and (config.bucket_name or config.problems):
-        if config.problems:
-            notes.append(f"S3 archive unavailable: {'; '.join(config.problems)}")
-        elif not boto3_available():
-            notes.append("S3 archive unavailable: boto3 not installed")
-        else:
+        why = unusable(config)
+        if why is None:
             stores.append(S3Store(config))
+        else:
+            notes.append(f"S3 archive not read: {why}")
     return Archives(stores, scan_limit=scan_limit), notes
 
 
@@ -203,27 +202,24 @@ def archive_report(
     key = report_key(local.prefix, rid, data, report.timestamp, run_type)
     with critical():  # a signal waits until the report is archived (and queued)
         local.put(key, data, {})  # SetupError when the archive cannot be written
-        if upload_s3 and config.is_usable and boto3_available():
+        if upload_s3 and unusable(config) is None:
             # queued before the attempt: an upload cut short (signal, kill) is sent by sync
             local.mark_pending(key)
     path = local.path_of(key)
     index_report(local, rid, key, data, report)  # derived data: readers add what is missing
     if not upload_s3:
         return ArchiveOutcome(key, path, message=f"archived locally: {path}")
-    if queue_only and config.is_usable and boto3_available():
+    why = unusable(config)
+    if queue_only and why is None:
         _print(out, QUEUED)
         return ArchiveOutcome(key, path, pending=True, message="S3 upload queued (interrupted)")
 
-    if not config.is_usable:
+    if why is not None:  # the guide's [SKIP] lines
         for problem in config.problems:
             _print(out, f"[WARN] {problem}")
-        _print(out, SKIP_UNCONFIGURED)
-        return ArchiveOutcome(
-            key, path, message="S3 upload skipped (not configured or unavailable)"
-        )
-    if not boto3_available():
-        _print(out, SKIP_BOTO3)
-        return ArchiveOutcome(key, path, message="S3 upload skipped (boto3 not installed)")
+        skipped = SKIP_UNCONFIGURED if why.kind == "config" else SKIP_BOTO3
+        _print(out, skipped)
+        return ArchiveOutcome(key, path, message=skipped.removeprefix("[SKIP] "))
 
     manager = S3ArchiveManager(config)
     # local_prefix() makes the S3 key the local one whenever the S3 prefix is usable.
@@ -314,13 +310,9 @@ def sync_pending(
     """
     start = time.monotonic()
     config = config if config is not None else S3Config.from_env()
-    if not config.is_usable:
-        problems = "; ".join(config.problems) or "S3_BUCKET_NAME is not set"
-        if not config.enabled and not config.problems:
-            problems = "S3_ENABLED is false"
-        raise S3Error(f"S3 not configured or unavailable ({problems})", kind="config")
-    if not boto3_available():
-        raise S3Error("boto3 not installed (pip install 'ftbench[s3]')", kind="boto3")
+    why = unusable(config)
+    if why is not None:
+        raise why
     local = local if local is not None else open_local(Path(repo_root), archive_dir, config)
     workers = max(1, min(int(workers), MAX_WORKERS))
     store = store if store is not None else S3Store(config, max_pool_connections=workers)

@@ -188,15 +188,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _s3_store(config: S3Config) -> S3Store:
-    from ftbench.archive.s3 import S3Error, S3Store, boto3_available
+    from ftbench.archive.s3 import S3Store, unusable
 
-    if not config.is_usable:
-        reason = "; ".join(config.problems) or (
-            "S3_ENABLED is false" if not config.enabled else "S3_BUCKET_NAME is not set"
-        )
-        raise S3Error(f"S3 not configured or unavailable ({reason})", kind="config")
-    if not boto3_available():
-        raise S3Error("boto3 not installed (pip install 'ftbench[s3]')", kind="boto3")
+    why = unusable(config)
+    if why is not None:
+        raise why
     return S3Store(config)
 
 
@@ -235,19 +231,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from ftbench.archive.s3 import boto3_available
+    from ftbench.archive.s3 import unusable
     from ftbench.archive.s3config import S3Config
     from ftbench.archive.sync import SKIP_BOTO3, SKIP_UNCONFIGURED, WARN_FAILED, sync_pending
 
     root = _root(args)
     config = S3Config.from_env()
-    if not config.is_usable:
+    why = unusable(config)
+    if why is not None:  # the guide's [SKIP] lines
         for problem in config.problems:
             print(f"[WARN] {problem}", file=sys.stderr)
-        print(SKIP_UNCONFIGURED)
-        return EXIT_SETUP
-    if not boto3_available():
-        print(SKIP_BOTO3)
+        print(SKIP_UNCONFIGURED if why.kind == "config" else SKIP_BOTO3)
         return EXIT_SETUP
     result = sync_pending(
         root,

@@ -79,6 +79,7 @@ def split_specs(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ftbench.judge.baseline import resolve_report
     from ftbench.judge.core import judge, pool
 
     options = judge_options(args)
@@ -96,9 +97,13 @@ def run(args: argparse.Namespace) -> int:
         if any(not _is_file(s, root) and "/" not in s for s in new_specs)
         else None
     )
-    new = _once([_resolve(s, "NEW", history, root, own_id) for s in new_specs], "NEW", notes)
+    new = _once(
+        [resolve_report(s, history, root, own_id, side="NEW") for s in new_specs], "NEW", notes
+    )
     base_id = new[0].report.repo_id
-    base = _once([_resolve(s, "BASE", history, root, base_id) for s in base_specs], "BASE", notes)
+    base = _once(
+        [resolve_report(s, history, root, base_id, side="BASE") for s in base_specs], "BASE", notes
+    )
     _check_sets(new, base, options.allow_incomparable, notes)
     verdict = judge(pool([n.report for n in new]), base, options, same_target=True)
     if args.json:
@@ -111,26 +116,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_table(verdict, [n.key for n in new], notes, sys.stdout)
     return verdict.exit_code
-
-
-def _resolve(
-    spec: str, side: str, history: History | None, root: Path, repo_id: str | None
-) -> KeyedReport:
-    """A report named by a file path or an archive key; errors name the side (BASE or NEW)."""
-    from ftbench.report.files import read_report
-    from ftbench.report.model import KeyedReport
-
-    for path in (Path(spec), root / spec):
-        if path.is_file():
-            return KeyedReport(str(path), read_report(path))
-    found = history.find(spec, repo_id) if history is not None else None
-    if found is None:
-        where = history.describe() if history is not None else "no archive configured"
-        within = f" of repository id {repo_id}" if repo_id and "/" not in spec else ""
-        raise UsageError(
-            f"{side} {spec!r} is neither a report file nor an archive key{within} ({where})"
-        )
-    return found
 
 
 def _check_sets(

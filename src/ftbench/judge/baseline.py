@@ -168,19 +168,25 @@ def _order(stored: KeyedReport) -> tuple[str, str]:
 
 
 def resolve_report(
-    spec: str, history: History | None, repo_root: Path, repo_id: str | None = None
+    spec: str,
+    history: History | None,
+    repo_root: Path,
+    repo_id: str | None = None,
+    *,
+    side: str = "baseline",
 ) -> KeyedReport:
     """A report named by a file path (absolute, relative to the working directory or to
-    ``repo_root``) or an archive key (full key, or the file name part within ``repo_id``)."""
+    ``repo_root``) or an archive key (full key, or the file name part within ``repo_id``);
+    the usage error names ``side`` (``baseline``; ``compare``'s BASE or NEW)."""
     for path in (Path(spec), repo_root / spec):
         if path.is_file():
             return KeyedReport(str(path), read_report(path))
     found = history.find(spec, repo_id) if history is not None else None
     if found is None:
-        where = history.describe() if history is not None else ""
+        where = history.describe() if history is not None else "no archive configured"
+        within = f" of repository id {repo_id}" if repo_id and "/" not in spec else ""
         raise UsageError(
-            f"baseline {spec!r} is neither a report file nor an archive key "
-            f"({where or 'no archive configured'})"
+            f"{side} {spec!r} is neither a report file nor an archive key{within} ({where})"
         )
     return found
 
