@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from ftbench.judge.core import judge
 from ftbench.judge.options import JudgeOptions
 from ftbench.measure import worktree
 from ftbench.report.model import KeyedReport, Report
+from procs import ftbench
 
 Git = Callable[..., str]
 # a sleep: "auto" judges it on wall time (it does not use a CPU)
@@ -263,15 +263,8 @@ def test_sigterm_during_pairs_keeps_the_report_and_removes_the_worktree(
     tmp_path: Path, run_git: Git
 ) -> None:
     repo = nap_repo(tmp_path / "r", run_git, 0.2, 0.2)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI_"))}
     args = ["--skip-cold", "--runs", "20", "--warmup", "0", "--against", "HEAD~1"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ftbench", "run", "--repo", str(repo), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = ftbench(repo, "run", "--repo", str(repo), *args)
     report_file = repo / ".firsttry" / "bench_artifacts"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(report_file.rglob("warm-03-*.log")):

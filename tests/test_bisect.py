@@ -13,7 +13,6 @@ import json
 import math
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -25,6 +24,7 @@ import pytest
 
 from ftbench import cli
 from ftbench.report.model import Report
+from procs import ftbench
 
 Git = Callable[..., str]
 CONFIG = '[tiers.lite]\n[[tiers.lite.steps]]\nname = "work"\ncmd = ["{py}", "work.py"]\n'
@@ -332,14 +332,7 @@ def test_sigterm_removes_every_worktree(tmp_path: Path, run_git: Git) -> None:
     repo = tmp_path / "r"
     slow = level(SLOW_MIB, 0.2)
     shas = make_history(repo, run_git, 15, 9, base=level(BASE_MIB, 0.2), slow=slow)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "CI_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ftbench", "bisect", "--repo", str(repo), *FAST, shas[0], shas[-1]],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = ftbench(repo, "bisect", "--repo", str(repo), *FAST, shas[0], shas[-1])
     deadline = time.monotonic() + 120
     seen: set[str] = set()
     while time.monotonic() < deadline and proc.poll() is None and worktrees(repo, run_git) < 3:

@@ -16,6 +16,7 @@ import pytest
 
 from ftbench import __version__, cli
 from processes import gone
+from procs import ftbench_run
 
 Validate = Callable[[Any], dict[str, Any]]
 RepoFactory = Callable[..., Path]
@@ -55,20 +56,6 @@ def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
         code = exc.code if isinstance(exc.code, int) else 1
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def subprocess_run(
-    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ftbench", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def assert_one_line_error(err: str) -> None:
@@ -457,7 +444,7 @@ def test_usage_errors_exit_2(
 
 
 def test_usage_error_exit_code_from_the_console(tmp_repo: Path) -> None:
-    done = subprocess_run(tmp_repo, "run", "--runs", "abc")
+    done = ftbench_run(tmp_repo, "run", "--runs", "abc")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
 
@@ -571,10 +558,10 @@ def test_no_secret_reaches_reports_logs_or_terminal(
         "CI": "true",
     }
     cmd = f"{PY} -c 'import sys; print(len(sys.argv))' --password=hunter2xyz"
-    done = subprocess_run(tmp_repo, "run", "--cmd", cmd, "--progress", "always", *FAST, env=env)
+    done = ftbench_run(tmp_repo, "run", "--cmd", cmd, "--progress", "always", *FAST, env=env)
     assert done.returncode == 0, done.stderr
     validate_report(proof(tmp_repo))
-    failing = subprocess_run(
+    failing = ftbench_run(
         tmp_repo, "run", "--cmd", f"false --password=hunter2xyz {SECRETS[1]}", *FAST, env=env
     )
     assert failing.returncode == 3

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,48 +20,10 @@ from ftbench.archive.s3config import S3Config
 from ftbench.measure.environment import read_version, tool_version
 from ftbench.redact import scrub, scrub_argv, target_environ
 from processes import gone
+from procs import PY, clean_environ, ftbench
+from procs import committed_repo as make_repo
 
-PY = sys.executable
 QUICK = ("--runs", "1", "--cold-runs", "1", "--warmup", "0", "--baseline", "none")
-
-
-def ftbench(
-    cwd: Path, *args: str, env: dict[str, str] | None = None, **popen: object
-) -> subprocess.Popen[str]:
-    proc: subprocess.Popen[str] = subprocess.Popen(
-        [PY, "-m", "ftbench", *args],
-        cwd=cwd,
-        env=env if env is not None else clean_environ(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # SIGHUP as a CI job has it: a suite started under nohup would pass on an ignored
-        # SIGHUP, and ftbench rightly keeps ignoring it
-        preexec_fn=_default_hangup,
-        **popen,  # type: ignore[call-overload]
-    )
-    return proc
-
-
-def _default_hangup() -> None:
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-
-
-def make_repo(path: Path) -> Path:
-    """A committed git repository (the targets come from --cmd or an ftbench.toml written
-    by the test)."""
-    path.mkdir(parents=True)
-    (path / "a.txt").write_text("a\n")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(path)]
-    for args in (["init", "-q"], ["add", "a.txt"], ["commit", "-qm", "init"]):
-        subprocess.run([*git, *args], check=True, capture_output=True)
-    return path
-
-
-def clean_environ(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("S3_", "AWS_", "FTBENCH_"))}
-    env.update(extra)
-    return env
 
 
 def wait_for(predicate: object, within: float = 30.0) -> None:

@@ -7,7 +7,6 @@ import hashlib
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,9 @@ from ftbench.redact import (
     log_secrets,
     target_environ,
 )
+from procs import PY
+from procs import committed_repo as make_repo
 
-PY = sys.executable
 QUICK = ("--runs", "2", "--cold-runs", "1", "--warmup", "0", "--baseline", "none")
 
 REMOVED = [
@@ -135,17 +135,6 @@ def test_masking_in_chunks_equals_masking_whole(
 
 
 # --- real runs --------------------------------------------------------------------------------
-
-
-def make_repo(path: Path, config: str | None = None) -> Path:
-    path.mkdir(parents=True)
-    (path / "a.txt").write_text("a\n")
-    if config is not None:
-        (path / "ftbench.toml").write_text(config)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(path)]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "init"]):
-        subprocess.run([*git, *args], check=True, capture_output=True)
-    return path
 
 
 def run(repo: Path, *args: str, **secrets: str) -> tuple[str, list[str]]:

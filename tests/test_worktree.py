@@ -16,6 +16,7 @@ import pytest
 from ftbench import cli
 from ftbench.measure import worktree
 from ftbench.report.model import Report
+from procs import ftbench
 
 Git = Callable[..., str]
 FEW = ["--skip-cold", "--runs", "3", "--warmup", "0", "--baseline", "none"]
@@ -120,10 +121,8 @@ def test_a_run_killed_with_sigkill_leaks_no_worktree_past_the_next_run(
 ) -> None:
     repo = nap_repo(tmp_path / "r", run_git)
     args = ["run", "--repo", str(repo), "--skip-cold", "--runs", "20", "--warmup", "0"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ftbench", *args, "--against", "HEAD~1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = ftbench(
+        repo, *args, "--against", "HEAD~1", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     logs = repo / ".firsttry" / "bench_artifacts"
     deadline = time.monotonic() + 60

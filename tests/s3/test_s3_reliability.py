@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,13 +17,14 @@ import pytest
 from ftbench.archive.local import LocalArchive
 from ftbench.archive.s3 import S3Config, S3Store
 from ftbench.archive.sync import archive_report
+from procs import committed_repo as make_repo
+from procs import ftbench
 from s3.hostile import error_server, silent_server
 from s3.s3util import admin_client, make_report, s3_env_for
 from s3.servers import S3Server
 
 pytestmark = pytest.mark.s3
 
-PY = sys.executable
 QUICK = ("--runs", "1", "--cold-runs", "1", "--warmup", "0", "--progress", "never")
 #: Short deadlines for the hostile endpoints; every command must end well within MARGIN_S more.
 DEADLINES = {"S3_TOTAL_TIMEOUT": "4", "S3_CONNECT_TIMEOUT": "1", "S3_READ_TIMEOUT": "2"}
@@ -36,29 +36,8 @@ FAKE = {
 }
 
 
-def make_repo(path: Path) -> Path:
-    path.mkdir(parents=True)
-    (path / "a.txt").write_text("a\n")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(path)]
-    for args in (["init", "-q"], ["add", "a.txt"], ["commit", "-qm", "init"]):
-        subprocess.run([*git, *args], check=True, capture_output=True)
-    return path
-
-
 def environ(**extra: str) -> dict[str, str]:
     return {**os.environ, **extra}
-
-
-def ftbench(repo: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    proc: subprocess.Popen[str] = subprocess.Popen(
-        [PY, "-m", "ftbench", *args],
-        cwd=repo,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return proc
 
 
 def finish(proc: subprocess.Popen[str], within: float) -> tuple[int, str, str]:
