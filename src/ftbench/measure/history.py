@@ -7,12 +7,12 @@ missing from a shallow clone is a setup error naming the ``git fetch`` that brin
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ftbench.errors import SetupError, UsageError
+from ftbench.measure.worktree import run_git
 
 
 @dataclass(frozen=True)
@@ -27,24 +27,7 @@ class Commit:
 
 
 def _git(root: Path, *args: str, check: bool = True) -> str | None:
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            stdin=subprocess.DEVNULL,
-            timeout=300,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise SetupError(f"bisect: cannot run git: {exc}") from None
-    if proc.returncode != 0:
-        if check:
-            line = (proc.stderr.strip().splitlines() or ["failed"])[-1]
-            raise SetupError(f"bisect: git {args[0]}: {line}")
-        return None
-    return proc.stdout
+    return run_git(root, *args, check=check, who="bisect", timeout=300)
 
 
 def _commits(root: Path, *args: str) -> list[Commit]:

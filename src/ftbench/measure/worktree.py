@@ -43,7 +43,11 @@ class BaseRef:
     how: str  # how it was found, for the report
 
 
-def _git(root: Path, *args: str, check: bool = True) -> str | None:
+def run_git(
+    root: Path, *args: str, check: bool = True, who: str = "--against", timeout: float = 120
+) -> str | None:
+    """``git -C root ARGS``'s output, stripped; None when it fails and not ``check``, else a
+    :class:`SetupError` saying ``who`` needed it (``--against``, ``bisect``)."""
     try:
         proc = subprocess.run(
             ["git", "-C", str(root), *args],
@@ -51,15 +55,15 @@ def _git(root: Path, *args: str, check: bool = True) -> str | None:
             text=True,
             errors="replace",
             stdin=subprocess.DEVNULL,
-            timeout=120,
+            timeout=timeout,
             check=False,
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        raise SetupError(f"--against: cannot run git: {exc}") from None
+        raise SetupError(f"{who}: cannot run git: {exc}") from None
     if proc.returncode != 0:
         if check:
             line = (proc.stderr.strip().splitlines() or ["failed"])[-1]
-            raise SetupError(f"--against: git {' '.join(args)}: {line}")
+            raise SetupError(f"{who}: git {' '.join(args)}: {line}")
         return None
     return proc.stdout.strip()
 
@@ -74,10 +78,10 @@ def resolve_ref(
     """The commit of ``ref`` (any commit-ish), or with ``auto`` the merge-base of ``HEAD`` and
     the base branch (``base_branch``, else ``GITHUB_BASE_REF``, else
     ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``)."""
-    if _git(root, "rev-parse", "--is-inside-work-tree", check=False) != "true":
+    if run_git(root, "rev-parse", "--is-inside-work-tree", check=False) != "true":
         raise SetupError(f"--against needs a git repository; {root} is not one")
     if ref != "auto":
-        commit = _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        commit = run_git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
         if not commit:
             raise SetupError(
                 f"--against {ref}: no such commit here; fetch it first "
@@ -96,8 +100,8 @@ def resolve_ref(
             "pass --baseline-branch BRANCH or --against REF"
         )
     for candidate in (f"origin/{branch}", branch):
-        if _git(root, "rev-parse", "--verify", "--quiet", candidate, check=False):
-            base = _git(root, "merge-base", "HEAD", candidate, check=False)
+        if run_git(root, "rev-parse", "--verify", "--quiet", candidate, check=False):
+            base = run_git(root, "merge-base", "HEAD", candidate, check=False)
             if base:
                 return BaseRef(
                     f"merge-base(HEAD, {candidate})",
@@ -123,10 +127,10 @@ def messages(root: Path, since: str | None) -> list[tuple[str, str]]:
     :data:`MESSAGES_MAX`), or of ``HEAD`` alone when ``since`` is None or not in this clone.
     Empty outside a git repository."""
     known = since is not None and bool(
-        _git(root, "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}", check=False)
+        run_git(root, "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}", check=False)
     )
     span = [f"{since}..HEAD"] if known else ["-1", "HEAD"]
-    out = _git(
+    out = run_git(
         root, "log", f"--max-count={MESSAGES_MAX}", "--format=%H%x00%B%x1e", *span, check=False
     )
     found = []
@@ -142,9 +146,9 @@ def base_of(root: Path, commit: str) -> tuple[str, str]:
     it is an ancestor of ``HEAD``, else their merge-base (what ``HEAD``'s branch changed);
     with how it was found. A :class:`SetupError` when ``commit`` is not in this clone."""
     found = resolve_ref(root, commit)
-    if _git(root, "merge-base", "--is-ancestor", found.commit, "HEAD", check=False) is not None:
+    if run_git(root, "merge-base", "--is-ancestor", found.commit, "HEAD", check=False) is not None:
         return found.commit, f"the baseline's commit {found.commit[:12]}"
-    base = _git(root, "merge-base", "HEAD", found.commit, check=False)
+    base = run_git(root, "merge-base", "HEAD", found.commit, check=False)
     if not base:
         raise SetupError(f"HEAD and the baseline's commit {found.commit[:12]} share no history")
     return base, f"the merge-base of HEAD and the baseline's commit {found.commit[:12]}"
@@ -158,13 +162,13 @@ def checkout(root: Path, commit: str) -> Iterator[Path]:
     parent = Path(tempfile.mkdtemp(prefix=PREFIX))
     tree = parent / "base"
     try:
-        _git(root, "worktree", "add", "--detach", "--force", str(tree), commit)
-        _git(root, "worktree", "lock", "--reason", owner(), str(tree))
+        run_git(root, "worktree", "add", "--detach", "--force", str(tree), commit)
+        run_git(root, "worktree", "lock", "--reason", owner(), str(tree))
         submodules.check_out(root, tree)
         yield tree
     finally:
         _discard(root, tree)
-        _git(root, "worktree", "prune", check=False)
+        run_git(root, "worktree", "prune", check=False)
 
 
 #: an ftbench worktree is ``<temporary directory>/ftbench-ab-XXXXXXXX/base``
@@ -212,7 +216,7 @@ def remove_stale(root: Path) -> list[Path]:
     """Remove the ftbench worktrees of ``root`` whose run is gone (its lock names a process
     that no longer lives; or no lock and older than :data:`UNLOCKED_STALE_S`); those
     removed. A worktree of a live run is never touched."""
-    common = _git(root, "rev-parse", "--git-common-dir", check=False)
+    common = run_git(root, "rev-parse", "--git-common-dir", check=False)
     if not common:
         return []
     removed = []
@@ -236,7 +240,7 @@ def remove_stale(root: Path) -> list[Path]:
         _discard(root, tree)
         removed.append(tree)
     if removed:
-        _git(root, "worktree", "prune", check=False)
+        run_git(root, "worktree", "prune", check=False)
     return removed
 
 
@@ -250,8 +254,8 @@ def _age(folder: Path) -> float:
 def _discard(root: Path, tree: Path) -> None:
     """Unregister and delete an ftbench worktree and its temporary folder (no link
     followed: ``git worktree remove``, ``rmtree``)."""
-    _git(root, "worktree", "unlock", str(tree), check=False)
-    _git(root, "worktree", "remove", "--force", "--force", str(tree), check=False)
+    run_git(root, "worktree", "unlock", str(tree), check=False)
+    run_git(root, "worktree", "remove", "--force", "--force", str(tree), check=False)
     if tree.parent.name.startswith(PREFIX):
         shutil.rmtree(tree.parent, ignore_errors=True)
 
