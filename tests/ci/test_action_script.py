@@ -130,7 +130,9 @@ def test_cache_keys_base_branch_first_on_a_pull_request(tmp_path: Path) -> None:
         assert values["cache-key"] == ""  # no actions/cache step
 
 
-def test_merge_base_of_a_pull_request_is_passed_as_against(tmp_path: Path) -> None:
+def _pull_request(tmp_path: Path, helps: str) -> tuple[Path, str, Path]:
+    """A foreign repository on a feature branch one commit past its base, and a fake
+    ``ft-bench`` whose ``run --help`` shows ``helps`` and that prints its arguments."""
     sample = foreign.write(tmp_path / "sample")
     base = git(sample, "rev-parse", "HEAD")
     git(sample, "checkout", "-q", "-b", "feature")
@@ -138,9 +140,14 @@ def test_merge_base_of_a_pull_request_is_passed_as_against(tmp_path: Path) -> No
     git(sample, "commit", "-q", "-am", "change")
     fake = tmp_path / "ft-bench"
     fake.write_text(
-        '#!/bin/sh\n[ "$2" = --help ] && { echo "  --against REF"; exit 0; }\necho "ARGS: $*"\n'
+        f'#!/bin/sh\n[ "$2" = --help ] && {{ echo "  {helps}"; exit 0; }}\necho "ARGS: $*"\n'
     )
     fake.chmod(0o755)
+    return sample, base, fake
+
+
+def test_merge_base_of_a_pull_request_is_passed_as_against(tmp_path: Path) -> None:
+    sample, base, fake = _pull_request(tmp_path, "--against REF")
     code, out, _ = _step(
         "run",
         sample,
@@ -170,16 +177,7 @@ def test_merge_base_of_a_pull_request_is_passed_as_against(tmp_path: Path) -> No
 def test_bisect_is_passed_with_against_when_this_ftbench_has_it(
     tmp_path: Path, helps: str, env: dict[str, str], expected: str
 ) -> None:
-    sample = foreign.write(tmp_path / "sample")
-    base = git(sample, "rev-parse", "HEAD")
-    git(sample, "checkout", "-q", "-b", "feature")
-    (sample / "README.md").write_text("# changed\n")
-    git(sample, "commit", "-q", "-am", "change")
-    fake = tmp_path / "ft-bench"
-    fake.write_text(
-        f'#!/bin/sh\n[ "$2" = --help ] && {{ echo "  {helps}"; exit 0; }}\necho "ARGS: $*"\n'
-    )
-    fake.chmod(0o755)
+    sample, base, fake = _pull_request(tmp_path, helps)
     code, out, _ = _step(
         "run", sample, tmp_path, FTBENCH_BIN=str(fake), GITHUB_BASE_REF="main", **env
     )
