@@ -13,6 +13,7 @@ from ftbench.archive.sync import open_local
 from ftbench.errors import FtbenchError
 from ftbench.judge.options import JudgeOptions
 from ftbench.measure.config import Target
+from ftbench.measure.executor import Executor
 from ftbench.measure.runner import Progress, Runner, RunSettings
 from ftbench.report.files import REPORT_NAMES
 from ftbench.report.model import Report
@@ -46,6 +47,9 @@ class RunRequest:
     #: ``--bisect``: on an A/B regression, the commit in ``REF..HEAD`` it came with, found
     #: within this many seconds (None: no bisection)
     bisect_budget_s: float | None = None
+    #: what starts the commands (``measure/executor.py``); None: the platform's real one.
+    #: A scripted one makes a whole run, A/B included, without processes (the tests')
+    executor: Executor | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ def make_runner(request: RunRequest, tree: Path, artifacts: Path) -> Runner:
             default_archive_dir(request.root, request.archive_dir),
         ),
         within=out_anchor(request),
+        executor=request.executor,
     )
     if base:
         runner.base_env.update(request.base_env)
