@@ -175,8 +175,9 @@ def remove_entry(dir_fd: int, name: str, *, ignore_errors: bool = False) -> None
             raise
 
 
-#: what every file ftbench writes for users to read gets (reports, charts, archived reports,
-#: calibrations): readable by all, as a CI artifact or a static host publishes it
+#: what every file ftbench writes for users to read gets (reports, charts, dashboards,
+#: calibrations; archived reports too, ``archive/local.py``): readable by all, as a CI
+#: artifact or a static host publishes it
 READABLE = 0o644
 
 

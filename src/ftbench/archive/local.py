@@ -114,7 +114,7 @@ class LocalArchive:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, paths.READABLE)
             try:
                 os.link(tmp, dest)
             except FileExistsError:
