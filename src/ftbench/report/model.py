@@ -22,7 +22,11 @@ report still loads; a reader ignores fields it does not know):
   ``baseline.commit``, the phases' ``gates`` and ``machine``, and the verdict ``accepted``
   (a reader of 0.3 cannot load a report whose verdict is ``accepted``).
   Also ``tree`` (the tracked files checked between samples), ``raw_pct_change`` (phase and
-  metric verdicts) and ``against.definition``, ``definition_changes``, ``unjudged_steps``.
+  metric verdicts), ``against.definition``, ``definition_changes``, ``unjudged_steps``,
+  ``against.imports`` and ``regression.bisect``.
+
+One stored report per released version loads, round-trips and renders in the tests:
+``tests/fixtures/reports/v1/`` (0.1's by name, ``v0.2.0-*``, ``v0.3.0-*``, ``v0.4.0-*``).
 """
 
 from __future__ import annotations
