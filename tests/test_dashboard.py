@@ -488,3 +488,21 @@ def test_streamed_lines_are_the_lines() -> None:
     handed: list[str] = []
     Archives([first, second]).each_run_lines(RID, [], lambda k, lines: handed.append(k))
     assert sorted(handed) == sorted(set(first.data) | set(second.data)) and len(handed) == 8
+
+
+def test_the_index_shows_the_newest_reports_verdict_whatever_the_reading_order() -> None:
+    """Issue 21 (one verdict everywhere): the rows of an archive come newest first or by
+    segment; the index's verdict is the newest report's, not the last one read."""
+
+    def line(key: str, stamp: str, verdict: str) -> bytes:
+        return (
+            f'{{"key":"{key}","timestamp":"{stamp}","tier":"lite","mode":"normal",'
+            f'"succeeded":true,"commit":"abc","phase":"warm","step":null,"metric":"wall_s",'
+            f'"value":0.1,"n":5,"min":0.09,"max":0.11,"phase_verdict":"ok",'
+            f'"verdict":"{verdict}"}}'
+        ).encode()
+
+    history = columns.History()
+    history.add("new", [line("new", "2026-11-03T00:00:00Z", "no change")])
+    history.add("old", [line("old", "2026-11-01T00:00:00Z", "regression")])
+    assert history.newest_verdict("lite", "normal") == "no change"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ftbench.archive import sync
+from ftbench.archive import s3 as s3_module
 from ftbench.archive.local import LocalArchive
 from ftbench.archive.s3 import S3Config, S3Store
 from ftbench.archive.sync import archive_report, open_archives, sync_pending
@@ -297,7 +297,7 @@ def test_open_archives_notes_why_s3_is_not_read(
     ]
     monkeypatch.setenv("S3_ENDPOINT_URL", s3_env["S3_ENDPOINT_URL"])
     with monkeypatch.context() as patch:
-        patch.setattr(sync, "boto3_available", lambda: False)
+        patch.setattr(s3_module, "boto3_available", lambda: False)
         archives, notes = open_archives(tmp_path)
     assert [s.name for s in archives.stores] == ["local"]
     assert notes == ["S3 archive not read: boto3 not installed (pip install 'ftbench[s3]')"]

@@ -141,10 +141,13 @@ class History:
 
     def newest_verdict(self, tier: str, mode: str) -> str | None:
         """The verdict of the newest report of ``tier``/``mode`` (the report's own)."""
+        stamp = self.stamps.__getitem__  # the rows come in any order (newest first, by segment)
         found = [
-            c.report[-1] for k, c in self.columns.items() if k[:2] == (tier, mode) and c.report
+            max(c.report, key=stamp)
+            for k, c in self.columns.items()
+            if k[:2] == (tier, mode) and c.report
         ]
-        return self.verdicts[max(found, key=lambda i: self.stamps[i])] if found else None
+        return self.verdicts[max(found, key=stamp)] if found else None
 
     def groups(self) -> list[tuple[str, str]]:
         """Every ``(tier, mode)``, sorted."""
