@@ -21,7 +21,7 @@ TIER = (
     '[tiers.lib]\n[[tiers.lib.steps]]\nname = "work"\n'
     'cmd = ["{python}", "-c", "import samplelib; samplelib.work()"]\n'
 )
-FEW = ["--skip-cold", "--runs", "6", "--warmup", "1", "--progress", "never", "--quiet"]
+FEW = ["--skip-cold", "--runs", "10", "--warmup", "1", "--progress", "never", "--quiet"]
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def _run(repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, Report]:
 
 
 def _slowed(tmp_path: Path, backend: str) -> Path:
-    repo = foreign.write(tmp_path / backend, backend, n=300_000)
+    repo = foreign.write(tmp_path / backend, backend, n=800_000)  # the work dominates start-up
     uv = foreign.uv_program(tmp_path) if backend == "uv" else None
     foreign.install(repo, backend, uv=uv)
     (repo / "ftbench.toml").write_text(TIER)  # untracked: the current tree's configuration
