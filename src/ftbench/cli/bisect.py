@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     from ftbench.cli.target import add_sample_arguments, add_target_arguments
     from ftbench.judge import options as d
-    from ftbench.pipeline.bisect import DEFAULT_BUDGET_MIN
 
     p = sub.add_parser(
         "bisect",
@@ -70,9 +69,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     judge.add_argument(
         "--budget-min",
         type=bounded(float, low=0, open_low=True),
-        default=DEFAULT_BUDGET_MIN,
+        default=d.DEFAULT_BUDGET_MIN,
         metavar="N",
-        help=f"the most minutes the bisection may take (default {DEFAULT_BUDGET_MIN:g}); when "
+        help=f"the most minutes the bisection may take (default {d.DEFAULT_BUDGET_MIN:g}); when "
         "it runs out, the narrowed range is the answer",
     )
     out = p.add_argument_group("output")

@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from ftbench.adopt import InitRequest, init
+    from ftbench.adopt.init import InitRequest, init
     from ftbench.adopt.recipes import lines
 
     root = repo_root(args.repo)

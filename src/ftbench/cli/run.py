@@ -172,7 +172,7 @@ def _bisect_budget(args: argparse.Namespace) -> float | None:
     """``--bisect``'s budget in seconds (None: no bisection)."""
     if not args.bisect and args.bisect_budget_min is None:
         return None
-    from ftbench.pipeline.bisect import DEFAULT_BUDGET_MIN
+    from ftbench.judge.options import DEFAULT_BUDGET_MIN
 
     return 60.0 * (args.bisect_budget_min or DEFAULT_BUDGET_MIN)
 

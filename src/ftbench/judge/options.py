@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ftbench.errors import UsageError
-from ftbench.report.verdict import Acceptance
+
+if TYPE_CHECKING:  # the command line reads the defaults here: nothing heavy at start-up
+    from ftbench.report.verdict import Acceptance
 
 #: A slowdown must be estimated above this many percent to count as a regression. 10% is well
 #: above the run-to-run noise of a quiet CI runner (CV 3-5%) and small enough to catch a real
@@ -25,6 +28,8 @@ DEFAULT_ALPHA = 0.005
 #: Ten, not five: the judge estimates the spread *between* runs from these reports, and the
 #: t quantile it needs falls from 5.6 (4 degrees of freedom) to 3.7 (9) at the default alpha.
 DEFAULT_BASELINE_COUNT = 10
+#: ``bisect --budget-min`` and ``run --bisect-budget-min``: minutes a bisection may take
+DEFAULT_BUDGET_MIN = 30.0
 FAIL_ON_CHOICES = ("warm", "cold", "any", "never")
 CONFIRM_CHOICES = ("auto", "never")
 #: ``any`` (default): wall and CPU time both gate; or one metric alone (``judge/metrics.py``)

@@ -35,9 +35,6 @@ from ftbench.report.bisect import Bisection, BisectStep
 from ftbench.report.model import Report, Verdict
 from ftbench.signals import interrupted_error
 
-#: ``--budget-min``'s default
-DEFAULT_BUDGET_MIN = 30.0
-
 
 @dataclass(frozen=True)
 class Known:
