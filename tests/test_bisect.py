@@ -220,7 +220,7 @@ def test_a_budget_too_small_answers_the_range_never_a_guess(
     shas = make_history(tmp_path / "r", run_git, 15, 6)
     # the budget runs out during BAD against GOOD (at least one look is measured): no step
     code, found = bisect(
-        tmp_path / "r", capsys, shas[0], shas[-1], "--runs", "10", "--budget-min", "0.001"
+        tmp_path / "r", capsys, shas[0], shas[-1], "--runs", "12", "--budget-min", "0.001"
     )
     assert code == 0
     assert found["status"] == "range" and found["culprit"] is None

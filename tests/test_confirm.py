@@ -114,9 +114,10 @@ def test_a_baseline_commit_missing_from_a_shallow_clone_is_said(
 def test_a_commit_trailer_accepts_an_intended_slowdown(
     tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = repo_with_history(tmp_path / "r", run_git, 0.02)
-    # (Python's start-up included: about +40% for the first commit, +400% for both)
-    commit(repo, run_git, 0.04, "new checks\n\nFtbench-Accept: lite warm +100%: new checks")
+    repo = repo_with_history(tmp_path / "r", run_git, 0.05)
+    # (Python's start-up included: about +55% for the first commit, +300% for both; naps
+    # long beside the start-up's noise, so that 4-12 pairs decide)
+    commit(repo, run_git, 0.09, "new checks\n\nFtbench-Accept: lite warm +100%: new checks")
     code, out, report = run(repo, capsys, "--against", "HEAD~1")
     verdict = report.regression
     assert verdict is not None and code == 0, out
