@@ -64,10 +64,13 @@ def _grow_harness() -> bytearray:
 @pytest.mark.parametrize("backend", ["forkserver"], indirect=True)
 def test_true_reports_its_own_small_peak_rss(backend: str, log: Path, tmp_path: Path) -> None:
     ballast = _grow_harness()  # a harness-inherited figure would be >= 64 MiB
+    # the first server to start after its source changed compiles it and caches the bytecode:
+    # the compiler's peak stays in that one server's floor (~10.3 MiB)
+    run(["/bin/true"], log, tmp_path)
     result = run(["/bin/true"], log, tmp_path)
     assert result.ok
     assert result.max_rss_kb is not None
-    assert 0 < result.max_rss_kb < 10 * MiB, result
+    assert 0 < result.max_rss_kb < 10 * MiB, result  # ~9.4 MiB, the server's
     # /bin/true needs ~1 MiB: what it reads is what it inherited from the fork server, and
     # the result says so
     assert not result.rss_exact

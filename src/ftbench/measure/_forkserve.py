@@ -1,4 +1,7 @@
-"""The fork server: runs as ``python -I -S _forkserve.py`` for a whole benchmark run.
+"""The fork server: runs as ``python -I -S -c "import _forkserve; _forkserve.main()"`` (its
+directory appended to the path) for a whole benchmark run. Imported, not run as a script: a
+script is compiled at every start, and the compiler's peak would stay in this process's peak
+RSS, the floor of every reading.
 
 Every measured command is started from this small interpreter rather than from the harness,
 because a child's peak RSS (``ru_maxrss``) starts at what it inherited from the process that
@@ -377,7 +380,3 @@ def main() -> None:
             return
         if not _batch(marshal.loads(payload), wake):
             return
-
-
-if __name__ == "__main__":
-    main()
