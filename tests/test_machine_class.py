@@ -14,8 +14,9 @@ import pytest
 from factory import make_report
 from ftbench.archive.index_rows import run_rows
 from ftbench.judge.comparable import differences
-from ftbench.measure import environment
-from ftbench.report.machine import MachineClass
+from ftbench.measure import machine
+from ftbench.measure.config import Step, Target
+from ftbench.measure.machine import MachineClass
 from ftbench.report.model import Report
 
 CHANGED = {"cpu_model": "Other CPU", "cpu_count": 64, "os": "Darwin", "arch": "arm64"}
@@ -51,13 +52,14 @@ def test_what_is_not_in_the_class_changes_no_reader() -> None:
     assert _readers(other, base) == ([], *_readers(base, base)[1:])
 
 
-def test_the_snapshot_and_the_report_give_the_same_class(tmp_path: Path) -> None:
-    """The pipeline reads the class from ``environment.snapshot`` (a dict), calibration from
-    a report's typed environment: one value either way; the key of 0.3's stored files."""
-    snap = environment.snapshot(tmp_path, {})
+def test_the_machine_read_and_a_report_give_the_same_class(tmp_path: Path) -> None:
+    """The pipeline reads the class from the machine it read (``machine.read``), the judge
+    and the index from a stored report's environment: one value either way; the key of 0.3's
+    stored calibration files."""
+    facts = machine.read(tmp_path, Target("cmd", "cmd", (Step("t", ("true",)),), "--cmd"), "")
     report = make_report([1.0])
-    typed = _with(report, **{k: snap[k] for k in CHANGED}).environment
-    assert MachineClass.of(snap) == MachineClass.of(typed)
-    legacy = {k: snap[k] for k in ("cpu_model", "cpu_count", "os", "arch")}
+    typed = _with(report, **{k: getattr(facts.environment, k) for k in CHANGED}).environment
+    assert facts.klass == MachineClass.of(typed)
+    legacy = {k: getattr(facts.environment, k) for k in ("cpu_model", "cpu_count", "os", "arch")}
     digest = hashlib.sha256(json.dumps(legacy, sort_keys=True).encode()).hexdigest()[:12]
-    assert MachineClass.of(snap).key == digest
+    assert facts.klass.key == digest

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from fakes import FakeExecutor, result
 from ftbench import pipeline
+from ftbench.archive import repo_id
+from ftbench.archive import sync as archive_sync
 from ftbench.judge.options import JudgeOptions
-from ftbench.measure import tools
+from ftbench.measure import machine, tools
 from ftbench.measure.executor import Job, ProcessResult
 from ftbench.measure.runner import RunSettings
+from ftbench.pipeline import request as request_module
 from ftbench.report.model import Report
 
 Git = Callable[..., str]
@@ -57,3 +63,36 @@ def test_an_ab_run_judges_the_answers_of_each_side(tmp_repo: Path, run_git: Git)
     verdict = outcome.report.regression
     assert outcome.exit_code == 4 and verdict is not None and verdict.verdict == "regression"
     assert {j.cwd.resolve() for j in fake.jobs} != {repo.resolve()}  # both trees measured
+
+
+def test_an_ab_run_reads_the_machine_and_the_repository_id_once(
+    tmp_repo: Path, run_git: Git, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The machine, git facts and tool versions are read once, before the first sample, and
+    every later stage (calibration lookup, report, archive) reads that value."""
+    repo = tmp_repo
+    (repo / "b.txt").write_text("b\n")
+    run_git(repo, "add", "b.txt")
+    run_git(repo, "commit", "-qm", "second")
+    reads: list[Path] = []
+    ids: list[str | None] = []
+    read, resolve = machine.read, repo_id.repo_id
+
+    def counted_read(tree: Path, *args: Any) -> machine.Machine:
+        reads.append(tree)
+        return read(tree, *args)
+
+    def counted_id(root: Path, override: str | None = None) -> str:
+        ids.append(override)
+        return resolve(root, override)
+
+    monkeypatch.setattr(machine, "read", counted_read)
+    monkeypatch.setattr(repo_id, "repo_id", counted_id)
+    for module in (request_module, archive_sync):
+        monkeypatch.setattr(module, "repo_id", counted_id)
+    outcome = pipeline.run(
+        _request(repo, FakeExecutor(respond=lambda job: _seconds(0.25)), "HEAD~1")
+    )
+    assert outcome.report.against is not None
+    assert reads == [repo]
+    assert ids.count(None) == 1  # resolved once; the later calls only check the resolved id

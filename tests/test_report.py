@@ -7,6 +7,7 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,13 +19,14 @@ from hypothesis import strategies as st
 
 from factory import TEMPLATE
 from ftbench import paths, redact
+from ftbench.measure import machine
 from ftbench.measure.config import Step, Target
 from ftbench.measure.runner import BenchResult, Runner, RunSettings
 from ftbench.report.build import build_report
 from ftbench.report.files import REPORT_NAMES, dotenv_lines, write_reports
 from ftbench.report.formats import fmt_s
 from ftbench.report.markdown import render
-from ftbench.report.model import ArchiveRef, Runs
+from ftbench.report.model import ArchiveRef, Report, Runs
 from ftbench.report.summary import median_ci, summarize
 
 Validate = Callable[[Any], dict[str, Any]]
@@ -39,11 +41,33 @@ def measure(root: Path, *steps: Step, kind: str = "tier", **overrides: Any) -> B
     ).run()
 
 
+def report_of(result: BenchResult, root: Path) -> Report:
+    """The report of ``result``, measured in ``root``, as the pipeline builds it."""
+    return build_report(
+        result, machine.read(root, result.target, result.settings.mode), repo_id="deadbeef"
+    )
+
+
+def test_building_a_report_runs_nothing(tmp_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 19: the machine, git and the tool versions are read once, before measuring
+    (``measure/machine.py``); building the report only maps values."""
+    result = measure(tmp_repo, Step("lint", ("true",)), cold_runs=1, warm_runs=1)
+    facts = machine.read(tmp_repo, result.target, result.settings.mode)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a process started while building the report: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    built = build_report(result, facts, repo_id="deadbeef")
+    assert built.environment is facts.environment and built.git is facts.git
+    assert built.repository is facts.repository
+
+
 def test_report_of_a_successful_run(tmp_repo: Path, validate_report: Validate) -> None:
     result = measure(
         tmp_repo, Step("a", ("true",), cache=(".c",)), Step("b", (sys.executable, "-c", "pass"))
     )
-    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    report = validate_report(report_of(result, tmp_repo))
     assert report["schema"] == 1
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["timestamp"])
     assert report["tool"]["name"] == "ftbench"
@@ -79,7 +103,7 @@ def test_report_of_a_failed_run_keeps_the_failed_sample(
     tmp_repo: Path, validate_report: Validate
 ) -> None:
     result = measure(tmp_repo, Step("bad", ("sh", "-c", "exit 9")), cold_runs=3)
-    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    report = validate_report(report_of(result, tmp_repo))
     cold = report["runs"]["cold"]
     assert report["ok"] is False
     assert "exited with code 9" in report["error"]
@@ -95,7 +119,7 @@ def test_report_with_allow_failure_and_timeouts(tmp_repo: Path, validate_report:
     result = measure(
         tmp_repo, Step("slow", ("sleep", "5")), allow_failure=True, timeout_s=0.2, skip_warm=True
     )
-    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    report = validate_report(report_of(result, tmp_repo))
     cold = report["runs"]["cold"]
     assert cold["timed_out_samples"] == 2
     assert all(s["timed_out"] and s["exit_code"] == -1 for s in cold["samples"])
@@ -104,7 +128,7 @@ def test_report_with_allow_failure_and_timeouts(tmp_repo: Path, validate_report:
 
 def test_skipped_phase_is_absent(tmp_repo: Path, validate_report: Validate) -> None:
     result = measure(tmp_repo, Step("t", ("true",)), skip_cold=True)
-    report = validate_report(build_report(result, tmp_repo, repo_id="deadbeef"))
+    report = validate_report(report_of(result, tmp_repo))
     assert list(report["runs"]) == ["warm"]
     assert report["speedup"] is None
 
@@ -114,7 +138,7 @@ def test_rss_figures_in_the_report(
 ) -> None:
     monkeypatch.setenv("FTBENCH_PROBE", "direct")
     result = measure(tmp_repo, Step("t", ("/bin/true",)), skip_warm=True)
-    built = build_report(result, tmp_repo, repo_id="deadbeef")
+    built = report_of(result, tmp_repo)
     report = validate_report(built)
     step = report["runs"]["cold"]["samples"][0]["steps"][0]
     assert step["max_rss_kb"] is None and step["rss_exact"] is False
@@ -140,7 +164,7 @@ def test_report_contains_no_secrets(
         env={"API_TOKEN": "envtoken999", "PLAIN": "--token=abc123456"},
     )
     result = measure(tmp_repo, step)
-    built = build_report(result, tmp_repo, repo_id="deadbeef")
+    built = report_of(result, tmp_repo)
     report = validate_report(built)
     write_reports(built, tmp_path / "out")
     paths = {name: tmp_path / "out" / name for name in REPORT_NAMES}
@@ -162,7 +186,7 @@ def test_report_contains_no_secrets(
 
 
 def test_write_reports(tmp_repo: Path, tmp_path: Path, validate_report: Validate) -> None:
-    built = build_report(measure(tmp_repo, Step("t", ("true",))), tmp_repo, repo_id="deadbeef")
+    built = report_of(measure(tmp_repo, Step("t", ("true",))), tmp_repo)
     report = validate_report(built)
     out = tmp_path / "out"
     markdown = write_reports(built, out)
@@ -198,10 +222,8 @@ def test_atomic_write_leaves_old_file_on_failure(
 
 
 def test_markdown_tables(tmp_repo: Path, validate_report: Validate) -> None:
-    built = build_report(
-        measure(tmp_repo, Step("lint", ("true",)), cold_runs=6, warm_runs=6),
-        tmp_repo,
-        repo_id="deadbeef",
+    built = report_of(
+        measure(tmp_repo, Step("lint", ("true",)), cold_runs=6, warm_runs=6), tmp_repo
     )
     report = validate_report(built)
     verdict = TEMPLATE.regression

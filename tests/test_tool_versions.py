@@ -17,10 +17,7 @@ BIN = str(Path(sys.executable).parent)
 
 def versions(root: Path, target: Target) -> dict[str, str | None]:
     programs = {s.name: s.argv(target.tier, "normal")[0] for s in target.steps}
-    found: dict[str, str | None] = environment.snapshot(root, programs, target, "normal")[
-        "tool_versions"
-    ]
-    return found
+    return environment.tool_versions(root, programs, target, "normal")
 
 
 def test_builtin_python_tools_report_their_own_versions(

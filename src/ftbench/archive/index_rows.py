@@ -23,8 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ftbench.report.machine import MachineClass
-from ftbench.report.model import Phase, Report, Stats
+from ftbench.report.model import MachineClass, Phase, Report, Stats
 
 #: Version of the row layout; part of every index path (``index/v1/...``).
 INDEX_VERSION = "v1"

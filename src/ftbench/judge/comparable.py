@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from ftbench.report.machine import MachineClass
-from ftbench.report.model import Report
+from ftbench.report.model import MachineClass, Report
 
 
 def differences(current: Report, other: Report, *, same_target: bool = True) -> list[str]:
     """What makes ``other`` (a baseline) not comparable with ``current``.
 
     The target (tier, mode, configuration hash; only with ``same_target``), the machine class
-    (:class:`~ftbench.report.machine.MachineClass`), the measuring backend and the tool versions
+    (:class:`~ftbench.measure.machine.MachineClass`), the measuring backend and the tool versions
     (where both sides know them).
     Each entry reads ``field: baseline-value -> current``.
     """

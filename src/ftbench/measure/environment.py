@@ -232,7 +232,7 @@ def module_version(python: str, module: str, path: str | None = None) -> str | N
     return read_version([program, "-m", module, "--version"], path=path) if program else None
 
 
-def _tool_versions(
+def tool_versions(
     repo_root: Path, step_programs: Mapping[str, str], target: Any, mode: str
 ) -> dict[str, str | None]:
     """Each step's tool version: its ``version`` command, else :func:`tool_version`."""
@@ -281,7 +281,7 @@ def snapshot(
         "disk_free_bytes": disk_free,
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
-        "tool_versions": _tool_versions(repo_root, step_programs, target, mode),
+        "tool_versions": tool_versions(repo_root, step_programs, target, mode),
         "ci": ci_provider(),
         "env": allowed_env(),
     }

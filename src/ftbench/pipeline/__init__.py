@@ -13,12 +13,11 @@ import io
 import time
 from dataclasses import replace
 
-from ftbench.archive.repo_id import repo_id
 from ftbench.archive.sync import archive_report, open_archives
 from ftbench.errors import EXIT_COMMAND_FAILED, EXIT_OK, FtbenchError
 from ftbench.judge import calibration
 from ftbench.judge.baseline import evaluate
-from ftbench.measure import environment
+from ftbench.measure.machine import Machine
 from ftbench.pipeline.ab import acceptances, confirm, measure_against
 from ftbench.pipeline.bisect import bisected
 from ftbench.pipeline.calibrate import CalibrationOutcome as CalibrationOutcome
@@ -28,32 +27,28 @@ from ftbench.pipeline.request import RunRequest as RunRequest
 from ftbench.pipeline.request import (
     artifacts,
     calibration_dir,
-    check_places,
     make_runner,
     out_anchor,
+    prepared,
 )
-from ftbench.report.build import build_report, step_programs
+from ftbench.report.build import build_report
 from ftbench.report.files import write_reports
-from ftbench.report.machine import MachineClass
 from ftbench.report.model import Verdict
 from ftbench.signals import interrupted_error
 
 
-def _calibrated(request: RunRequest) -> tuple[RunRequest, str]:
+def _calibrated(request: RunRequest, machine: Machine) -> tuple[RunRequest, str]:
     """The request with a stored calibration's thresholds as the judge's defaults (unless
     ``--regress-pct`` was given), and the note the verdict carries: which calibration, how old
     (every run that uses one says so), or why a calibration file was not used."""
     if request.judge.regress_pct is not None or request.judge.baseline == "none":
         return request, ""
-    machine = MachineClass.of(environment.snapshot(request.root, {})).key
-    target, mode = request.target, request.settings.mode
-
-    def versions() -> dict[str, str | None]:  # asked only when a calibration is stored
-        found = environment.snapshot(request.root, step_programs(target, mode), target, mode)
-        return dict(found["tool_versions"])
-
     found, note = calibration.load(
-        calibration_dir(request), machine, target.config_hash(), mode, versions
+        calibration_dir(request),
+        machine.klass.key,
+        request.target.config_hash(),
+        request.settings.mode,
+        lambda: dict(machine.environment.tool_versions),
     )
     if found is None:
         return request, note
@@ -61,27 +56,26 @@ def _calibrated(request: RunRequest) -> tuple[RunRequest, str]:
 
 
 def run(request: RunRequest) -> RunOutcome:
-    check_places(request)
-    request, calibration_note = _calibrated(request)
+    request, facts, rid = prepared(request)
+    request, calibration_note = _calibrated(request, facts)
     root, settings = request.root, request.settings
     started = time.monotonic()
+    verdict: Verdict | None = None
     if request.against is not None:
-        measured, report = measure_against(request)
+        measured, report, verdict = measure_against(request)
     else:
         measured = make_runner(request, root, artifacts(request)).run()
-        report = build_report(measured, root, repo_id=repo_id(root, request.repo_id))
+        report = build_report(measured, facts, repo_id=rid)
     measured_s = time.monotonic() - started
     anchor = out_anchor(request)
     # measured data is safe from here
     write_reports(report, request.out_dir, pretty=False, anchor=anchor)
 
-    verdict: Verdict | None = None
     judge_error: FtbenchError | None = None
     failed_command = measured.error is not None and measured.error.exit_code == EXIT_COMMAND_FAILED
     if report.against is not None:
-        verdict = report.regression
         if request.bisect_budget_s is not None and measured.error is None:
-            verdict, judge_error = bisected(request, report, measured_s)
+            verdict, judge_error = bisected(request, report, verdict, measured_s)
     elif measured.error is None or (settings.allow_failure and failed_command):
         try:
             archives, notes = open_archives(root, request.archive_dir)

@@ -22,7 +22,7 @@ from ftbench.judge.ab import clear_enough, judge_against, pairs_to_reject
 from ftbench.judge.baseline import Acceptances
 from ftbench.judge.confirm import confirmed, confirming_options, not_confirmed, suspicion
 from ftbench.judge.metrics import restrict
-from ftbench.measure import environment, tools
+from ftbench.measure import environment, machine, tools
 from ftbench.measure.ab import ABResult, pair_plans, run_pairs
 from ftbench.measure.runner import BenchResult, Sample
 from ftbench.measure.worktree import BaseRef, base_of, checkout, messages, resolve_ref, run_setup
@@ -128,8 +128,11 @@ def measure_trees(
     measured, looks = interleaved(
         sides.request, tree, deadline=deadline, about=about, current=mine, logs=logs
     )
-    side = current or request.root
-    report = build_report(measured.current, side, repo_id=repo_id(request.root, request.repo_id))
+    facts = request.machine if current is None else None
+    if facts is None:  # another tree than the request's (bisect): its own git facts
+        facts = machine.read(current or request.root, request.target, request.settings.mode)
+    rid = request.repo_id or repo_id(request.root)
+    report = build_report(measured.current, facts, repo_id=rid)
     ran = about.target if about is not None else request.target
     against = base_side(
         measured.base,
@@ -150,9 +153,9 @@ def measure_trees(
     return measured.current, replace(report, against=against), looks
 
 
-def measure_against(request: RunRequest) -> tuple[BenchResult, Report]:
-    """``--against REF``: both trees measured interleaved, judged A/B (the slowdowns that
-    the commits in ``REF..HEAD`` accept apply)."""
+def measure_against(request: RunRequest) -> tuple[BenchResult, Report, Verdict]:
+    """``--against REF``: both trees measured interleaved (the report, not yet judged), and
+    the A/B verdict (the slowdowns that the commits in ``REF..HEAD`` accept apply)."""
     assert request.against is not None
     options = request.judge
     ref = resolve_ref(request.root, request.against, base_branch=options.baseline_branch)
@@ -160,8 +163,7 @@ def measure_against(request: RunRequest) -> tuple[BenchResult, Report]:
     found, notes = accept.from_messages(messages(request.root, ref.commit))
     options = replace(options, accept=(*options.accept, *found))
     verdict = judge_against(report, options, looks=looks)
-    verdict = replace(verdict, notes=(*verdict.notes, *notes, *import_notes(report)))
-    return measured, replace(report, regression=verdict)
+    return measured, report, replace(verdict, notes=(*verdict.notes, *notes, *import_notes(report)))
 
 
 def _base_versions(request: RunRequest, tree: Path, report: Report) -> dict[str, str | None]:
@@ -175,7 +177,7 @@ def _base_versions(request: RunRequest, tree: Path, report: Report) -> dict[str,
     }
     versions = dict(report.environment.tool_versions)
     if inside:
-        versions.update(environment.snapshot(tree, inside)["tool_versions"])
+        versions.update(environment.tool_versions(tree, inside, target, mode))
     return {s.name: versions.get(s.name) for s in target.steps}  # the base side's own steps
 
 

@@ -297,12 +297,12 @@ class _Bisector:
 
 
 def bisected(
-    request: RunRequest, report: Report, elapsed_s: float
+    request: RunRequest, report: Report, verdict: Verdict | None, elapsed_s: float
 ) -> tuple[Verdict | None, FtbenchError | None]:
     """``run --against REF --bisect``: when the A/B verdict is a regression and ``REF..HEAD``
     holds more than one commit, the verdict naming the commit the slowdown came with (its
     ``bisect`` block, its summary); and the error that stopped the bisection, if any."""
-    verdict, against = report.regression, report.against
+    against = report.against
     budget = request.bisect_budget_s
     if verdict is None or against is None or budget is None or verdict.verdict != "regression":
         return verdict, None

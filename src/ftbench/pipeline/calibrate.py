@@ -8,15 +8,13 @@ from pathlib import Path
 
 from ftbench import paths
 from ftbench.archive.local import default_archive_dir
-from ftbench.archive.repo_id import repo_id
 from ftbench.errors import FtbenchError
 from ftbench.judge import calibration
 from ftbench.judge.ab import judge_against
 from ftbench.measure.worktree import BaseRef
 from ftbench.pipeline.ab import interleaved
-from ftbench.pipeline.request import RunRequest, calibration_dir, check_places
+from ftbench.pipeline.request import RunRequest, calibration_dir, prepared
 from ftbench.report.build import base_side, build_report
-from ftbench.report.machine import MachineClass
 from ftbench.report.model import Report
 
 
@@ -45,7 +43,7 @@ def calibrate(request: RunRequest, rounds: int, *, force: bool = False) -> Calib
     """A/A: the target against itself, interleaved, ``rounds`` times; the thresholds it
     recommends are stored for this machine class, target and mode (see
     :mod:`ftbench.judge.calibration`). A round that fails ends the calibration."""
-    check_places(request)
+    request, facts, rid = prepared(request)
     root, options = request.root, request.judge
     self_ref = BaseRef("A/A", "", "A/A: this tree against itself")
     made: list[calibration.Round] = []
@@ -54,7 +52,7 @@ def calibrate(request: RunRequest, rounds: int, *, force: bool = False) -> Calib
         measured, looks = interleaved(request, root)
         if measured.current.error is not None:
             raise _own_words(measured.current.error, number, rounds)
-        report = build_report(measured.current, root, repo_id=repo_id(root, request.repo_id))
+        report = build_report(measured.current, facts, repo_id=rid)
         against = base_side(
             measured.base,
             ref=replace(self_ref, commit=report.git.commit or ""),
@@ -77,7 +75,7 @@ def calibrate(request: RunRequest, rounds: int, *, force: bool = False) -> Calib
     assert report is not None
     found = calibration.recommend(made, alpha=options.alpha, force=force)
     floors = [r.noise_floor_pct for r in made if r.noise_floor_pct is not None]
-    machine = MachineClass.of(report.environment)
+    machine = facts.klass
     stored = calibration.Stored(
         format=calibration.FORMAT,
         created=report.timestamp,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ftbench import paths
@@ -12,8 +12,10 @@ from ftbench.archive.repo_id import repo_id
 from ftbench.archive.sync import open_local
 from ftbench.errors import FtbenchError
 from ftbench.judge.options import JudgeOptions
+from ftbench.measure import machine
 from ftbench.measure.config import Target
 from ftbench.measure.executor import Executor
+from ftbench.measure.machine import Machine
 from ftbench.measure.runner import Progress, Runner, RunSettings
 from ftbench.report.files import REPORT_NAMES
 from ftbench.report.model import Report
@@ -50,6 +52,9 @@ class RunRequest:
     #: what starts the commands (``measure/executor.py``); None: the platform's real one.
     #: A scripted one makes a whole run, A/B included, without processes (the tests')
     executor: Executor | None = None
+    #: the machine and this tree, read once before the first sample (``measure/machine.py``);
+    #: None: not read yet (``pipeline.run`` and ``calibrate`` read it)
+    machine: Machine | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,17 @@ class RunOutcome:
     #: what stopped the run or its judge (raised by the CLI after printing), or None
     error: FtbenchError | None
     exit_code: int
+
+
+def prepared(request: RunRequest) -> tuple[RunRequest, Machine, str]:
+    """The request with what every later stage reads resolved once, and those values: the
+    repository id, then (once :func:`check_places` let the run go on) the machine
+    (:func:`ftbench.measure.machine.read`)."""
+    rid = repo_id(request.root, request.repo_id)
+    request = replace(request, repo_id=rid)
+    check_places(request)
+    found = request.machine or machine.read(request.root, request.target, request.settings.mode)
+    return replace(request, machine=found), found, rid
 
 
 def out_anchor(request: RunRequest) -> Path:

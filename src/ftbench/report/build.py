@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import uuid
-from pathlib import Path
 
 from ftbench import __version__
-from ftbench.measure import environment, fingerprint
 from ftbench.measure import runner as measured
-from ftbench.measure.config import Step, Target
+from ftbench.measure.config import Step
 from ftbench.measure.load import LoadReading
+from ftbench.measure.machine import Machine
 from ftbench.measure.worktree import BaseRef
 from ftbench.redact import scrub, scrub_argv
-from ftbench.report.codec import from_value
 from ftbench.report.model import (
     SCHEMA_VERSION,
     BaseSide,
     CacheSize,
-    Environment,
-    GitInfo,
     MachineLoad,
     Measurement,
     Phase,
     Report,
-    Repository,
     Runs,
     Sample,
     Settings,
@@ -186,25 +180,15 @@ def _tree(result: measured.BenchResult) -> TreeCheck | None:
     )
 
 
-def step_programs(target: Target, mode: str) -> dict[str, str]:
-    """Each step's program, found as the commands find it (the user's environment), for its
-    tool version; a shell is not a tool."""
-    programs = {s.name: s.argv(target.tier, mode)[0] for s in target.steps}
-    programs = {n: shutil.which(p, path=target.path or None) or p for n, p in programs.items()}
-    if target.kind == "cmd" or any(s.shell for s in target.steps):
-        programs = {name: prog for name, prog in programs.items() if "/sh" not in prog}
-    return programs
-
-
-def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str) -> Report:
-    """The report of one run, not yet judged nor archived."""
+def build_report(result: measured.BenchResult, machine: Machine, *, repo_id: str) -> Report:
+    """The report of one run, not yet judged nor archived: a mapping of what was measured
+    and read (``machine``, :func:`ftbench.measure.machine.read`); nothing runs here."""
     target = result.target
     settings = result.settings
     runs = build_runs(result)
     phases = dict(runs.items())
     cold = runs.cold.elapsed_s if runs.cold else None
     warm = runs.warm.elapsed_s if runs.warm else None
-    programs = step_programs(target, settings.mode)
     error = result.error
     return Report(
         schema=SCHEMA_VERSION,
@@ -243,10 +227,8 @@ def build_report(result: measured.BenchResult, repo_root: Path, *, repo_id: str)
         speedup=round(cold / warm, 3) if cold and warm else None,
         ok=error is None and all(p.ok for p in phases.values()),
         error=scrub(str(error)) if error else None,
-        environment=from_value(
-            Environment, environment.snapshot(repo_root, programs, target, settings.mode)
-        ),
-        git=from_value(GitInfo, environment.git_info(repo_root)),
-        repository=from_value(Repository, fingerprint.snapshot(repo_root)),
+        environment=machine.environment,
+        git=machine.git,
+        repository=machine.repository,
         regression=None,
     )

@@ -36,6 +36,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ftbench.errors import one_line
+from ftbench.measure.machine import Environment as Environment
+from ftbench.measure.machine import GitInfo as GitInfo
+from ftbench.measure.machine import MachineClass as MachineClass
+from ftbench.measure.machine import Repository as Repository
 from ftbench.report.bisect import Bisection as Bisection
 from ftbench.report.bisect import BisectStep as BisectStep
 from ftbench.report.codec import OMIT_NONE, ModelError, from_value, minimum, pattern, to_value
@@ -132,44 +136,6 @@ class Measurement:
     #: What ``max_rss_kb`` covers: ``largest process`` of the command's tree (absent in
     #: reports of ftbench 0.1).
     rss_scope: str | None = field(default=None, metadata=OMIT_NONE)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Environment:
-    os: str
-    os_release: str | None
-    kernel: str
-    arch: str
-    cpu_model: str
-    cpu_count: int | None
-    cpu_count_logical: int | None
-    cpu_affinity: int | None
-    memory_bytes: int | None
-    disk_free_bytes: int | None
-    python: str
-    python_implementation: str | None
-    tool_versions: dict[str, str | None]
-    ci: str | None
-    env: dict[str, str]
-
-
-@dataclass(frozen=True, kw_only=True)
-class GitInfo:
-    commit: str | None
-    branch: str | None
-    tag: str | None
-    dirty: bool | None
-    remote: str | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Repository:
-    name: str
-    files: int
-    bytes: int
-    top_extensions: tuple[tuple[str, int], ...]
-    fingerprint: str
-    fingerprint_method: Literal["git-tree", "git-tree+changes", "content-sha256"]
 
 
 @dataclass(frozen=True, kw_only=True)
