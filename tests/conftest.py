@@ -1,4 +1,5 @@
-"""Shared fixtures of the core suite: a throw-away git repository and the report validator.
+"""Shared fixtures of the core suite: a throw-away git repository, the report validator and
+the scripted executor of the tests that only need timings (``naps``).
 
 Kept small on purpose; the S3 tests have their own ``tests/s3/conftest.py``.
 """
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from fakes import Levels, Naps
+from ftbench.measure import probe
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "ftbench tests",
@@ -88,6 +92,23 @@ def repo_factory() -> Callable[..., Path]:
 def tmp_repo(tmp_path: Path) -> Path:
     """A committed git repository with a one-step ``lite`` tier in ``ftbench.toml``."""
     return make_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def naps(monkeypatch: pytest.MonkeyPatch) -> Naps:
+    """Every command ftbench starts in this test, ``ft-bench`` in-process included, answered
+    by :class:`fakes.Naps` (its tree's ``nap.py``): the timings without the processes."""
+    executor = Naps()
+    monkeypatch.setattr(probe, "default_executor", lambda: executor)
+    return executor
+
+
+@pytest.fixture
+def levels(monkeypatch: pytest.MonkeyPatch) -> Levels:
+    """Like ``naps``, answered by :class:`fakes.Levels` (its tree's ``level.txt``)."""
+    executor = Levels()
+    monkeypatch.setattr(probe, "default_executor", lambda: executor)
+    return executor
 
 
 @pytest.fixture(scope="session")

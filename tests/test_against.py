@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from factory import keyed, make_report, noisy, ts
+from fakes import Naps
 from ftbench import cli
 from ftbench.errors import SetupError
 from ftbench.judge import calibration
@@ -61,7 +62,7 @@ def worktrees(repo: Path, git: Git) -> int:
 
 
 def test_a_slower_head_is_a_regression_and_the_worktree_is_gone(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str], naps: Naps
 ) -> None:
     repo = nap_repo(tmp_path / "r", run_git, 0.01, 0.25)
     # the base tree's configuration differs: the current tree's defines the target for both
@@ -82,12 +83,12 @@ def test_a_slower_head_is_a_regression_and_the_worktree_is_gone(
 
 
 def test_unchanged_code_is_not_a_regression(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str], naps: Naps
 ) -> None:
     repo = nap_repo(tmp_path / "r", run_git, 0.02, 0.02)
     code, out, report = run(repo, capsys, *FEW, "--against", "HEAD~1", "--metric", "cpu")
     assert code == 0, out
-    assert report.regression is not None and report.regression.verdict != "regression"
+    assert report.regression is not None and report.regression.verdict == "no change"
     assert report.regression.threshold_source == "default"
     assert report.regression.threshold_pct == 5.0
 
@@ -157,7 +158,7 @@ def test_setup_runs_untimed_in_both_trees_and_a_failing_one_is_a_setup_error(
 
 
 def test_calibrate_stores_thresholds_that_later_runs_use(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str], naps: Naps
 ) -> None:
     repo = nap_repo(tmp_path / "r", run_git, 0.01, 0.01)
     calibrate = ["--rounds", "5", "--mode", "fast", "--skip-cold", "--metric", "wall"]

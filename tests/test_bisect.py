@@ -1,5 +1,7 @@
 """``ft-bench bisect`` and ``run --against REF --bisect`` end to end, on generated git
-repositories: real commits, real processes, worktrees.
+repositories: real commits and worktrees; the commands' timings come from the scripted
+``levels`` executor (``fakes.Levels``), except where processes are the subject (a deadline
+in real time, SIGTERM).
 
 The workload reads ``level.txt`` (``MiB nap exit``): it holds ``MiB`` of memory, sleeps
 ``nap`` seconds and exits ``exit``. Most tests bisect peak memory (``--metric rss``): it is the
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from fakes import Levels
 from ftbench import cli
 from ftbench.report.model import Report
 from procs import ftbench
@@ -117,6 +120,7 @@ def test_one_slow_commit_is_named_and_the_worktrees_are_gone(
     capsys: pytest.CaptureFixture[str],
     count: int,
     slow_at: int,
+    levels: Levels,
 ) -> None:
     shas = make_history(tmp_path / "r", run_git, count, slow_at)
     code, found = bisect(tmp_path / "r", capsys, shas[0], shas[-1])
@@ -139,7 +143,7 @@ def test_one_slow_commit_is_named_and_the_worktrees_are_gone(
 
 
 def test_a_merge_culprit_is_bisected_into_its_branch(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str], levels: Levels
 ) -> None:
     repo = tmp_path / "r"
     shas = make_history(repo, run_git, 3, None)
@@ -163,7 +167,7 @@ def test_a_merge_culprit_is_bisected_into_its_branch(
 
 
 def test_a_merge_whose_branches_are_slow_only_together_is_the_culprit(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str], levels: Levels
 ) -> None:
     repo = tmp_path / "r"
     shas = make_history(repo, run_git, 2, None)
@@ -196,7 +200,7 @@ def test_subjects_are_read_as_written(tmp_path: Path, run_git: Git) -> None:
 
 
 def test_failing_commits_are_skipped_and_the_answer_is_the_range(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str], levels: Levels
 ) -> None:
     # commits 3 and 4 fail; 4 is the slow one: hidden by the skips
     shas = make_history(tmp_path / "r", run_git, 7, 4, failing=(3, 4))
@@ -230,7 +234,7 @@ def test_a_budget_too_small_answers_the_range_never_a_guess(
 
 
 def test_no_slowdown_between_good_and_bad_says_so(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str], levels: Levels
 ) -> None:
     shas = make_history(tmp_path / "r", run_git, 5, None)
     code = cli.main(["bisect", "--repo", str(tmp_path / "r"), *FAST, shas[0], shas[-1]])
@@ -264,6 +268,7 @@ def test_run_against_with_bisect_names_the_commit_and_escapes_its_subject(
     run_git: Git,
     capsys: pytest.CaptureFixture[str],
     validate_report: Callable[[Any], dict[str, Any]],
+    levels: Levels,
 ) -> None:
     repo = tmp_path / "r"
     shas = make_history(repo, run_git, 4, None)
@@ -291,7 +296,7 @@ def test_run_against_with_bisect_names_the_commit_and_escapes_its_subject(
 
 
 def test_a_slowdown_only_in_uncommitted_changes_is_said_so(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str], levels: Levels
 ) -> None:
     repo = tmp_path / "r"
     shas = make_history(repo, run_git, 3, None)
@@ -310,7 +315,7 @@ def test_a_slowdown_only_in_uncommitted_changes_is_said_so(
 
 
 def test_run_with_bisect_on_one_commit_does_not_bisect(
-    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_git: Git, capsys: pytest.CaptureFixture[str], levels: Levels
 ) -> None:
     repo = tmp_path / "r"
     shas = make_history(repo, run_git, 1, 1)

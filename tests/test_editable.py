@@ -15,13 +15,18 @@ from ftbench.measure import editable
 from ftbench.measure.editable import Probe
 from ftbench.pipeline import ab
 from ftbench.pipeline.sides import BaseEnvironment
-from ftbench.report.model import Report
+from ftbench.report.model import Report, Runs
 
 TIER = (
     '[tiers.lib]\n[[tiers.lib.steps]]\nname = "work"\n'
     'cmd = ["{python}", "-c", "import samplelib; samplelib.work()"]\n'
 )
-FEW = ["--skip-cold", "--runs", "10", "--warmup", "1", "--progress", "never", "--quiet"]
+#: prints the rounds of the library's code it imported, and where that code is
+WHERE = (
+    '[tiers.lib]\n[[tiers.lib.steps]]\nname = "where"\ncmd = ["{python}", "-c", '
+    "\"import samplelib.core as c; print('ROUNDS', c.ROUNDS, c.__file__)\"]\n"
+)
+FEW = ["--skip-cold", "--warmup", "1", "--progress", "never", "--quiet"]
 
 
 @pytest.fixture(autouse=True)
@@ -34,29 +39,41 @@ def project_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def _run(repo: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, Report]:
-    code = cli.main(["run", "--repo", str(repo), "--tier", "lib", "--against", "HEAD~1", *FEW])
+def _run(repo: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Report]:
+    argv = ["run", "--repo", str(repo), "--tier", "lib", "--against", "HEAD~1", *FEW, *args]
+    code = cli.main(argv)
     capsys.readouterr()
     return code, Report.from_json((repo / ".firsttry" / "bench_proof.json").read_text())
 
 
-def _slowed(tmp_path: Path, backend: str) -> Path:
+def _slowed(tmp_path: Path, backend: str, tier: str = TIER) -> Path:
     repo = foreign.write(tmp_path / backend, backend, n=800_000)  # the work dominates start-up
     uv = foreign.uv_program(tmp_path) if backend == "uv" else None
     foreign.install(repo, backend, uv=uv)
-    (repo / "ftbench.toml").write_text(TIER)  # untracked: the current tree's configuration
+    (repo / "ftbench.toml").write_text(tier)  # untracked: the current tree's configuration
     foreign.slow_library(repo)
     return repo
 
 
+def _rounds(repo: Path, runs: Runs | None) -> set[str]:
+    """What the ``where`` step's samples printed: ``ROUNDS n path-of-core.py`` lines."""
+    assert runs is not None and runs.warm is not None
+    logs = {repo / st.log for s in runs.warm.samples for st in s.steps if st.log}
+    assert logs
+    lines = {line for log in logs for line in log.read_text().splitlines()}
+    return {line.split()[1] for line in lines if line.startswith("ROUNDS ")}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", sorted(foreign.BACKENDS))
-def test_a_library_slowdown_is_a_regression_under_an_editable_install(
+def test_each_side_imports_its_own_code_under_an_editable_install(
     backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = _slowed(tmp_path, backend)
-    code, report = _run(repo, capsys)
-    assert report.against is not None and report.regression is not None
+    """HEAD's library does 3 rounds, REF's 2: each side's samples print the rounds of the
+    code they imported (what the timings of the test below follow from)."""
+    repo = _slowed(tmp_path, backend, WHERE)
+    code, report = _run(repo, capsys, "--runs", "2")
+    assert report.against is not None and code in (0, 4)
     imports = report.against.imports or ""
     assert imports.startswith("editable install of samplelib"), imports
     if backend == "setuptools-strict":  # a link tree under build/: nothing to map
@@ -64,21 +81,35 @@ def test_a_library_slowdown_is_a_regression_under_an_editable_install(
     else:
         assert "(PYTHONPATH)" in imports
     assert str(tmp_path) not in imports  # paths relative to the repository
-    assert code == 4, (report.regression.summary, imports)
+    assert _rounds(repo, report.runs) == {"3"}
+    assert _rounds(repo, report.against.runs) == {"2"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["setuptools", "setuptools-strict"])
+def test_a_library_slowdown_is_a_regression_under_an_editable_install(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The timings: a mapped ``PYTHONPATH`` and an isolated environment (the other backends
+    map as setuptools does, the test above)."""
+    repo = _slowed(tmp_path, backend)
+    code, report = _run(repo, capsys, "--runs", "10")
+    assert report.regression is not None
+    assert code == 4, (report.regression.summary, report.against)
     warm = report.regression.phases["warm"]
     assert warm.pct_change is not None and warm.pct_change > 10
 
 
 @pytest.mark.slow
-def test_without_the_base_environment_both_sides_measure_the_current_code(
+def test_without_the_base_environment_both_sides_import_the_current_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What 0.3 did (issue 20: +50% was "no change", exit 0): the test above can fail."""
-    repo = _slowed(tmp_path, "hatchling")
+    """What 0.3 did (issue 20: +50% was "no change", exit 0): the tests above can fail."""
+    repo = _slowed(tmp_path, "hatchling", WHERE)
     monkeypatch.setattr(ab, "base_environment", lambda request, tree: BaseEnvironment(request))
-    code, report = _run(repo, capsys)
-    assert report.regression is not None and report.regression.verdict != "regression"
-    assert code == 0
+    _, report = _run(repo, capsys, "--runs", "2")
+    assert report.against is not None
+    assert _rounds(repo, report.runs) == _rounds(repo, report.against.runs) == {"3"}
 
 
 @pytest.mark.slow
@@ -91,7 +122,7 @@ def test_a_setup_that_reinstalls_per_side_leaves_the_user_environment_as_it_was(
     (repo / "ftbench.toml").write_text(
         TIER.replace("[tiers.lib]\n", '[tiers.lib]\nsetup = "pip install -q -e ."\n')
     )
-    code, report = _run(repo, capsys)
+    code, report = _run(repo, capsys, "--runs", "10")
     assert report.against is not None and report.against.setup == "pip install -q -e ."
     assert "the base side imports its own tree's src/" in (report.against.imports or "")
     assert code == 4, report.regression

@@ -22,6 +22,8 @@ from ftbench.cli.common import bounded, repo_root
 from ftbench.errors import EXIT_OK, EXIT_SETUP, SetupError
 
 if TYPE_CHECKING:  # the archive's modules are imported by the commands that use them
+    from ftbench.archive.base import ArchiveStore
+    from ftbench.archive.local import LocalArchive
     from ftbench.archive.s3 import S3Store
     from ftbench.archive.s3config import S3Config
 
@@ -151,25 +153,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ftbench.archive.base import ArchiveStore
     from ftbench.archive.repo_id import repo_id
-    from ftbench.archive.s3config import S3Config
-    from ftbench.archive.sync import open_local
     from ftbench.cli.listing import print_listing, rows_of
     from ftbench.report.escape import terminal
 
     root = _root(args)
     rid = repo_id(root, args.repo_id)
-    config = S3Config.from_env()
-    store: ArchiveStore
-    pending: set[str] = set()
-    if args.s3:
-        store = _s3_store(config)
-        where = f"s3://{config.bucket_name}"
-    else:
-        local = open_local(root, _archive_dir(args), config, check=True)
-        store, where = local, str(local.root)
-        pending = set(local.pending_keys())
+    store, where, local = _store(args, root)
+    pending = set(local.pending_keys()) if local is not None else set()
     if args.keys:
         keys = store.list_keys(rid, limit=args.limit)
         for key in keys:
@@ -187,6 +178,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _store(
+    args: argparse.Namespace, root: Path
+) -> tuple[ArchiveStore, str, LocalArchive | None]:
+    """The store ``list`` and ``show`` read (``--s3``: the bucket, else the local archive),
+    where it is as messages name it, and the local archive when it is the one."""
+    from ftbench.archive.s3config import S3Config
+    from ftbench.archive.sync import open_local
+
+    config = S3Config.from_env()
+    if args.s3:
+        return _s3_store(config), f"s3://{config.bucket_name}", None
+    local = open_local(root, _archive_dir(args), config, check=True)
+    return local, str(local.root), local
+
+
 def _s3_store(config: S3Config) -> S3Store:
     from ftbench.archive.s3 import S3Store, unusable
 
@@ -197,25 +203,14 @@ def _s3_store(config: S3Config) -> S3Store:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ftbench.archive.base import ArchiveStore
-    from ftbench.archive.s3config import S3Config
-    from ftbench.archive.sync import open_local
     from ftbench.report.codec import ModelError
     from ftbench.report.model import NewerSchema, Report
 
-    root = _root(args)
-    config = S3Config.from_env()
     key = str(args.key).strip()
-    store: ArchiveStore
-    if args.s3:
-        store = _s3_store(config)
-        where = f"s3://{config.bucket_name}"
-    else:
-        local = open_local(root, _archive_dir(args), config, check=True)
-        store, where = local, str(local.root)
+    store, where, local = _store(args, _root(args))
     data = store.get(key)
     if data is None:
-        if not args.s3 and local.path_of(key).exists():  # e.g. a directory where a file goes
+        if local is not None and local.path_of(key).exists():  # e.g. a directory where a file goes
             raise SetupError(f"corrupt report {key!r} in {where}: not a regular file")
         raise SetupError(f"no report {key!r} in {where}")
     try:
