@@ -178,9 +178,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _store(
-    args: argparse.Namespace, root: Path
-) -> tuple[ArchiveStore, str, LocalArchive | None]:
+def _store(args: argparse.Namespace, root: Path) -> tuple[ArchiveStore, str, LocalArchive | None]:
     """The store ``list`` and ``show`` read (``--s3``: the bucket, else the local archive),
     where it is as messages name it, and the local archive when it is the one."""
     from ftbench.archive.s3config import S3Config

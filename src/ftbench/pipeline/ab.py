@@ -131,7 +131,7 @@ def measure_trees(
     facts = request.machine if current is None else None
     if facts is None:  # another tree than the request's (bisect): its own git facts
         facts = machine.read(current or request.root, request.target, request.settings.mode)
-    rid = request.repo_id or repo_id(request.root)
+    rid = repo_id(request.root, request.repo_id)  # resolved once by pipeline.run: checked
     report = build_report(measured.current, facts, repo_id=rid)
     ran = about.target if about is not None else request.target
     against = base_side(
