@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ftbench.cli.common import add_judge_arguments, bounded, judge_options, repo_root
 from ftbench.cli.target import (
-    MODES,
+    add_mode_argument,
     add_sample_arguments,
     add_target_arguments,
     resolve_target,
@@ -109,7 +109,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
     tiers = sub.add_parser("tiers", help="print the tiers and exactly what each would run")
     tiers.add_argument("--repo", type=Path, help="repository root")
-    tiers.add_argument("--mode", choices=MODES, default="normal")
+    add_mode_argument(tiers)
     tiers.set_defaults(func=cmd_tiers)
 
 

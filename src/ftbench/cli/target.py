@@ -43,16 +43,21 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_sample_arguments(parser: argparse.ArgumentParser, *, allow_failure: bool = True) -> None:
-    """Sample counts, timeouts and failures (run, bisect, calibrate), read by
-    :func:`run_settings`."""
-    samples = parser.add_argument_group("samples")
-    samples.add_argument(
+def add_mode_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--mode`` (run, bisect, calibrate, and ``tiers``, which shows each mode's commands)."""
+    parser.add_argument(
         "--mode",
         choices=MODES,
         default="normal",
         help="sample counts: fast 3 cold/5 warm, normal 5/10, full 10/30",
     )
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser, *, allow_failure: bool = True) -> None:
+    """Sample counts, timeouts and failures (run, bisect, calibrate), read by
+    :func:`run_settings`."""
+    samples = parser.add_argument_group("samples")
+    add_mode_argument(samples)
     samples.add_argument("--runs", type=_count, metavar="N", help="warm samples")
     samples.add_argument("--cold-runs", type=_count, metavar="N", help="cold samples")
     samples.add_argument(
