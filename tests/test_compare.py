@@ -527,3 +527,23 @@ def test_messages_name_the_side(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert err.startswith(f"ft-bench: error: NEW {missing!r} is neither a report file")
     assert main(["compare", missing, base, "--repo", str(tmp_path)]) == 2
     assert f"error: BASE {missing!r} is neither" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field", ["user_s", "wall_s"])
+def test_baselines_that_read_zero_are_judged_never_a_crash(field: str) -> None:
+    """A baseline whose samples read 0 s of CPU (or wall: a hand-made or damaged report, a
+    platform whose getrusage is coarse) is no usable sample: a verdict, never an internal
+    error (ZeroDivisionError before)."""
+
+    def zeroed(report: Report) -> Report:
+        warm = report.runs.warm
+        assert warm is not None
+        zero: dict[str, Any] = {field: 0.0, "sys_s": 0.0}
+        samples = tuple(dataclasses.replace(s, **zero) for s in warm.samples)
+        return dataclasses.replace(
+            report, runs=Runs(warm=dataclasses.replace(warm, samples=samples), cold=None)
+        )
+
+    base = [KeyedReport(f"b{i}", zeroed(make_report([1.0, 1.1, 1.2]))) for i in range(3)]
+    verdict = judge(pool([make_report([1.0, 1.1, 1.2])]), base, JudgeOptions())
+    assert verdict.verdict in VERDICTS and verdict.exit_code == 0

@@ -53,7 +53,10 @@ def archive_metric(
 ) -> MetricVerdict:
     """``current`` (this run's values) against earlier runs (one list per baseline report):
     the spread between runs when there are enough of them (:mod:`.between`), else the
-    within-run Mann-Whitney U test on the pooled samples."""
+    within-run Mann-Whitney U test on the pooled samples. Only positive values are used: a
+    ratio to zero means nothing (a clock or ``getrusage`` that read 0, a hand-made report)."""
+    current = [v for v in current if v > 0]
+    runs = [kept for r in runs if (kept := [v for v in r if v > 0])]
     pooled = [v for r in runs for v in r]
     if not current or not pooled:
         which = "current run" if not current else "baseline"
