@@ -131,13 +131,13 @@ def line_key(line: bytes) -> str:
     return _decode_key(found.group(1))
 
 
-def check_rows(table: str, lines: Sequence[bytes], *, typed: bool = True) -> list[dict[str, Any]]:
+def check_rows(table: str, lines: Sequence[bytes]) -> list[dict[str, Any]]:
     """``lines`` of ``table`` (checked by :func:`check_text`) parsed, one ``json.loads``
     call, and checked: each a JSON object under its line's key, with the table's fields of
     their types. Raises :class:`SegmentDamage`. Rows are checked by their signature (fields
-    and the types of their values; a table has a few dozen). ``typed=False`` leaves the
-    types to a reader that checks every value it uses itself (the dashboard, which reads
-    every row of a long history: the signatures cost it a sixth of its time)."""
+    and the types of their values; a table has a few dozen). Every reader gets checked rows,
+    the dashboard's streaming one too: a segment that fails is healed, not skipped (the
+    signatures cost the dashboard about a sixth of its time over a long history)."""
     if not lines:
         return []
     try:
