@@ -445,23 +445,36 @@ def test_last_and_since(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert [p["timestamp"] for p in points] == [ts(i) for i in range(28, 40)]
 
 
-def test_unreadable_index_lines_are_left_out_with_a_note() -> None:
-    """Lines that are not JSON, rows of the wrong shape or types, a timestamp that is not
-    one: that report is left out (counted in a note), never a crash, the others kept."""
-    good = [
-        b'{"key":"k","timestamp":"2026-11-01T00:00:00Z","tier":"lite","mode":"normal",'
-        b'"succeeded":true,"commit":"abc","phase":"warm","step":null,"metric":"wall_s",'
-        b'"value":0.1,"n":5,"min":0.09,"max":0.11,"phase_verdict":"ok"}',
-        b'{"phase":"warm","step":7,"metric":"wall_s","value":0.1}',  # a step that is no name
-        b'{"phase":"warm","step":null,"metric":"user_s","value":"fast"}',
-        b"[1,2]",
+def test_unusable_index_rows_are_left_out() -> None:
+    """Rows of the wrong shape or types are skipped, a report whose timestamp is not one is
+    left out (counted in a note), never a crash, the others kept. (Lines that are not JSON
+    never reach the columns: the index's reader heals their segment, tests/test_index_damage.)"""
+    good: list[Any] = [
+        {
+            "key": "k",
+            "timestamp": "2026-11-01T00:00:00Z",
+            "tier": "lite",
+            "mode": "normal",
+            "succeeded": True,
+            "commit": "abc",
+            "phase": "warm",
+            "step": None,
+            "metric": "wall_s",
+            "value": 0.1,
+            "n": 5,
+            "min": 0.09,
+            "max": 0.11,
+            "phase_verdict": "ok",
+        },
+        {"phase": "warm", "step": 7, "metric": "wall_s", "value": 0.1},  # a step: no name
+        {"phase": "warm", "step": None, "metric": "user_s", "value": "fast"},
+        [1, 2],
     ]
     history = columns.History()
-    history.add("k", good)
-    history.add("bad-json", [b'{"key":"k2",'])
-    history.add("bad-time", [good[0].replace(b"2026-11-01T00:00:00Z", b"yesterday")])
-    history.add("not-rows", [b'"text"'])
-    assert history.unreadable == 2 and history.keys == ["k"]
+    history.add_rows("k", good)
+    history.add_rows("bad-time", [{**good[0], "timestamp": "yesterday"}])
+    history.add_rows("not-rows", ["text"])
+    assert history.unreadable == 1 and history.keys == ["k"]
     ((phase, step, metric, points),) = history.series("lite", "normal")
     assert (phase, step, metric, list(points.values), list(points.lows)) == (
         "warm",
@@ -472,21 +485,22 @@ def test_unreadable_index_lines_are_left_out_with_a_note() -> None:
     )
 
 
-def test_streamed_lines_are_the_lines() -> None:
-    """``run_lines(take=...)`` hands over what it would have kept; ``each_run_lines`` hands
-    each key once, from the first store that lists it."""
+def test_streamed_rows_are_the_rows() -> None:
+    """``run_lines(take_rows=...)`` hands over what it would have kept; ``each_run_rows``
+    hands each key once, from the first store that lists it."""
     first, second = MemoryStore("local"), MemoryStore("s3")
     reports = [hostile_report(i, "lite") for i in range(8)]
     for r in reports[:5]:
         first.add(r)
     for r in reports[3:]:
         second.add(r)
-    kept = run_lines(first, RID, []).lines
-    taken: dict[str, list[bytes]] = {}
-    assert run_lines(first, RID, [], take=taken.__setitem__).lines == {}
+    kept = run_lines(first, RID, []).rows
+    taken: dict[str, list[dict[str, Any]]] = {}
+    found = run_lines(first, RID, [], take_rows=taken.__setitem__)
+    assert found.lines == {} and found.rows == {}
     assert taken == kept and len(kept) == 5
     handed: list[str] = []
-    Archives([first, second]).each_run_lines(RID, [], lambda k, lines: handed.append(k))
+    Archives([first, second]).each_run_rows(RID, [], lambda k, rows: handed.append(k))
     assert sorted(handed) == sorted(set(first.data) | set(second.data)) and len(handed) == 8
 
 
@@ -503,6 +517,6 @@ def test_the_index_shows_the_newest_reports_verdict_whatever_the_reading_order()
         ).encode()
 
     history = columns.History()
-    history.add("new", [line("new", "2026-11-03T00:00:00Z", "no change")])
-    history.add("old", [line("old", "2026-11-01T00:00:00Z", "regression")])
+    history.add_rows("new", [json.loads(line("new", "2026-11-03T00:00:00Z", "no change"))])
+    history.add_rows("old", [json.loads(line("old", "2026-11-01T00:00:00Z", "regression"))])
     assert history.newest_verdict("lite", "normal") == "no change"

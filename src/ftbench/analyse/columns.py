@@ -1,8 +1,9 @@
 """A repository's whole history in compact columns: what ``ft-bench dashboard`` reads.
 
-The index's ``runs`` lines come one segment at a time (``Archives.each_run_lines``); the lines
-of each report are parsed together, the few fields a chart needs are appended to arrays (one
-set per series: tier, mode, phase, step, metric) and the rest is dropped at once. For 20,000
+The index's ``runs`` rows come one segment at a time, parsed and checked
+(``Archives.each_run_rows``); the few fields a chart needs of each report's rows are appended
+to arrays (one set per series: tier, mode, phase, step, metric) and the rest is dropped at
+once. For 20,000
 reports of 12 series that is under 20 MB (about 50 bytes a point), where holding the lines
 took 160 MiB and parsing them all into dicts 700 MiB more (``docs/trends.md``, "Long
 histories").
@@ -14,7 +15,6 @@ positive value.
 
 from __future__ import annotations
 
-import json
 import math
 from array import array
 from collections.abc import Sequence
@@ -57,21 +57,12 @@ class History:
     #: each report's own verdict (the one its summary and exit code gave), ``(A/B)`` marked
     verdicts: list[str | None] = field(default_factory=list)
     columns: dict[SeriesKey, Column] = field(default_factory=dict)
-    unreadable: int = 0  #: reports whose index lines could not be parsed
+    unreadable: int = 0  #: reports whose timestamp could not be read
     _names: dict[str, str] = field(default_factory=dict)
     _rank: list[int] | None = None
 
     def _intern(self, text: str) -> str:
         return self._names.setdefault(text, text)
-
-    def add(self, key: str, lines: list[bytes]) -> None:
-        """Take one report's ``runs`` lines (``Archives.each_run_lines``)."""
-        try:
-            rows = json.loads(b"[" + b",".join(lines) + b"]")
-        except ValueError:
-            self.unreadable += 1
-            return
-        self.add_rows(key, rows)
 
     def add_rows(self, key: str, rows: list[Any]) -> None:
         """Take one report's ``runs`` rows, parsed (``Archives.each_run_rows``)."""

@@ -150,19 +150,6 @@ class Archives:
         ordered = sorted(merged, key=lambda k: (key_name(k), k), reverse=True)
         return [(k, merged[k]) for k in ordered]
 
-    def each_run_lines(
-        self,
-        repo_id: str,
-        notes: list[str],
-        take: Callable[[str, list[bytes]], object],
-        *,
-        refresh: bool = True,
-    ) -> None:
-        """Every report's ``runs`` lines (checked) without holding them: ``take(key, lines)``
-        once per key (first store that lists it), in no particular order, one index segment
-        at a time. What a reader of a whole long history uses (the dashboard)."""
-        self._each(repo_id, notes, refresh, take, rows=False)
-
     def each_run_rows(
         self,
         repo_id: str,
@@ -171,34 +158,22 @@ class Archives:
         *,
         refresh: bool = True,
     ) -> None:
-        """:meth:`each_run_lines` with the lines parsed (they are, to be checked): no second
-        ``json.loads`` in the reader."""
-        self._each(repo_id, notes, refresh, take, rows=True)
-
-    def _each(
-        self,
-        repo_id: str,
-        notes: list[str],
-        refresh: bool,
-        take: Callable[[str, Any], object],
-        *,
-        rows: bool,
-    ) -> None:
+        """Every report's ``runs`` rows (parsed and checked) without holding them:
+        ``take(key, rows)`` once per key (first store that lists it), in no particular order,
+        one index segment at a time. What a reader of a whole long history uses (the
+        dashboard)."""
         from ftbench.archive.index import run_lines
 
         claimed: set[str] = set()
 
-        def once(key: str, found: Any) -> None:
+        def once(key: str, rows: list[dict[str, Any]]) -> None:
             if key not in claimed:
                 claimed.add(key)
-                take(key, found)
+                take(key, rows)
 
         for store in self.stores:
             try:
-                if rows:
-                    found = run_lines(store, repo_id, notes, refresh=refresh, take_rows=once)
-                else:
-                    found = run_lines(store, repo_id, notes, refresh=refresh, take=once)
+                found = run_lines(store, repo_id, notes, refresh=refresh, take_rows=once)
             except Exception as exc:
                 notes.append(f"archive {store.name} unavailable: {one_line(exc)}")
                 continue

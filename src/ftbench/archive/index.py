@@ -33,17 +33,13 @@ from ftbench.archive.index_store import FETCH_WORKERS, IndexStore, _lines, backe
 from ftbench.errors import UnsafePathError, one_line
 from ftbench.report.model import Report, read_problem
 
-#: Bytes every ``runs`` line of a phase as a whole, wall time, contains (a cheap pre-filter
-#: before parsing: a trend reads only these).
-PHASE_WALL = b'"step":null,"metric":"wall_s"'
 #: Bytes of the one ``runs`` line of a report that measured nothing. Every report has a line
 #: with one of the needles a reader asks for, or this one: a report without any is damage.
 NO_PHASE = b'"metric":null'
 
 Item = tuple[str, bytes, Report]
-#: ``take(key, lines)``: what a streaming reader does with one report's ``runs`` lines
-Take = Callable[[str, list[bytes]], object]
-#: ``take(key, rows)``: the same with the lines parsed (and checked): no second parse
+#: ``take_rows(key, rows)``: what a streaming reader does with one report's ``runs`` rows
+#: (parsed and checked: no second parse)
 TakeRows = Callable[[str, list[dict[str, Any]]], object]
 
 
@@ -118,16 +114,15 @@ def run_lines(
     damaged: dict[Segment, str] | None = None,
     unreadable: dict[Segment, str] | None = None,
     keep_items: bool = False,
-    take: Take | None = None,
     take_rows: TakeRows | None = None,
 ) -> RunLines:
     """The ``runs`` lines of ``repo_id``'s reports in ``store``: those containing one of the
     byte strings ``keep`` (None: every line).
 
-    With ``take``, each report's (checked) lines are handed to ``take(key, lines)`` as soon
-    as their segment (or chunk of reports) is read, and not kept in :attr:`RunLines.lines`
-    and :attr:`RunLines.rows`: a reader of a long history then holds one segment's lines at
-    a time. ``take_rows`` is the same with the parsed rows, ``take_rows(key, rows)``.
+    With ``take_rows``, each report's (checked) rows are handed to ``take_rows(key, rows)``
+    as soon as their segment (or chunk of reports) is read, and not kept in
+    :attr:`RunLines.lines` and :attr:`RunLines.rows`: a reader of a long history then holds
+    one segment's rows at a time.
 
     Reports missing from the index (or only in damaged segments: those found here and those
     given as ``damaged``; or in segments that cannot be read now: found here, or given as
@@ -140,8 +135,7 @@ def run_lines(
     ix = index_of(store)
     if ix is not None:
         out.damaged.update(damaged or {})
-        takers = (take, take_rows)
-        _read_runs(ix, store, repo_id, out, notes, keep, unreadable or {}, takers)
+        _read_runs(ix, store, repo_id, out, notes, keep, unreadable or {}, take_rows)
     missing = [k for k in keys if k not in out.seen]
     out.indexed = len(keys) - len(missing)
     if ix is not None and refresh:
@@ -155,7 +149,7 @@ def run_lines(
     if missing:
         wanted = keep if not keep else (*keep, NO_PHASE)
         writer = ix if refresh else None
-        _derive(store, repo_id, missing, out, notes, wanted, writer, keep_items, (take, take_rows))
+        _derive(store, repo_id, missing, out, notes, wanted, writer, keep_items, take_rows)
     return out
 
 
@@ -167,7 +161,7 @@ def _read_runs(
     notes: list[str],
     keep: Sequence[bytes] | None,
     unreadable: dict[Segment, str],
-    takers: tuple[Take | None, TakeRows | None],
+    take_rows: TakeRows | None,
 ) -> None:
     """Read the ``runs`` objects of ``repo_id``'s good segments into ``out``, newest first
     (a key's rows come from the newest segment holding it)."""
@@ -202,7 +196,7 @@ def _read_runs(
             out.redundant.append(seg)
         fresh = (mine - out.seen) & listed
         rows_of = [(r["key"], x, r) for x, r in zip(found, parsed, strict=True)]
-        _hand(out, rows_of, fresh, takers)
+        _hand(out, rows_of, fresh, take_rows)
         out.seen |= mine
     if failed:
         notes.append(
@@ -232,7 +226,7 @@ def _derive(
     keep: Sequence[bytes] | None,
     ix: IndexStore | None,
     keep_items: bool,
-    takers: tuple[Take | None, TakeRows | None],
+    take_rows: TakeRows | None,
 ) -> None:
     """Read the reports of ``missing`` keys into ``out``; write their rows (``ix``)."""
     unread: list[str] = []
@@ -258,7 +252,7 @@ def _derive(
                 line = _lines([row])[0]
                 if keep is None or any(k in line for k in keep):
                     found.append((key, line, row))
-        _hand(out, found, None, takers)
+        _hand(out, found, None, take_rows)
         out.derived += len(items)
         if keep_items:
             out.items.extend(items)
@@ -279,12 +273,11 @@ def _hand(
     out: RunLines,
     found: Sequence[tuple[str, bytes, dict[str, Any]]],
     keys: set[str] | None,
-    takers: tuple[Take | None, TakeRows | None],
+    take_rows: TakeRows | None,
 ) -> None:
     """Keep the lines and rows of ``found`` (those of ``keys``; None: all), or hand each
-    key's lines (``take``) or rows (``take_rows``) to the reader."""
-    take, take_rows = takers
-    if take_rows is not None and take is None:  # rows only: no lines kept (the dashboard)
+    key's rows to ``take_rows`` (no lines kept: the dashboard)."""
+    if take_rows is not None:
         rows_of: dict[str, list[dict[str, Any]]] = {}
         for key, _, row in found:
             if keys is None or key in keys:
@@ -292,20 +285,10 @@ def _hand(
         for key, rows in rows_of.items():
             take_rows(key, rows)
         return
-    lines: dict[str, list[bytes]] = {}
-    parsed: dict[str, list[dict[str, Any]]] = {}
     for key, line, row in found:
         if keys is None or key in keys:
-            lines.setdefault(key, []).append(line)
-            parsed.setdefault(key, []).append(row)
-    for key, more in lines.items():
-        if take is not None:
-            take(key, more)
-        elif take_rows is not None:
-            take_rows(key, parsed[key])
-        else:
-            out.lines.setdefault(key, []).extend(more)
-            out.rows.setdefault(key, []).extend(parsed[key])
+            out.lines.setdefault(key, []).append(line)
+            out.rows.setdefault(key, []).append(row)
 
 
 def _lines_with(text: bytes, keep: Sequence[bytes] | None) -> list[bytes]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 METRICS = ("cpu", "wall", "rss")
-UNITS = {"cpu": "s", "wall": "s", "rss": "KiB"}
 #: the metrics each ``--metric`` choice gates on (wall first: the user's time)
 GATES = {"any": ("wall", "cpu"), "wall": ("wall",), "cpu": ("cpu",), "rss": ("rss",)}
 

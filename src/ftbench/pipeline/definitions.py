@@ -20,8 +20,6 @@ from ftbench.measure import tools
 from ftbench.measure.config import Step, Target, load_config, parse_tiers
 from ftbench.redact import scrub
 
-CHOICES = ("own", "current")
-
 
 @dataclass(frozen=True)
 class Definitions:

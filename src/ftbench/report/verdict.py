@@ -19,9 +19,6 @@ VerdictName = Literal[
     "no baseline",
     "accepted",
 ]
-#: what a verdict can be judged on: CPU time (user + sys) of the measured processes, wall
-#: time, peak memory
-MetricName = Literal["cpu", "wall", "rss"]
 
 
 @dataclass(frozen=True, kw_only=True)
