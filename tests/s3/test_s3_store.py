@@ -118,7 +118,10 @@ def test_16_parallel_uploads_of_one_report_give_one_object(
 
     with ThreadPoolExecutor(16) as pool:
         assert all(pool.map(upload, range(16)))
-    assert count_objects(s3_server, bucket) == 1
+    # one key: rclone serve s3 may list a key twice for a moment after concurrent writes of
+    # it (its VFS finishing one), seen 1 run in 6; a key is one object
+    pages = admin_client(s3_server).get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    assert len({o["Key"] for p in pages for o in p.get("Contents", [])}) == 1
 
 
 def test_pagination_past_1000_keys(s3_server: S3Server, bucket: str) -> None:
