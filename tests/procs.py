@@ -78,3 +78,11 @@ def committed_repo(path: Path, config: str | None = None) -> Path:
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "init"]):
         subprocess.run([*git, *args], check=True, capture_output=True)
     return path
+
+
+def modules_loaded(code: str, *prefixes: str) -> list[str]:
+    """The modules named by or starting with ``prefixes`` that a fresh interpreter has
+    loaded after running ``code`` (what a command's start-up imports)."""
+    probe = f"{code}\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([PY, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return [m for m in out.split() if m.startswith(prefixes)]

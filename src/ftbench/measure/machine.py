@@ -17,10 +17,10 @@ import json
 import shutil
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from ftbench.measure import environment, fingerprint
-from ftbench.measure.config import Target
+if TYPE_CHECKING:  # the report model imports the types: every report reader, kept light
+    from ftbench.measure.config import Target
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +123,8 @@ def step_programs(target: Target, mode: str) -> dict[str, str]:
 
 def read(tree: Path, target: Target, mode: str) -> Machine:
     """The machine, the target's tool versions, and ``tree``'s git facts and fingerprint."""
+    from ftbench.measure import environment, fingerprint  # the readers: only a run needs them
+
     env = environment.snapshot(tree, step_programs(target, mode), target, mode)
     repo = fingerprint.snapshot(tree)
     return Machine(
